@@ -1,0 +1,1 @@
+"""LiveGuard: moderation and automation for Tencent Cloud TUILiveKit live rooms, on AWS."""

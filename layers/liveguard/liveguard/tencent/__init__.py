@@ -1,0 +1,1 @@
+"""Speaking to Tencent: UserSig, webhook signatures, the REST client and its error taxonomy."""

@@ -1,0 +1,114 @@
+"""Fixtures for LiveClient tests: a Tencent answering through httpx's MockTransport, and a fake clock."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import pytest
+
+from liveguard.tencent.client import AdminUserSig, LiveClient
+from liveguard.tencent.ratelimit import CommandRateLimiter
+
+SDK_APP_ID = 1400000001
+SECRET_KEY = "5bd2850fff3ecb11d7c805251c51ee463a25727bddc2385f3fa8bfee1bb93b5e"
+ADMIN = "administrator"
+
+Answer = dict[str, Any] | Exception | Callable[[httpx.Request], httpx.Response]
+
+
+def ok(response: dict[str, Any] | None = None, request_id: str = "req-ok") -> dict[str, Any]:
+    envelope: dict[str, Any] = {
+        "ActionStatus": "OK",
+        "ErrorCode": 0,
+        "ErrorInfo": "",
+        "RequestId": request_id,
+    }
+    if response is not None:
+        envelope["Response"] = response
+    return envelope
+
+
+def fail(code: int, info: str = "refused", request_id: str = "req-fail") -> dict[str, Any]:
+    return {"ActionStatus": "FAIL", "ErrorCode": code, "ErrorInfo": info, "RequestId": request_id}
+
+
+@dataclass
+class FakeTencent:
+    """Answers queued replies in order (the last one repeats) and records every request."""
+
+    answers: list[Answer] = field(default_factory=lambda: [ok()])
+    requests: list[httpx.Request] = field(default_factory=list)
+
+    def handle(self, request: httpx.Request) -> httpx.Response:
+        self.requests.append(request)
+        answer = self.answers.pop(0) if len(self.answers) > 1 else self.answers[0]
+        if isinstance(answer, Exception):
+            raise answer
+        if callable(answer):
+            return answer(request)
+        return httpx.Response(200, json=answer)
+
+    def bodies(self) -> list[dict[str, Any]]:
+        return [json.loads(r.content) for r in self.requests]
+
+
+@dataclass
+class FakeClock:
+    now: float = 1000.0
+    slept: list[float] = field(default_factory=list)
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.now += seconds
+
+
+@pytest.fixture
+def tencent() -> FakeTencent:
+    return FakeTencent()
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def make_client(tencent: FakeTencent, clock: FakeClock) -> Iterator[Callable[..., LiveClient]]:
+    """A LiveClient wired to the fake Tencent, with time that passes only when the client sleeps."""
+    http = httpx.Client(transport=httpx.MockTransport(tencent.handle))
+
+    def make(**options: Any) -> LiveClient:
+        defaults: dict[str, Any] = {
+            "sdk_app_id": SDK_APP_ID,
+            "secret_key": SECRET_KEY,
+            "admin_identifier": ADMIN,
+            "base_url": "https://adminapisgp.im.qcloud.com",
+            "http": http,
+            "monotonic": clock,
+            "sleep": clock.sleep,
+            "jitter": lambda low, high: high,  # the longest pause the backoff allows
+            "limiter": CommandRateLimiter(clock=clock, sleep=clock.sleep),
+        }
+        return LiveClient(**{**defaults, **options})
+
+    yield make
+    http.close()
+
+
+@pytest.fixture
+def usersig_clock() -> FakeClock:
+    return FakeClock(now=1_700_000_000.0)
+
+
+@pytest.fixture
+def admin_usersig(usersig_clock: FakeClock) -> AdminUserSig:
+    from pydantic import SecretStr
+
+    return AdminUserSig(SDK_APP_ID, SecretStr(SECRET_KEY), ADMIN, clock=usersig_clock)

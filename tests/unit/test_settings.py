@@ -1,0 +1,75 @@
+"""The Tencent secret's model: required keys, where REST calls go, and nothing secret in its repr."""
+
+from __future__ import annotations
+
+import pytest
+from pydantic import ValidationError
+
+from liveguard.settings import TencentSecret
+
+BASE = {"SdkAppId": 1400000001, "SecretKey": "k3y-value", "AdminIdentifier": "administrator"}
+
+
+@pytest.mark.parametrize(
+    ("region", "url"),
+    [
+        ("Singapore", "https://adminapisgp.im.qcloud.com"),
+        ("USA", "https://adminapiusa.im.qcloud.com"),
+        ("china", "https://console.tim.qq.com"),
+        (" JAKARTA ", "https://adminapiidn.im.qcloud.com"),
+    ],
+)
+def test_the_region_picks_its_documented_domain(region, url):
+    assert TencentSecret.model_validate({**BASE, "Region": region}).base_url == url
+
+
+def test_an_explicit_api_base_url_wins_over_the_region():
+    secret = TencentSecret.model_validate({**BASE, "Region": "USA", "ApiBaseUrl": "http://127.0.0.1:9000/"})
+    assert secret.base_url == "http://127.0.0.1:9000"
+
+
+def test_a_secret_that_says_nowhere_to_call_is_refused_with_what_to_set():
+    with pytest.raises(ValidationError, match="set ApiBaseUrl, or Region"):
+        TencentSecret.model_validate(BASE)
+
+
+def test_an_unknown_region_is_refused_naming_the_field():
+    with pytest.raises(ValidationError) as raised:
+        TencentSecret.model_validate({**BASE, "Region": "Mars"})
+    assert raised.value.errors()[0]["loc"] == ("Region",)
+
+
+@pytest.mark.parametrize("key", ["SdkAppId", "SecretKey", "AdminIdentifier"])
+def test_each_required_key_is_named_when_missing(key):
+    body = {**BASE, "Region": "USA"}
+    del body[key]
+    with pytest.raises(ValidationError) as raised:
+        TencentSecret.model_validate(body)
+    assert raised.value.errors()[0]["loc"] == (key,)
+
+
+def test_a_misspelt_key_is_refused_rather_than_ignored():
+    # a typo in CallbackToken must not silently switch webhook authentication off
+    with pytest.raises(ValidationError) as raised:
+        TencentSecret.model_validate({**BASE, "Region": "USA", "Callbacktoken": "t"})
+    assert raised.value.errors()[0]["type"] == "extra_forbidden"
+
+
+def test_a_blank_callback_token_means_no_token():
+    assert (
+        TencentSecret.model_validate({**BASE, "Region": "USA", "CallbackToken": " "}).callback_token is None
+    )
+
+
+def test_the_sdk_app_id_may_come_as_text():
+    assert (
+        TencentSecret.model_validate({**BASE, "SdkAppId": "1400000001", "Region": "USA"}).sdk_app_id
+        == 1400000001
+    )
+
+
+def test_secrets_do_not_show_in_the_repr():
+    secret = TencentSecret.model_validate({**BASE, "Region": "USA", "CallbackToken": "tok-value"})
+    assert "k3y-value" not in repr(secret)
+    assert "tok-value" not in repr(secret)
+    assert secret.secret_key.get_secret_value() == "k3y-value"
