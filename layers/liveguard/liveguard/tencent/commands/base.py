@@ -13,6 +13,7 @@ each limit violation carrying the ErrorCode Tencent would have answered); replie
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Annotated, Any, ClassVar
 
@@ -67,6 +68,18 @@ def max_items(limit: int, code: int = INVALID_PARAMETER) -> AfterValidator:
         return value
 
     return AfterValidator(check)
+
+
+def json_text(value: str) -> str:
+    """Tencent's ExtensionInfo fields are JSON documents escaped into a string (they reach the apps
+    as CloudCustomData); anything else is refused as Tencent would."""
+    try:
+        json.loads(value)
+    except ValueError:
+        raise tencent_limit(
+            INVALID_PARAMETER, 'must be a JSON document in a string, e.g. \'{"key": "value"}\''
+        ) from None
+    return value
 
 
 def _account_from_number(value: object) -> object:

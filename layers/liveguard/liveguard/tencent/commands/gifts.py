@@ -9,7 +9,6 @@ the reply models accept both spellings they have been seen in and keep whatever 
 
 from __future__ import annotations
 
-import json
 from typing import Annotated, Self
 
 from pydantic import AfterValidator, AliasChoices, Field, model_validator
@@ -24,6 +23,7 @@ from .base import (
     Request,
     RoomId,
     UserId,
+    json_text,
     max_bytes,
     tencent_limit,
 )
@@ -37,14 +37,6 @@ CATEGORY_NAME_MAX_BYTES = 20
 CATEGORY_DESC_MAX_BYTES = 60
 SUPPORTED_LANGUAGES = frozenset({"en", "zh-Hans", "zh-Hant"})
 CALLED_TOO_OFTEN = 100012  # the catalogue commands' answer past their 1 call/s
-
-
-def _json_text(value: str) -> str:
-    try:
-        json.loads(value)
-    except ValueError:
-        raise tencent_limit(INVALID_PARAMETER, 'must be a JSON string, e.g. \'{"key": "value"}\'') from None
-    return value
 
 
 def _supported_language(value: str) -> str:
@@ -62,7 +54,7 @@ GiftIds = Annotated[list[GiftId], Field(min_length=1)]
 Language = Annotated[str, AfterValidator(_supported_language)]
 """A language Tencent keeps gift texts in: "en", "zh-Hans" or "zh-Hant"."""
 ResourceUrl = Annotated[str, max_bytes(URL_MAX_BYTES)]
-ExtensionInfo = Annotated[str, max_bytes(EXTENSION_INFO_MAX_BYTES), AfterValidator(_json_text)]
+ExtensionInfo = Annotated[str, max_bytes(EXTENSION_INFO_MAX_BYTES), AfterValidator(json_text)]
 GiftName = Annotated[str, max_bytes(GIFT_NAME_MAX_BYTES)]
 GiftDesc = Annotated[str, max_bytes(GIFT_DESC_MAX_BYTES)]
 CategoryName = Annotated[str, max_bytes(CATEGORY_NAME_MAX_BYTES)]

@@ -2,34 +2,23 @@
 
 from __future__ import annotations
 
-import json
 from typing import Annotated
 
 from pydantic import AfterValidator, Field
 
 from .base import (
-    INVALID_PARAMETER,
     LIVE,
     Command,
     Reply,
     Request,
     RoomId,
     UserId,
+    json_text,
     max_bytes,
-    tencent_limit,
 )
 
 MAX_MESSAGE_BYTES = 8 * 1024
 MESSAGE_TOO_LARGE = 80002
-
-
-def _json_text(value: str) -> str:
-    # Tencent wants ExtensionInfo as an escaped JSON string; it reaches the apps as CloudCustomData.
-    try:
-        json.loads(value)
-    except ValueError:
-        raise tencent_limit(INVALID_PARAMETER, "must be a JSON document encoded as a string") from None
-    return value
 
 
 MessageText = Annotated[str, Field(min_length=1), max_bytes(MAX_MESSAGE_BYTES, MESSAGE_TOO_LARGE)]
@@ -51,7 +40,7 @@ class SendTextMsg(Request[SendMsgReply]):
     room_id: RoomId = Field(alias="RoomId")
     sender_account: UserId = Field(alias="Sender_Account")
     text_content: MessageText = Field(alias="TextContent")
-    extension_info: Annotated[str, AfterValidator(_json_text)] | None = Field(
+    extension_info: Annotated[str, AfterValidator(json_text)] | None = Field(
         default=None, alias="ExtensionInfo"
     )
 

@@ -5,14 +5,12 @@ from __future__ import annotations
 from pydantic import Field
 
 from .base import LIVE, Command, Reply, Request, RoomId
+from .rooms import RoomStatistic
 
 
-class RoomStatsReply(Reply):
-    total_viewers: int = Field(default=0, alias="TotalViewers")
-    total_gifts_sent: int = Field(default=0, alias="TotalGiftsSent")
-    total_gift_coins: int = Field(default=0, alias="TotalGiftCoins")
-    total_unique_gift_senders: int = Field(default=0, alias="TotalUniqueGiftSenders")
-    total_likes_received: int = Field(default=0, alias="TotalLikesReceived")
+class RoomStatsReply(RoomStatistic, Reply):
+    """The statistics destroy_room reports, plus the message count."""
+
     total_msg_count: int = Field(default=0, alias="TotalMsgCount")
 
 
