@@ -22,7 +22,7 @@ export PATH := $(CURDIR)/$(BIN):$(PATH)
 
 help:
 	@echo "make test   set up .venv (Python 3.13, pinned deps), then lint, typecheck, template checks, pytest"
-	@echo "make demo   run LiveClient against the local Tencent Live emulator"
+	@echo "make demo   the Tencent Live emulator, an app user, LiveClient and the webhooks between them"
 	@echo "make bench  benchmarks under bench/ (ratios against a baseline measured in the same run)"
 
 python:

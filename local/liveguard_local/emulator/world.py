@@ -1,0 +1,1717 @@
+"""The emulated Tencent Live backend: rooms and what happens in them, and the app's gift catalogue.
+
+``World`` is Tencent's side of every REST command and every end-user action. It keeps the state in
+memory, answers with Tencent's error codes (``ApiError``) and describes every change as the callback
+Tencent would fire (``WebhookHooks.after``), in the order the changes happened.
+
+Locking: one re-entrant lock guards all state. After-callbacks are queued while it is held, so their
+order is the order of the changes. Before-callbacks (message and gift moderation) can take up to
+2 s, so they are called with the lock released: check, release, ask, re-acquire, re-check the room,
+apply. A slow moderation hook in one room never stalls another room.
+
+Where Tencent's docs are silent the emulator makes a choice; each is a named constant below with
+the reason (see also docs/emulator.md).
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import threading
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from .callbacks import Actor, BeforeAnswer, Callback, WebhookHooks
+from .clock import Clock
+from .errors import ApiError
+
+# --- error codes --------------------------------------------------------------------------------
+# Documented by Tencent (reference §5, seed pages):
+INVALID_PARAMETER = 100002
+ROOM_EXISTS = 100003
+ROOM_NOT_FOUND = 100004
+NO_PERMISSION = 100006
+ADMIN_LIMIT_EXCEEDED = 100020
+SEATS_DISABLED = 100211  # lock_seat page (647/60716): "this room does not support seat connection"
+TOO_MANY_KEYS = 100500
+VALUE_TOO_LARGE = 100501
+VALUES_TOO_LARGE = 100502
+NO_VALID_KEY = 100503
+NOT_IN_GROUP = 10007  # Chat: insufficient permission, e.g. sending into a group one is not in
+REJECTED_BY_CALLBACK = 10016  # Chat: the before-send callback refused the message
+SENDER_MUTED = 10017  # Chat: the sender is muted (or the whole group is)
+MESSAGE_TOO_LARGE = 80002
+UNKNOWN_COMMAND = 60009
+# Emulator choices (Tencent documents no code for these):
+BANNED_FROM_ROOM = 100013
+"""enter_room by a banned user before BannedUntil (Tencent documents the ban, not the refusal's code)."""
+GIFT_REJECTED = REJECTED_BY_CALLBACK
+"""A gift the before-callback refused with ErrorCode 1 (or any code outside 102100..102200)."""
+
+# --- limits and defaults --------------------------------------------------------------------------
+ROOM_ID_MAX_BYTES = 48
+ROOM_NAME_MAX_BYTES = 100
+NOTICE_MAX_BYTES = 100
+URL_MAX_BYTES = 200
+MAX_CATEGORIES = 3
+MAX_ROOM_ADMINS = 5
+MAX_METADATA_KEYS = 10
+MAX_KEY_BYTES = 50
+MAX_VALUE_BYTES = 2 * 1024
+MAX_TOTAL_VALUE_BYTES = 16 * 1024
+MAX_BAN_ACCOUNTS = 20
+BAN_REASON_MAX_BYTES = 200
+MAX_MESSAGE_BYTES = 8 * 1024
+MESSAGE_PASS_THROUGH = range(10100, 10201)
+GIFT_PASS_THROUGH = range(102100, 102201)
+DEFAULT_AUTO_DESTROY_AFTER = 1800.0  # Tencent's default for apps created since 2025-05-20
+
+DEFAULT_MAX_SEAT_COUNT = 10
+"""Seats when create_room gives no MaxSeatCount (Tencent: "the package maximum")."""
+DEFAULT_MAX_MEMBER_COUNT = 1000
+"""MaxMemberCount when not given (Tencent: "the package limit"). Stored and reported, not enforced."""
+DEFAULT_GIFT_COINS = 1
+"""The unit price of a gift id that is not in the catalogue, so tests need not configure one."""
+SYSTEM_OPERATOR = ""
+"""Operator_Account of what the system does by itself (auto-destroy): no account did it."""
+SYSTEM_ACTOR = Actor(SYSTEM_OPERATOR, platform="Unknown")
+MEMBER_PAGE_SIZE = 100
+"""Members per get_member_list page (Tencent returns at most 1000; a smaller page exercises Next)."""
+ROOM_LIST_MAX_COUNT = 20
+
+# --- the gift catalogue's limits (gift pages 72845, 72848) ----------------------------------------
+CATALOGUE_ID_MAX_BYTES = 20
+GIFT_TEXT_MAX_BYTES = 20
+CATEGORY_DESC_MAX_BYTES = 60
+EXTENSION_INFO_MAX_BYTES = 100
+MAX_CATALOGUE_GIFTS = 16
+MAX_CATALOGUE_CATEGORIES = 3
+SUPPORTED_LANGUAGES = ("en", "zh-Hans", "zh-Hant")
+
+TAKE_SEAT_MODES = ("FreeToTake", "ApplyToTake")
+CLIENT_PLATFORMS = ("Android", "iOS", "Web", "Windows", "Mac", "iPad", "Unknown")
+
+MessageOutcome = Literal["delivered", "rejected", "dropped"]
+GiftOutcome = Literal["sent", "rejected"]
+
+
+def utf8_len(text: str) -> int:
+    """Tencent's limits count UTF-8 bytes, not characters."""
+    return len(text.encode("utf-8"))
+
+
+def invalid(name: str, problem: str) -> ApiError:
+    """Tencent's invalid-parameter refusal, naming the field."""
+    return ApiError(INVALID_PARAMETER, f"invalid parameter: {name} {problem}")
+
+
+# --- reading request bodies -----------------------------------------------------------------------
+
+
+class Body:
+    """A JSON object from a request, read the way Tencent checks it.
+
+    Each reader raises ``ApiError(100002)`` naming the field (with its path, e.g. ``RoomInfo.RoomId``)
+    when it is missing or of the wrong type. A JSON ``null`` counts as missing. Unknown fields are
+    ignored, as Tencent ignores them.
+    """
+
+    def __init__(self, data: object, path: str = "") -> None:
+        if not isinstance(data, Mapping):
+            raise invalid(path or "the body", "must be a JSON object")
+        self._data: Mapping[str, Any] = data
+        self.path = path
+
+    def name(self, key: str) -> str:
+        """The field's name as an error message shows it."""
+        return f"{self.path}.{key}" if self.path else key
+
+    def has(self, key: str) -> bool:
+        return self._data.get(key) is not None
+
+    def as_dict(self) -> dict[str, Any]:
+        """The fields given (a JSON null counts as not given)."""
+        return {key: value for key, value in self._data.items() if value is not None}
+
+    def _required(self, key: str) -> Any:
+        value = self._data.get(key)
+        if value is None:
+            raise invalid(self.name(key), "is required")
+        return value
+
+    def string(
+        self,
+        key: str,
+        *,
+        max_bytes: int | None = None,
+        min_length: int = 1,
+        too_long: int = INVALID_PARAMETER,
+    ) -> str:
+        value = self._required(key)
+        if not isinstance(value, str):
+            raise invalid(self.name(key), "must be a string")
+        if len(value) < min_length:
+            raise invalid(self.name(key), "must not be empty")
+        if max_bytes is not None and utf8_len(value) > max_bytes:
+            raise ApiError(too_long, f"invalid parameter: {self.name(key)} must be at most {max_bytes} bytes")
+        return value
+
+    def opt_string(
+        self,
+        key: str,
+        *,
+        max_bytes: int | None = None,
+        min_length: int = 0,
+        too_long: int = INVALID_PARAMETER,
+    ) -> str | None:
+        if not self.has(key):
+            return None
+        return self.string(key, max_bytes=max_bytes, min_length=min_length, too_long=too_long)
+
+    def integer(self, key: str, *, minimum: int | None = None, maximum: int | None = None) -> int:
+        value = self._required(key)
+        # JSON true/false arrive as Python bools, which are ints: refuse them as Tencent would.
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise invalid(self.name(key), "must be an integer")
+        if minimum is not None and value < minimum:
+            raise invalid(self.name(key), f"must be at least {minimum}")
+        if maximum is not None and value > maximum:
+            raise invalid(self.name(key), f"must be at most {maximum}")
+        return value
+
+    def opt_integer(self, key: str, *, minimum: int | None = None, maximum: int | None = None) -> int | None:
+        return self.integer(key, minimum=minimum, maximum=maximum) if self.has(key) else None
+
+    def boolean(self, key: str) -> bool:
+        value = self._required(key)
+        if not isinstance(value, bool):
+            raise invalid(self.name(key), "must be true or false")
+        return value
+
+    def opt_boolean(self, key: str) -> bool | None:
+        return self.boolean(key) if self.has(key) else None
+
+    def _list(self, key: str, min_items: int, max_items: int | None, too_many: int) -> list[Any]:
+        value = self._required(key)
+        if not isinstance(value, list):
+            raise invalid(self.name(key), "must be an array")
+        if len(value) < min_items:
+            raise invalid(self.name(key), f"must hold at least {min_items} entries")
+        if max_items is not None and len(value) > max_items:
+            raise ApiError(
+                too_many, f"invalid parameter: {self.name(key)} must hold at most {max_items} entries"
+            )
+        return value
+
+    def strings(
+        self,
+        key: str,
+        *,
+        min_items: int = 1,
+        max_items: int | None = None,
+        max_item_bytes: int | None = None,
+        too_many: int = INVALID_PARAMETER,
+    ) -> list[str]:
+        items = self._list(key, min_items, max_items, too_many)
+        for index, item in enumerate(items):
+            if not isinstance(item, str) or not item:
+                raise invalid(f"{self.name(key)}[{index}]", "must be a non-empty string")
+            if max_item_bytes is not None and utf8_len(item) > max_item_bytes:
+                raise invalid(f"{self.name(key)}[{index}]", f"must be at most {max_item_bytes} bytes")
+        return list(items)
+
+    def opt_strings(self, key: str, *, max_item_bytes: int | None = None) -> list[str] | None:
+        return self.strings(key, min_items=0, max_item_bytes=max_item_bytes) if self.has(key) else None
+
+    def integers(self, key: str, *, max_items: int | None = None) -> list[int]:
+        items = self._list(key, 0, max_items, INVALID_PARAMETER)
+        for index, item in enumerate(items):
+            if not isinstance(item, int) or isinstance(item, bool):
+                raise invalid(f"{self.name(key)}[{index}]", "must be an integer")
+        return list(items)
+
+    def objects(self, key: str, *, min_items: int = 1) -> list[Body]:
+        items = self._list(key, min_items, None, INVALID_PARAMETER)
+        return [Body(item, f"{self.name(key)}[{index}]") for index, item in enumerate(items)]
+
+    def object(self, key: str) -> Body:
+        return Body(self._required(key), self.name(key))
+
+
+def room_id_of(body: Body, key: str = "RoomId") -> str:
+    """A RoomId: a string of 1 to 48 bytes."""
+    return body.string(key, max_bytes=ROOM_ID_MAX_BYTES)
+
+
+def metadata_items(body: Body) -> list[tuple[str, str]]:
+    """set_room_metadata's ``Metadata`` as (key, value) pairs; their limits are the world's to check."""
+    items = body.objects("Metadata", min_items=0)
+    return [(item.string("Key", min_length=0), item.string("Value", min_length=0)) for item in items]
+
+
+def json_text(body: Body, key: str, max_bytes: int | None = None) -> str | None:
+    """Tencent's ExtensionInfo: a JSON document escaped into a string."""
+    text = body.opt_string(key, max_bytes=max_bytes)
+    if text is None:
+        return None
+    try:
+        json.loads(text)
+    except ValueError:
+        raise invalid(body.name(key), "must be a JSON document in a string") from None
+    return text
+
+
+# --- the state of a room --------------------------------------------------------------------------
+
+
+@dataclass
+class Seat:
+    index: int
+    member: str | None = None
+    taken_disabled: bool = False
+    video_disabled: bool = False
+    audio_disabled: bool = False
+
+    def wire(self) -> dict[str, Any]:
+        """The seat as SeatList shows it: Member_Account only when someone sits there."""
+        seat: dict[str, Any] = {"Index": self.index}
+        if self.member is not None:
+            seat["Member_Account"] = self.member
+        seat["IsTakenDisabled"] = self.taken_disabled
+        seat["IsVideoDisabled"] = self.video_disabled
+        seat["IsAudioDisabled"] = self.audio_disabled
+        return seat
+
+
+@dataclass
+class MessageRecord:
+    msg_seq: int | None  # only delivered messages get a sequence number
+    msg_time: int
+    sender: str
+    platform: str
+    msg_body: list[dict[str, Any]]
+    cloud_custom_data: str | None
+    outcome: MessageOutcome
+    error_code: int
+
+    def wire(self) -> dict[str, Any]:
+        return {
+            "MsgSeq": self.msg_seq,
+            "MsgTime": self.msg_time,
+            "From_Account": self.sender,
+            "OptPlatform": self.platform,
+            "MsgBody": self.msg_body,
+            "CloudCustomData": self.cloud_custom_data,
+            "Outcome": self.outcome,
+            "ErrorCode": self.error_code,
+        }
+
+
+@dataclass
+class GiftRecord:
+    time: int
+    sender: str
+    receivers: list[str]
+    gift_id: str
+    count: int
+    coins: int  # unit price
+    outcome: GiftOutcome
+    error_code: int
+
+    def wire(self) -> dict[str, Any]:
+        return {
+            "Time": self.time,
+            "From_Account": self.sender,
+            "To_Account": self.receivers,
+            "GiftId": self.gift_id,
+            "Count": self.count,
+            "Coins": self.coins,
+            "Outcome": self.outcome,
+            "ErrorCode": self.error_code,
+        }
+
+
+@dataclass
+class RoomStats:
+    total_viewers: int = 0  # every entry counts, the same user entering N times counts N
+    total_gifts_sent: int = 0
+    total_gift_coins: int = 0
+    total_likes_received: int = 0
+    total_msg_count: int = 0
+    gift_events: int = 0
+    gifts_by_sender: dict[str, tuple[int, int]] = field(default_factory=dict)  # user -> (count, coins)
+
+    def statistic(self) -> dict[str, int]:
+        """What destroy_room answers and Live.CallbackAfterDestroyRoom carries."""
+        return {
+            "TotalViewers": self.total_viewers,
+            "TotalGiftsSent": self.total_gifts_sent,
+            "TotalGiftCoins": self.total_gift_coins,
+            "TotalUniqueGiftSenders": len(self.gifts_by_sender),
+            "TotalLikesReceived": self.total_likes_received,
+        }
+
+    def with_messages(self) -> dict[str, int]:
+        """What get_room_stats answers."""
+        return {**self.statistic(), "TotalMsgCount": self.total_msg_count}
+
+
+@dataclass
+class Room:
+    info: dict[str, Any]  # RoomInfo in Tencent's field names
+    seats: list[Seat]
+    metadata: dict[str, str] = field(default_factory=dict)  # insertion-ordered
+    members: dict[str, float] = field(default_factory=dict)  # online member -> entered at
+    banned: dict[str, int] = field(default_factory=dict)  # account -> BannedUntil (unix s)
+    muted: dict[str, int] = field(default_factory=dict)  # account -> MutedUntil (unix s)
+    admins: list[str] = field(default_factory=list)
+    robots: list[str] = field(default_factory=list)
+    messages: list[MessageRecord] = field(default_factory=list)
+    gifts: list[GiftRecord] = field(default_factory=list)
+    stats: RoomStats = field(default_factory=RoomStats)
+    ever_entered: bool = False  # auto-destroy only applies once someone has entered
+    empty_since: float | None = None
+    last_msg_seq: int = 0
+
+    @property
+    def room_id(self) -> str:
+        room_id: str = self.info["RoomId"]
+        return room_id
+
+    @property
+    def owner(self) -> str:
+        owner: str = self.info["Owner_Account"]
+        return owner
+
+    def room_info(self) -> dict[str, Any]:
+        """A fresh copy of RoomInfo (callbacks keep it after the room changes)."""
+        info = dict(self.info)
+        info["Category"] = list(info["Category"])
+        info["ViewCount"] = self.stats.total_viewers
+        return info
+
+    def seat_list(self) -> list[dict[str, Any]]:
+        return [seat.wire() for seat in self.seats]
+
+    def seat_of(self, account: str) -> Seat | None:
+        return next((seat for seat in self.seats if seat.member == account), None)
+
+    def is_moderator(self, account: str) -> bool:
+        """Owner or room admin: who may change the room from a client, and speak when all are muted."""
+        return account == self.owner or account in self.admins
+
+
+# --- RoomInfo: what create_room and update_room_info accept -------------------------------------
+
+_UPDATABLE = (
+    "RoomName",
+    "CoverURL",
+    "BackgroundURL",
+    "Notice",
+    "IsMessageDisabled",
+    "Category",
+    "IsPublicVisible",
+    "TakeSeatMode",
+    "MaxMemberCount",
+    "ActivityStatus",
+    "IsUnlimitedRoomEnabled",
+    "CustomInfo",
+)
+"""The RoomInfo fields update_room_info changes (doc 63403 and the console); others are ignored."""
+
+
+def _take_seat_mode(body: Body) -> str | None:
+    mode = body.opt_string("TakeSeatMode")
+    if mode is not None and mode not in TAKE_SEAT_MODES:
+        raise invalid(body.name("TakeSeatMode"), f"must be one of {', '.join(TAKE_SEAT_MODES)}")
+    return mode
+
+
+def _room_info_fields(body: Body, keys: Iterable[str]) -> dict[str, Any]:
+    """The given RoomInfo fields among ``keys``, each checked against Tencent's type and limit."""
+    readers: dict[str, Any] = {
+        "RoomName": lambda: body.opt_string("RoomName", max_bytes=ROOM_NAME_MAX_BYTES),
+        "CoverURL": lambda: body.opt_string("CoverURL", max_bytes=URL_MAX_BYTES),
+        "BackgroundURL": lambda: body.opt_string("BackgroundURL", max_bytes=URL_MAX_BYTES),
+        "Notice": lambda: body.opt_string("Notice", max_bytes=NOTICE_MAX_BYTES),
+        "IsMessageDisabled": lambda: body.opt_boolean("IsMessageDisabled"),
+        "Category": lambda: (
+            body.integers("Category", max_items=MAX_CATEGORIES) if body.has("Category") else None
+        ),
+        "IsPublicVisible": lambda: body.opt_boolean("IsPublicVisible"),
+        "IsSeatEnabled": lambda: body.opt_boolean("IsSeatEnabled"),
+        "TakeSeatMode": lambda: _take_seat_mode(body),
+        "MaxSeatCount": lambda: body.opt_integer("MaxSeatCount", minimum=1),
+        "MaxMemberCount": lambda: body.opt_integer("MaxMemberCount", minimum=1),
+        "ActivityStatus": lambda: body.opt_integer("ActivityStatus"),
+        "IsUnlimitedRoomEnabled": lambda: body.opt_boolean("IsUnlimitedRoomEnabled"),
+        "KeepOwnerOnSeat": lambda: body.opt_boolean("KeepOwnerOnSeat"),
+        "CustomInfo": lambda: body.opt_string("CustomInfo"),
+        "SeatTemplate": lambda: body.opt_string("SeatTemplate", min_length=1),
+    }
+    values: dict[str, Any] = {}
+    for key in keys:
+        value = readers[key]()
+        if value is not None:
+            values[key] = value
+    return values
+
+
+def _new_room_info(body: Body, default_owner: str, now: float) -> dict[str, Any]:
+    room_id = room_id_of(body)
+    room_type = body.string("RoomType")
+    if room_type != "Live":
+        # Tencent's 100006 for a non-Live room ("the room type must be Live").
+        raise ApiError(NO_PERMISSION, f"{body.name('RoomType')} must be Live, got {room_type!r}")
+    owner = body.opt_string("Owner_Account", min_length=1) or default_owner
+    given = _room_info_fields(
+        body,
+        (
+            "SeatTemplate",
+            "RoomName",
+            "CoverURL",
+            "BackgroundURL",
+            "Notice",
+            "IsMessageDisabled",
+            "Category",
+            "IsPublicVisible",
+            "IsSeatEnabled",
+            "TakeSeatMode",
+            "MaxSeatCount",
+            "MaxMemberCount",
+            "ActivityStatus",
+            "IsUnlimitedRoomEnabled",
+            "KeepOwnerOnSeat",
+            "CustomInfo",
+        ),
+    )
+    info: dict[str, Any] = {
+        "RoomId": room_id,
+        "RoomName": given.get("RoomName", room_id),
+        "RoomType": "Live",
+        "Owner_Account": owner,
+        "CreateTime": int(now),
+    }
+    if "SeatTemplate" in given:  # no default layout is documented: absent unless given
+        info["SeatTemplate"] = given["SeatTemplate"]
+    info |= {
+        "CoverURL": given.get("CoverURL", ""),
+        "BackgroundURL": given.get("BackgroundURL", ""),
+        "Notice": given.get("Notice", ""),
+        "IsMessageDisabled": given.get("IsMessageDisabled", False),
+        "Category": given.get("Category", []),
+        "IsPublicVisible": given.get("IsPublicVisible", True),
+        "IsSeatEnabled": given.get("IsSeatEnabled", True),
+        "TakeSeatMode": given.get("TakeSeatMode", "FreeToTake"),
+        "MaxSeatCount": given.get("MaxSeatCount", DEFAULT_MAX_SEAT_COUNT),
+        "MaxMemberCount": given.get("MaxMemberCount", DEFAULT_MAX_MEMBER_COUNT),
+        "ActivityStatus": given.get("ActivityStatus", 0),
+        "IsUnlimitedRoomEnabled": given.get("IsUnlimitedRoomEnabled", False),
+        "KeepOwnerOnSeat": given.get("KeepOwnerOnSeat", False),
+        "CustomInfo": given.get("CustomInfo", ""),
+        "ViewCount": 0,
+    }
+    return info
+
+
+def _message_bytes(msg_body: Sequence[Mapping[str, Any]]) -> int:
+    """The size Tencent's 8 KB message limit applies to: the texts of every element."""
+    total = 0
+    for element in msg_body:
+        content = element.get("MsgContent", {})
+        if isinstance(content, Mapping):
+            total += sum(utf8_len(value) for value in content.values() if isinstance(value, str))
+    return total
+
+
+def _check_msg_body(msg_body: object) -> list[dict[str, Any]]:
+    if not isinstance(msg_body, list) or not msg_body:
+        raise invalid("MsgBody", "must be a non-empty array")
+    for index, element in enumerate(msg_body):
+        if (
+            not isinstance(element, dict)
+            or not isinstance(element.get("MsgType"), str)
+            or not isinstance(element.get("MsgContent"), dict)
+        ):
+            raise invalid(f"MsgBody[{index}]", "must be an object with MsgType and MsgContent")
+    return json.loads(json.dumps(msg_body))  # type: ignore[no-any-return]  # a deep, JSON-clean copy
+
+
+# --- the gift catalogue ---------------------------------------------------------------------------
+
+
+@dataclass
+class CatalogueGift:
+    gift_id: str
+    coins: int
+    default_name: str
+    create_time: int
+    icon_url: str = ""
+    resource_url: str = ""
+    level: int = 0
+    extension_info: str = ""
+    default_desc: str = ""
+    languages: dict[str, dict[str, str]] = field(default_factory=dict)  # language -> {Name, Desc}
+
+    def wire(self) -> dict[str, Any]:
+        return {
+            "GiftId": self.gift_id,
+            "IconUrl": self.icon_url,
+            "ResourceUrl": self.resource_url,
+            "Coins": self.coins,
+            "Level": self.level,
+            "ExtensionInfo": self.extension_info,
+            "DefaultName": self.default_name,
+            "DefaultDesc": self.default_desc,
+            "CreateTime": self.create_time,
+            "LanguageList": [{"Language": lang, **text} for lang, text in self.languages.items()],
+        }
+
+
+@dataclass
+class CatalogueCategory:
+    category_id: str
+    default_name: str
+    extension_info: str = ""
+    default_desc: str = ""
+    gift_ids: list[str] = field(default_factory=list)
+    languages: dict[str, dict[str, str]] = field(default_factory=dict)  # {CategoryName, CategoryDesc}
+
+    def wire(self) -> dict[str, Any]:
+        return {
+            "CategoryId": self.category_id,
+            "ExtensionInfo": self.extension_info,
+            "DefaultName": self.default_name,
+            "DefaultDesc": self.default_desc,
+            "GiftIdList": list(self.gift_ids),
+            "LanguageList": [{"Language": lang, **text} for lang, text in self.languages.items()],
+        }
+
+
+def _gift_id(body: Body) -> str:
+    return body.string("GiftId", max_bytes=CATALOGUE_ID_MAX_BYTES)
+
+
+def _category_id(body: Body) -> str:
+    return body.string("CategoryId", max_bytes=CATALOGUE_ID_MAX_BYTES)
+
+
+def _language(body: Body) -> str:
+    language = body.string("Language")
+    if language not in SUPPORTED_LANGUAGES:
+        raise invalid(body.name("Language"), f"must be one of {', '.join(SUPPORTED_LANGUAGES)}")
+    return language
+
+
+class GiftCatalogue:
+    """The app's gifts and gift categories, with their translations (the catalogue REST commands).
+
+    Every method takes the command's body and answers its ``Response``. Unknown ids and going past
+    Tencent's documented counts (16 gifts, 3 categories) are refused with 100002, as Tencent
+    documents no dedicated code for them.
+    """
+
+    def __init__(self, lock: threading.RLock, clock: Clock) -> None:
+        self._lock = lock
+        self._clock = clock
+        self.gifts: dict[str, CatalogueGift] = {}
+        self.categories: dict[str, CatalogueCategory] = {}
+
+    def price(self, gift_id: str) -> int:
+        """A gift's unit price; ``DEFAULT_GIFT_COINS`` for an id the catalogue does not hold."""
+        with self._lock:
+            gift = self.gifts.get(gift_id)
+            return gift.coins if gift else DEFAULT_GIFT_COINS
+
+    def clear(self) -> None:
+        with self._lock:
+            self.gifts.clear()
+            self.categories.clear()
+
+    def _gift(self, body: Body) -> CatalogueGift:
+        gift_id = _gift_id(body)
+        gift = self.gifts.get(gift_id)
+        if gift is None:
+            raise invalid(body.name("GiftId"), f"names no gift in the catalogue: {gift_id!r}")
+        return gift
+
+    def _category(self, body: Body) -> CatalogueCategory:
+        category_id = _category_id(body)
+        category = self.categories.get(category_id)
+        if category is None:
+            raise invalid(body.name("CategoryId"), f"names no gift category: {category_id!r}")
+        return category
+
+    @staticmethod
+    def _gift_fields(body: Body) -> dict[str, Any]:
+        fields: dict[str, Any] = {
+            "icon_url": body.opt_string("IconUrl", max_bytes=URL_MAX_BYTES),
+            "resource_url": body.opt_string("ResourceUrl", max_bytes=URL_MAX_BYTES),
+            "coins": body.opt_integer("Coins", minimum=0),
+            "level": body.opt_integer("Level", minimum=0),
+            "extension_info": json_text(body, "ExtensionInfo", EXTENSION_INFO_MAX_BYTES),
+            "default_name": body.opt_string("DefaultName", max_bytes=GIFT_TEXT_MAX_BYTES),
+            "default_desc": body.opt_string("DefaultDesc", max_bytes=GIFT_TEXT_MAX_BYTES),
+        }
+        return {key: value for key, value in fields.items() if value is not None}
+
+    def add_gift(self, body: Body) -> dict[str, Any]:
+        gift_id = _gift_id(body)
+        body.integer("Coins", minimum=0)
+        body.string("DefaultName", max_bytes=GIFT_TEXT_MAX_BYTES, min_length=0)
+        fields = self._gift_fields(body)
+        with self._lock:
+            if gift_id in self.gifts:
+                raise invalid(body.name("GiftId"), f"already names a gift: {gift_id!r}")
+            if len(self.gifts) >= MAX_CATALOGUE_GIFTS:
+                raise invalid(body.name("GiftId"), f"the catalogue holds at most {MAX_CATALOGUE_GIFTS} gifts")
+            self.gifts[gift_id] = CatalogueGift(gift_id=gift_id, create_time=int(self._clock.now()), **fields)
+        return {}
+
+    def edit_gift(self, body: Body) -> dict[str, Any]:
+        fields = self._gift_fields(body)
+        if not fields:
+            raise invalid("the body", "must change a field besides GiftId")
+        with self._lock:
+            gift = self._gift(body)
+            for key, value in fields.items():
+                setattr(gift, key, value)
+        return {}
+
+    def get_gift(self, body: Body) -> dict[str, Any]:
+        with self._lock:
+            return {"GiftInfo": self._gift(body).wire()}
+
+    def del_gift(self, body: Body) -> dict[str, Any]:
+        with self._lock:
+            gift = self._gift(body)
+            del self.gifts[gift.gift_id]
+            for category in self.categories.values():
+                if gift.gift_id in category.gift_ids:
+                    category.gift_ids.remove(gift.gift_id)
+        return {}
+
+    def info_list(self, body: Body) -> dict[str, Any]:
+        with self._lock:
+            return {
+                "GiftList": [gift.wire() for gift in self.gifts.values()],
+                "CategoryList": [category.wire() for category in self.categories.values()],
+                "TotalCount": len(self.gifts),
+            }
+
+    def get_gift_language(self, body: Body) -> dict[str, Any]:
+        language = _language(body)
+        with self._lock:
+            text = self._gift(body).languages.get(language)
+            return {} if text is None else {"GiftInfo": {"Language": language, **text}}
+
+    def set_gift_language(self, body: Body) -> dict[str, Any]:
+        language = _language(body)
+        name = body.opt_string("Name", max_bytes=GIFT_TEXT_MAX_BYTES)
+        desc = body.opt_string("Desc", max_bytes=GIFT_TEXT_MAX_BYTES)
+        with self._lock:
+            gift = self._gift(body)
+            text = gift.languages.get(language)
+            if text is None:
+                if name is None:
+                    raise invalid(body.name("Name"), "is required the first time a language is set")
+                text = gift.languages[language] = {"Name": name, "Desc": ""}
+            if name is not None:
+                text["Name"] = name
+            if desc is not None:
+                text["Desc"] = desc
+        return {}
+
+    def del_gift_language(self, body: Body) -> dict[str, Any]:
+        language = _language(body)
+        with self._lock:
+            self._gift(body).languages.pop(language, None)
+        return {}
+
+    def add_category(self, body: Body) -> dict[str, Any]:
+        category_id = _category_id(body)
+        default_name = body.string("DefaultName", max_bytes=GIFT_TEXT_MAX_BYTES, min_length=0)
+        extension_info = json_text(body, "ExtensionInfo", EXTENSION_INFO_MAX_BYTES) or ""
+        default_desc = body.opt_string("DefaultDesc", max_bytes=CATEGORY_DESC_MAX_BYTES) or ""
+        with self._lock:
+            if category_id in self.categories:
+                raise invalid(body.name("CategoryId"), f"already names a category: {category_id!r}")
+            if len(self.categories) >= MAX_CATALOGUE_CATEGORIES:
+                raise invalid(
+                    body.name("CategoryId"),
+                    f"the catalogue holds at most {MAX_CATALOGUE_CATEGORIES} categories",
+                )
+            self.categories[category_id] = CatalogueCategory(
+                category_id, default_name, extension_info=extension_info, default_desc=default_desc
+            )
+        return {}
+
+    def edit_category(self, body: Body) -> dict[str, Any]:
+        default_name = body.opt_string("DefaultName", max_bytes=GIFT_TEXT_MAX_BYTES)
+        default_desc = body.opt_string("DefaultDesc", max_bytes=CATEGORY_DESC_MAX_BYTES)
+        if default_name is None and default_desc is None:
+            raise invalid("the body", "must change a field besides CategoryId")
+        with self._lock:
+            category = self._category(body)
+            if default_name is not None:
+                category.default_name = default_name
+            if default_desc is not None:
+                category.default_desc = default_desc
+        return {}
+
+    def del_category(self, body: Body) -> dict[str, Any]:
+        with self._lock:
+            del self.categories[self._category(body).category_id]
+        return {}
+
+    def get_category(self, body: Body) -> dict[str, Any]:
+        with self._lock:
+            return {"GiftCategoryInfo": self._category(body).wire()}
+
+    def get_category_language(self, body: Body) -> dict[str, Any]:
+        language = _language(body)
+        with self._lock:
+            text = self._category(body).languages.get(language)
+            return {} if text is None else {"CategoryInfo": {"Language": language, **text}}
+
+    def set_category_language(self, body: Body) -> dict[str, Any]:
+        language = _language(body)
+        name = body.opt_string("CategoryName")
+        desc = body.opt_string("CategoryDesc")
+        with self._lock:
+            category = self._category(body)
+            text = category.languages.get(language)
+            if text is None:
+                if name is None:
+                    raise invalid(body.name("CategoryName"), "is required the first time a language is set")
+                text = category.languages[language] = {"CategoryName": name, "CategoryDesc": ""}
+            if name is not None:
+                text["CategoryName"] = name
+            if desc is not None:
+                text["CategoryDesc"] = desc
+        return {}
+
+    def del_category_language(self, body: Body) -> dict[str, Any]:
+        language = _language(body)
+        with self._lock:
+            self._category(body).languages.pop(language, None)
+        return {}
+
+    def add_relations(self, body: Body) -> dict[str, Any]:
+        gift_ids = body.strings("GiftIdList", max_item_bytes=CATALOGUE_ID_MAX_BYTES)
+        with self._lock:
+            category = self._category(body)
+            unknown = [gift_id for gift_id in gift_ids if gift_id not in self.gifts]
+            for gift_id in gift_ids:
+                if gift_id in self.gifts and gift_id not in category.gift_ids:
+                    category.gift_ids.append(gift_id)
+        return {"InvalidGiftIdList": unknown}
+
+    def del_relations(self, body: Body) -> dict[str, Any]:
+        gift_ids = body.strings("GiftIdList", max_item_bytes=CATALOGUE_ID_MAX_BYTES)
+        with self._lock:
+            category = self._category(body)
+            category.gift_ids = [gift_id for gift_id in category.gift_ids if gift_id not in gift_ids]
+        return {}
+
+    def snapshot(self) -> dict[str, Any]:
+        return self.info_list(Body({}))
+
+
+# --- the world ------------------------------------------------------------------------------------
+
+
+class World:
+    """Tencent's live backend for one app: every room, the gift catalogue, and the callbacks they fire.
+
+    Every public method first runs ``tick()`` (so advancing the clock and then making any call
+    applies auto-destroy), then checks as Tencent does and raises ``ApiError`` with Tencent's code.
+    """
+
+    def __init__(
+        self,
+        admin: str,
+        clock: Clock,
+        hooks: WebhookHooks,
+        *,
+        auto_destroy_after: float = DEFAULT_AUTO_DESTROY_AFTER,
+    ) -> None:
+        self.admin = admin
+        self.clock = clock
+        self.hooks = hooks
+        self._lock = threading.RLock()
+        self._rooms: dict[str, Room] = {}
+        self._initial_auto_destroy_after = auto_destroy_after
+        self._auto_destroy_after = auto_destroy_after
+        self._msg_counter = 0
+        self.catalogue = GiftCatalogue(self._lock, clock)
+
+    # --- housekeeping -------------------------------------------------------------------------
+
+    def tick(self) -> list[str]:
+        """Apply the passage of time: expire bans and mutes, auto-destroy rooms left empty.
+
+        A room is destroyed by the system (``DestroyBySystem``) once nobody has been in it for
+        ``auto_destroy_after`` seconds, counted from the last member leaving; a room nobody ever
+        entered, and a room with robots, is kept (seed page "Live room auto-destroy mechanism").
+        Returns the ids of the rooms destroyed.
+        """
+        with self._lock:
+            return self._tick()
+
+    def set_auto_destroy_after(self, seconds: float) -> None:
+        """Change how long an empty room survives (Tencent allows 10 min to 24 h; any positive time here)."""
+        if seconds <= 0:
+            raise ValueError("auto-destroy needs a positive number of seconds")
+        with self._lock:
+            self._auto_destroy_after = seconds
+
+    @property
+    def auto_destroy_after(self) -> float:
+        with self._lock:
+            return self._auto_destroy_after
+
+    def reset(self) -> None:
+        """Forget every room and the gift catalogue; auto-destroy goes back to its initial setting."""
+        with self._lock:
+            self._rooms.clear()
+            self.catalogue.clear()
+            self._auto_destroy_after = self._initial_auto_destroy_after
+
+    def room_ids(self) -> list[str]:
+        with self._lock:
+            self._tick()
+            return list(self._rooms)
+
+    def snapshot(self, room_id: str) -> dict[str, Any]:
+        """The whole state of one room, JSON-able (GET /emulator/v1/rooms/<RoomId>)."""
+        with self._lock:
+            self._tick()
+            room = self._room(room_id)
+            now = self.clock.now()
+            return {
+                "RoomInfo": room.room_info(),
+                "Metadata": [{"Key": key, "Value": value} for key, value in room.metadata.items()],
+                "MemberList": [{"Member_Account": account} for account in room.members],
+                "BannedAccountList": self._active(room.banned, now, "BannedUntil"),
+                "MutedAccountList": self._active(room.muted, now, "MutedUntil"),
+                "Admin_Account": list(room.admins),
+                "SeatList": room.seat_list(),
+                "RobotList_Account": list(room.robots),
+                "Messages": [message.wire() for message in room.messages],
+                "Gifts": [gift.wire() for gift in room.gifts],
+                "Statistic": room.stats.with_messages(),
+                "GiftCountBySender": {
+                    account: {"TotalCount": count, "TotalCoins": coins}
+                    for account, (count, coins) in room.stats.gifts_by_sender.items()
+                },
+                "EverEntered": room.ever_entered,
+                "EmptySince": room.empty_since,
+                "AutoDestroyAt": self._auto_destroy_at(room),
+            }
+
+    # --- rooms ------------------------------------------------------------------------------
+
+    def create_room(self, actor: Actor, room_info: Mapping[str, Any] | Body) -> dict[str, Any]:
+        """create_room: a new room from its RoomInfo; the owner defaults to the actor. Returns RoomInfo."""
+        body = room_info if isinstance(room_info, Body) else Body(room_info, "RoomInfo")
+        with self._lock:
+            self._tick()
+            info = _new_room_info(body, actor.user_id, self.clock.now())
+            if info["RoomId"] in self._rooms:
+                raise ApiError(ROOM_EXISTS, f"room {info['RoomId']!r} already exists")
+            room = Room(info=info, seats=[Seat(index) for index in range(info["MaxSeatCount"])])
+            self._rooms[room.room_id] = room
+            self._after(
+                actor,
+                room,
+                "Live.CallbackAfterCreateRoom",
+                {"Operator_Account": actor.user_id, "RoomInfo": room.room_info()},
+            )
+            return room.room_info()
+
+    def destroy_room(self, actor: Actor, room_id: str, *, by_user: bool = False) -> dict[str, int]:
+        """destroy_room (DestroyByUser); returns the room's Statistic.
+
+        ``by_user``: an app user asks, not the app admin, and only the owner may (else 100006).
+        """
+        with self._lock:
+            self._tick()
+            room = self._room(room_id)
+            if by_user and actor.user_id != room.owner:
+                raise ApiError(NO_PERMISSION, f"only the owner may destroy the room, not {actor.user_id}")
+            return self._destroy(room, actor, "DestroyByUser")
+
+    def update_room_info(
+        self, actor: Actor, room_info: Mapping[str, Any] | Body, *, by_user: bool = False
+    ) -> dict[str, Any]:
+        """update_room_info: change the given fields (others kept); returns the full RoomInfo after.
+
+        ``by_user``: an app user asks, and only the owner or a room admin may (else 100006).
+        """
+        body = room_info if isinstance(room_info, Body) else Body(room_info, "RoomInfo")
+        room_id = room_id_of(body)
+        changes = _room_info_fields(body, _UPDATABLE)
+        if not changes:
+            raise invalid(body.path or "the body", "must change at least one field besides RoomId")
+        with self._lock:
+            self._tick()
+            room = self._room(room_id)
+            self._check_moderator(room, actor, by_user)
+            room.info.update(changes)
+            self._after(
+                actor,
+                room,
+                "Live.CallbackAfterUpdateRoomInfo",
+                {"Operator_Account": actor.user_id, "RoomInfo": room.room_info()},
+            )
+            return room.room_info()
+
+    def get_room_info(self, room_id: str) -> dict[str, Any]:
+        with self._lock:
+            self._tick()
+            return self._room(room_id).room_info()
+
+    def room_list(
+        self, next_cursor: str = "", count: int = ROOM_LIST_MAX_COUNT
+    ) -> tuple[list[dict[str, Any]], str]:
+        """get_room_list: public rooms by ViewCount descending; ``Next`` is the offset, "" when done."""
+        if not 1 <= count <= ROOM_LIST_MAX_COUNT:
+            raise invalid("Count", f"must be between 1 and {ROOM_LIST_MAX_COUNT}")
+        if next_cursor and not next_cursor.isdigit():
+            raise invalid("Next", "must be a Next value from an earlier reply")
+        offset = int(next_cursor or "0")
+        with self._lock:
+            self._tick()
+            rooms = sorted(
+                (room for room in self._rooms.values() if room.info["IsPublicVisible"]),
+                key=lambda room: (-room.stats.total_viewers, -room.info["CreateTime"], room.room_id),
+            )
+            page = rooms[offset : offset + count]
+            summaries = [
+                {
+                    key: info[key]
+                    for key in (
+                        "RoomId",
+                        "RoomName",
+                        "Owner_Account",
+                        "CoverURL",
+                        "Category",
+                        "CreateTime",
+                        "ActivityStatus",
+                        "ViewCount",
+                    )
+                }
+                for info in (room.room_info() for room in page)
+            ]
+            more = offset + count < len(rooms)
+            return summaries, str(offset + count) if more else ""
+
+    # --- metadata ---------------------------------------------------------------------------
+
+    def set_metadata(
+        self, actor: Actor, room_id: str, items: Sequence[tuple[str, str]], *, by_user: bool = False
+    ) -> None:
+        """set_room_metadata: add or overwrite keys; refused as a whole when a limit would be passed.
+
+        ``by_user``: an app user asks, and only the owner or a room admin may (else 100006).
+        """
+        if not items:
+            raise invalid("Metadata", "must hold at least one key")
+        seen: set[str] = set()
+        for index, (key, value) in enumerate(items):
+            if not key or utf8_len(key) > MAX_KEY_BYTES:
+                raise invalid(f"Metadata[{index}].Key", f"must be 1 to {MAX_KEY_BYTES} bytes")
+            if key in seen:
+                raise invalid(f"Metadata[{index}].Key", f"appears more than once: {key!r}")
+            seen.add(key)
+            if utf8_len(value) > MAX_VALUE_BYTES:
+                raise ApiError(VALUE_TOO_LARGE, f"the value of {key!r} is over {MAX_VALUE_BYTES} bytes")
+        with self._lock:
+            self._tick()
+            room = self._room(room_id)
+            self._check_moderator(room, actor, by_user)
+            merged = dict(room.metadata)
+            merged.update(items)
+            if len(merged) > MAX_METADATA_KEYS:
+                raise ApiError(TOO_MANY_KEYS, f"a room holds at most {MAX_METADATA_KEYS} metadata keys")
+            total = sum(utf8_len(value) for value in merged.values())
+            if total > MAX_TOTAL_VALUE_BYTES:
+                raise ApiError(
+                    VALUES_TOO_LARGE,
+                    f"metadata values would total {total} bytes, over {MAX_TOTAL_VALUE_BYTES}",
+                )
+            room.metadata = merged
+            self._after(
+                actor,
+                room,
+                "Live.CallbackAfterSetMetadata",
+                {
+                    "Operator_Account": actor.user_id,
+                    "RoomId": room.room_id,
+                    "Metadata": [{"Key": key, "Value": value} for key, value in items],
+                },
+            )
+
+    def del_metadata(
+        self, actor: Actor, room_id: str, keys: Sequence[str], *, by_user: bool = False
+    ) -> list[str]:
+        """del_room_metadata: keys not present are ignored, but if none is present: 100503.
+
+        Returns (and the callback carries) the keys actually deleted. ``by_user`` as for set_metadata.
+        """
+        with self._lock:
+            self._tick()
+            room = self._room(room_id)
+            self._check_moderator(room, actor, by_user)
+            deleted = [key for key in dict.fromkeys(keys) if key in room.metadata]
+            if not deleted:
+                raise ApiError(NO_VALID_KEY, "none of the given keys is in the room's metadata")
+            for key in deleted:
+                del room.metadata[key]
+            self._after(
+                actor,
+                room,
+                "Live.CallbackAfterDelMetadata",
+                {"Operator_Account": actor.user_id, "RoomId": room.room_id, "Keys": deleted},
+            )
+            return deleted
+
+    def get_metadata(self, room_id: str, keys: Sequence[str] = ()) -> list[dict[str, str]]:
+        """get_room_metadata: the named keys that exist, or every key when none is named."""
+        with self._lock:
+            self._tick()
+            room = self._room(room_id)
+            wanted = keys or list(room.metadata)
+            return [{"Key": key, "Value": room.metadata[key]} for key in wanted if key in room.metadata]
+
+    # --- members ----------------------------------------------------------------------------
+
+    def enter_room(self, actor: Actor, room_id: str) -> dict[str, Any]:
+        """A user enters: refused while banned; counts a viewer. Entering while inside changes nothing."""
+        with self._lock:
+            self._tick()
+            room = self._room(room_id)
+            now = self.clock.now()
+            until = room.banned.get(actor.user_id)
+            if until is not None and until > now:
+                raise ApiError(BANNED_FROM_ROOM, f"{actor.user_id} is banned from the room until {until}")
+            if actor.user_id in room.members:
+                return room.room_info()
+            room.members[actor.user_id] = now
+            room.ever_entered = True
+            room.empty_since = None
+            room.stats.total_viewers += 1
+            self._member_state(actor, room, "Online", "Enter", [actor.user_id])
+            return room.room_info()
+
+    def leave_room(self, actor: Actor, room_id: str) -> None:
+        """A user leaves (and leaves its seat). Leaving a room one is not in changes nothing."""
+        with self._lock:
+            self._tick()
+            room = self._room(room_id)
+            if actor.user_id in room.members:
+                self._remove_members(actor, room, [actor.user_id])
+
+    def member_list(self, room_id: str, next_cursor: str = "") -> tuple[list[str], str, int]:
+        """get_member_list: one page of online members, the Next cursor ("" = done), MemberCount."""
+        if next_cursor and not next_cursor.isdigit():
+            raise invalid("Next", "must be a Next value from an earlier reply")
+        offset = int(next_cursor or "0")
+        with self._lock:
+            self._tick()
+            members = list(self._room(room_id).members)
+            page = members[offset : offset + MEMBER_PAGE_SIZE]
+            more = offset + MEMBER_PAGE_SIZE < len(members)
+            return page, str(offset + MEMBER_PAGE_SIZE) if more else "", len(members)
+
+    def ban(self, actor: Actor, room_id: str, accounts: Sequence[str], duration: int) -> None:
+        """ban_member: remove the accounts from the room (Offline, cause Leave) and keep them out."""
+        if not accounts or len(accounts) > MAX_BAN_ACCOUNTS:
+            raise invalid("MemberList_Account", f"must hold 1 to {MAX_BAN_ACCOUNTS} accounts")
+        if duration < 1:
+            raise invalid("Duration", "must be at least 1 second")
+        with self._lock:
+            self._tick()
+            room = self._room(room_id)
+            until = int(self.clock.now()) + duration
+            for account in accounts:
+                room.banned[account] = until
+            online = [account for account in dict.fromkeys(accounts) if account in room.members]
+            if online:
+                self._remove_members(actor, room, online)
+
+    def unban(self, actor: Actor, room_id: str, accounts: Sequence[str]) -> None:
+        with self._lock:
+            self._tick()
+            room = self._room(room_id)
+            for account in accounts:
+                room.banned.pop(account, None)
+
+    def banned_list(
+        self, room_id: str, offset: int = 0, limit: int = 100
+    ) -> tuple[list[dict[str, Any]], int]:
+        """get_banned_member_list: a page of active bans and NextOffset (0 = done)."""
+        return self._page_of(room_id, "banned", "BannedUntil", offset, limit)
+
+    def mute(self, actor: Actor, room_id: str, accounts: Sequence[str], mute_time: int) -> None:
+        """mute_member: refuse the accounts' messages for ``mute_time`` seconds; 0 lifts the mute."""
+        if mute_time < 0:
+            raise invalid("MuteTime", "must be at least 0")
+        with self._lock:
+            self._tick()
+            room = self._room(room_id)
+            until = int(self.clock.now()) + mute_time
+            for account in accounts:
+                if mute_time == 0:
+                    room.muted.pop(account, None)
+                else:
+                    room.muted[account] = until
+
+    def muted_list(self, room_id: str, offset: int = 0, limit: int = 100) -> tuple[list[dict[str, Any]], int]:
+        """get_muted_member_list: a page of active mutes and NextOffset (0 = done)."""
+        return self._page_of(room_id, "muted", "MutedUntil", offset, limit)
+
+    def modify_admin(self, actor: Actor, room_id: str, accounts: Sequence[str], op_type: str) -> None:
+        """modify_admin: add or delete room admins (at most 5 per room: 100020)."""
+        if op_type not in ("add", "delete"):
+            raise invalid("OpType", "must be add or delete")
+        if not accounts:
+            raise invalid("Admin_Account", "must hold at least one account")
+        with self._lock:
+            self._tick()
+            room = self._room(room_id)
+            given = list(dict.fromkeys(accounts))
+            if op_type == "add":
+                after = room.admins + [account for account in given if account not in room.admins]
+                if len(after) > MAX_ROOM_ADMINS:
+                    raise ApiError(ADMIN_LIMIT_EXCEEDED, f"a room has at most {MAX_ROOM_ADMINS} admins")
+            else:
+                after = [account for account in room.admins if account not in given]
+            room.admins = after
+            self._after(
+                actor,
+                room,
+                "Live.CallbackAfterModifyAdmin",
+                {
+                    "RoomId": room.room_id,
+                    "Operator_Account": actor.user_id,
+                    "Admin_Account": given,
+                    "opType": op_type,  # lower-case in the webhook, OpType in the REST call
+                },
+            )
+
+    def admin_list(self, room_id: str) -> list[str]:
+        with self._lock:
+            self._tick()
+            return list(self._room(room_id).admins)
+
+    # --- seats ------------------------------------------------------------------------------
+
+    def seat_list(self, room_id: str) -> list[dict[str, Any]]:
+        with self._lock:
+            self._tick()
+            return self._room(room_id).seat_list()
+
+    def pick_user_on_seat(self, actor: Actor, room_id: str, account: str, index: int) -> None:
+        """pick_user_on_seat: an online member onto a free, unlocked seat."""
+        with self._lock:
+            self._tick()
+            room = self._seated_room(room_id)
+            self._seat_member(actor, room, account, self._free_seat(room, index))
+
+    def take_seat(self, actor: Actor, room_id: str, index: int | None = None) -> int:
+        """A user takes a seat: the one given, or the first free one. Returns the seat's index.
+
+        The emulator grants an ApplyToTake application at once (no approval dialogue is emulated).
+        """
+        with self._lock:
+            self._tick()
+            room = self._seated_room(room_id)
+            if index is None:
+                seat = next((s for s in room.seats if s.member is None and not s.taken_disabled), None)
+                if seat is None:
+                    raise invalid("Index", "no seat is free")
+            else:
+                seat = self._free_seat(room, index)
+            self._seat_member(actor, room, actor.user_id, seat)
+            return seat.index
+
+    def leave_seat(self, actor: Actor, room_id: str) -> None:
+        self.kick_user_off_seat(actor, room_id, actor.user_id)
+
+    def kick_user_off_seat(self, actor: Actor, room_id: str, account: str) -> None:
+        with self._lock:
+            self._tick()
+            room = self._seated_room(room_id)
+            seat = room.seat_of(account)
+            if seat is None:
+                raise invalid("Member_Account", f"{account} is on no seat")
+            seat.member = None
+            self._seats_changed(actor, room)
+
+    def lock_seat(
+        self,
+        actor: Actor,
+        room_id: str,
+        index: int,
+        *,
+        forbid_taken: bool | None = None,
+        forbid_video: bool | None = None,
+        forbid_audio: bool | None = None,
+    ) -> None:
+        """lock_seat: change the given locks; locking an occupied seat first removes its user."""
+        with self._lock:
+            self._tick()
+            room = self._seated_room(room_id)
+            seat = self._seat(room, index)
+            if forbid_taken is not None:
+                seat.taken_disabled = forbid_taken
+                if forbid_taken:
+                    seat.member = None
+            if forbid_video is not None:
+                seat.video_disabled = forbid_video
+            if forbid_audio is not None:
+                seat.audio_disabled = forbid_audio
+            self._seats_changed(actor, room)
+
+    def switch_seat(self, actor: Actor, room_id: str, account: str, to_index: int) -> None:
+        """switch_seat (old version): move a seated user to an empty seat."""
+        with self._lock:
+            self._tick()
+            room = self._seated_room(room_id)
+            current = room.seat_of(account)
+            if current is None:
+                raise invalid("Member_Account", f"{account} is on no seat")
+            target = self._free_seat(room, to_index, field_name="ToIndex")
+            current.member = None
+            target.member = account
+            self._seats_changed(actor, room)
+
+    # --- robots -----------------------------------------------------------------------------
+
+    def add_robots(self, actor: Actor, room_id: str, accounts: Sequence[str]) -> None:
+        """add_robot: robots sit in the room (they keep it from auto-destroy; they are not members)."""
+        with self._lock:
+            self._tick()
+            room = self._room(room_id)
+            room.robots += [account for account in dict.fromkeys(accounts) if account not in room.robots]
+
+    def del_robots(self, actor: Actor, room_id: str, accounts: Sequence[str]) -> None:
+        with self._lock:
+            self._tick()
+            room = self._room(room_id)
+            room.robots = [robot for robot in room.robots if robot not in accounts]
+            if not room.robots and not room.members and room.ever_entered:
+                # The room is empty from now on, not since its last member left.
+                room.empty_since = self.clock.now()
+
+    def robots(self, room_id: str) -> list[str]:
+        with self._lock:
+            self._tick()
+            return list(self._room(room_id).robots)
+
+    def check_room(self, room_id: str) -> None:
+        """Refuse with 100004 unless the room exists (for commands that need only that: resume_mcu_task)."""
+        with self._lock:
+            self._tick()
+            self._room(room_id)
+
+    # --- messages, gifts, likes -------------------------------------------------------------
+
+    def send_message(
+        self,
+        actor: Actor,
+        room_id: str,
+        msg_body: list[dict[str, Any]],
+        cloud_custom_data: str | None = None,
+        *,
+        via_rest: bool,
+        sender: str | None = None,
+    ) -> dict[str, Any]:
+        """A message into the room's barrage, moderated by Group.CallbackBeforeSendMsg.
+
+        ``sender`` is From_Account (default: the actor); over REST the admin sends as any account,
+        who need not be in the room. Refusals the sender sees come back as ``outcome`` "rejected"
+        with the code: 10007 not in the room, 10017 muted (or all muted and not owner/admin),
+        80002 over 8 KB, 10016 or 10100..10200 from the callback. "dropped": the sender sees
+        success, nobody receives it, no after-callback. Raises ApiError only for 100002/100004.
+        """
+        from_account = sender or actor.user_id
+        body = _check_msg_body(msg_body)
+        with self._lock:
+            self._tick()
+            room = self._room(room_id)
+            refusal = self._message_refusal(room, from_account, body, via_rest)
+            if refusal is not None:
+                code, info = refusal
+                self._record_message(room, from_account, actor, body, cloud_custom_data, "rejected", code)
+                return self._message_result("rejected", body, cloud_custom_data, code, info)
+            self._msg_counter += 1
+            random = secrets.randbelow(2**32)
+            fields: dict[str, Any] = {
+                "GroupId": room.room_id,
+                "Type": "Live",
+                "From_Account": from_account,
+                "Operator_Account": actor.user_id,
+                "Random": random,
+                "MsgId": f"{self._msg_counter}-{int(self.clock.now())}-{random}",
+                "MsgBody": body,
+            }
+            if cloud_custom_data is not None:
+                fields["CloudCustomData"] = cloud_custom_data
+            before = self._callback(
+                actor, room, "Group.CallbackBeforeSendMsg", json.loads(json.dumps(fields))
+            )
+        # The moderation hook may take its full 2 s: never with the lock held.
+        answer = self.hooks.before(before)
+        with self._lock:
+            room = self._same_room(room)
+            outcome, code, info = _message_verdict(answer)
+            if outcome == "rejected":
+                self._record_message(room, from_account, actor, body, cloud_custom_data, "rejected", code)
+                return self._message_result("rejected", body, cloud_custom_data, code, info)
+            if outcome == "dropped":
+                self._record_message(room, from_account, actor, body, cloud_custom_data, "dropped", 0)
+                return self._message_result("dropped", body, cloud_custom_data, 0, "")
+            delivered_body = _check_msg_body(answer.msg_body) if answer.msg_body is not None else body
+            delivered_data = (
+                answer.cloud_custom_data if answer.cloud_custom_data is not None else cloud_custom_data
+            )
+            room.last_msg_seq += 1
+            room.stats.total_msg_count += 1
+            msg_time = int(self.clock.now())
+            self._record_message(
+                room, from_account, actor, delivered_body, delivered_data, "delivered", 0, room.last_msg_seq
+            )
+            after_fields = {
+                **fields,
+                "MsgBody": delivered_body,
+                "MsgSeq": room.last_msg_seq,
+                "MsgTime": msg_time,
+            }
+            after_fields.pop("CloudCustomData", None)
+            if delivered_data is not None:
+                after_fields["CloudCustomData"] = delivered_data
+            self._after(actor, room, "Group.CallbackAfterSendMsg", after_fields)
+            result = self._message_result("delivered", delivered_body, delivered_data, 0, "")
+            return result | {"msg_seq": room.last_msg_seq, "msg_time": msg_time}
+
+    def send_gift(
+        self,
+        actor: Actor,
+        room_id: str,
+        gift_id: str,
+        count: int,
+        receivers: Sequence[str],
+        *,
+        sender: str | None = None,
+        via_rest: bool = False,
+    ) -> dict[str, Any]:
+        """A gift, moderated by Live.CallbackBeforeSendGift; allowed gifts count in the statistics.
+
+        ``sender`` is From_Account (default: the actor), who must be in the room unless via REST.
+        GiftWater.Coins is the gift's unit price (catalogue, else ``DEFAULT_GIFT_COINS``).
+        Returns {"outcome": "sent"|"rejected", "error_code", "error_info", "coins" (count * price)}.
+        """
+        from_account = sender or actor.user_id
+        if count < 1:
+            raise invalid("Count", "must be at least 1")
+        if not receivers:
+            raise invalid("ReceiverList_Account", "must name at least one receiver")
+        price = self.catalogue.price(gift_id)
+        with self._lock:
+            self._tick()
+            room = self._room(room_id)
+            now = int(self.clock.now())
+            record = GiftRecord(now, from_account, list(receivers), gift_id, count, price, "rejected", 0)
+            if not via_rest and from_account not in room.members:
+                record.error_code = NOT_IN_GROUP
+                room.gifts.append(record)
+                return _gift_result(
+                    "rejected", NOT_IN_GROUP, f"{from_account} is not in the room", price * count
+                )
+            before = self._callback(
+                actor,
+                room,
+                "Live.CallbackBeforeSendGift",
+                {
+                    "Operator_Account": actor.user_id,
+                    "RoomId": room.room_id,
+                    "GiftWater": {
+                        "From_Account": from_account,
+                        "To_Account": list(receivers),
+                        "Time": now,
+                        "GiftId": gift_id,
+                        "Count": count,
+                        "Coins": price,
+                    },
+                },
+            )
+        answer = self.hooks.before(before)
+        with self._lock:
+            room = self._same_room(room)
+            if answer.error_code != 0:
+                code = answer.error_code if answer.error_code in GIFT_PASS_THROUGH else GIFT_REJECTED
+                record.error_code = code
+                room.gifts.append(record)
+                return _gift_result("rejected", code, answer.error_info or "gift refused", price * count)
+            record.outcome = "sent"
+            room.gifts.append(record)
+            stats = room.stats
+            stats.total_gifts_sent += count
+            stats.total_gift_coins += count * price
+            stats.gift_events += 1
+            sent, coins = stats.gifts_by_sender.get(from_account, (0, 0))
+            stats.gifts_by_sender[from_account] = (sent + count, coins + count * price)
+            return _gift_result("sent", 0, "", price * count)
+
+    def gift_count(self, room_id: str, from_account: str) -> dict[str, int]:
+        """get_gift_count: one sender's gifts in the room, beside the room's gift events and senders."""
+        with self._lock:
+            self._tick()
+            stats = self._room(room_id).stats
+            count, coins = stats.gifts_by_sender.get(from_account, (0, 0))
+            return {
+                "Sequence": stats.gift_events,
+                "TotalCount": count,
+                "TotalCoins": coins,
+                "GiftSenderCount": len(stats.gifts_by_sender),
+            }
+
+    def like(self, actor: Actor, room_id: str, count: int = 1) -> int:
+        """A user in the room likes it ``count`` times; returns the room's TotalLikesReceived."""
+        if count < 1:
+            raise invalid("Count", "must be at least 1")
+        with self._lock:
+            self._tick()
+            room = self._room(room_id)
+            if actor.user_id not in room.members:
+                raise ApiError(NOT_IN_GROUP, f"{actor.user_id} is not in the room")
+            room.stats.total_likes_received += count
+            return room.stats.total_likes_received
+
+    def stats(self, room_id: str) -> dict[str, int]:
+        """get_room_stats / get_room_statistic: the Statistic plus TotalMsgCount."""
+        with self._lock:
+            self._tick()
+            return self._room(room_id).stats.with_messages()
+
+    # --- internals (the lock is held) -------------------------------------------------------
+
+    def _tick(self) -> list[str]:
+        now = self.clock.now()
+        destroyed = []
+        for room in list(self._rooms.values()):
+            for table in (room.banned, room.muted):
+                for account in [account for account, until in table.items() if until <= now]:
+                    del table[account]
+            at = self._auto_destroy_at(room)
+            if at is not None and now >= at:
+                self._destroy(room, SYSTEM_ACTOR, "DestroyBySystem")
+                destroyed.append(room.room_id)
+        return destroyed
+
+    def _auto_destroy_at(self, room: Room) -> float | None:
+        if room.robots or room.members or not room.ever_entered or room.empty_since is None:
+            return None
+        return room.empty_since + self._auto_destroy_after
+
+    def _room(self, room_id: str) -> Room:
+        room = self._rooms.get(room_id)
+        if room is None:
+            raise ApiError(ROOM_NOT_FOUND, f"room {room_id!r} does not exist or has been destroyed")
+        return room
+
+    def _same_room(self, room: Room) -> Room:
+        """After a before-callback: the room must still be there (not destroyed, nor re-created)."""
+        self._tick()
+        if self._rooms.get(room.room_id) is not room:
+            raise ApiError(ROOM_NOT_FOUND, f"room {room.room_id!r} was destroyed meanwhile")
+        return room
+
+    @staticmethod
+    def _check_moderator(room: Room, actor: Actor, by_user: bool) -> None:
+        if by_user and not room.is_moderator(actor.user_id):
+            raise ApiError(NO_PERMISSION, f"{actor.user_id} is neither the owner nor a room admin")
+
+    def _seated_room(self, room_id: str) -> Room:
+        room = self._room(room_id)
+        if not room.info["IsSeatEnabled"]:
+            raise ApiError(SEATS_DISABLED, "this room does not support seat connection")
+        return room
+
+    @staticmethod
+    def _seat(room: Room, index: int, field_name: str = "Index") -> Seat:
+        if not 0 <= index < len(room.seats):
+            raise invalid(field_name, f"must be a seat index from 0 to {len(room.seats) - 1}")
+        return room.seats[index]
+
+    def _free_seat(self, room: Room, index: int, field_name: str = "Index") -> Seat:
+        seat = self._seat(room, index, field_name)
+        if seat.taken_disabled:
+            raise invalid(field_name, f"seat {index} is locked")
+        if seat.member is not None:
+            raise invalid(field_name, f"seat {index} is taken by {seat.member}")
+        return seat
+
+    def _seat_member(self, actor: Actor, room: Room, account: str, seat: Seat) -> None:
+        if account not in room.members:
+            raise invalid("Member_Account", f"{account} must be a member of the room")
+        current = room.seat_of(account)
+        if current is not None:
+            raise invalid("Member_Account", f"{account} is already on seat {current.index}")
+        seat.member = account
+        self._seats_changed(actor, room)
+
+    def _remove_members(self, actor: Actor, room: Room, accounts: list[str]) -> None:
+        seats = [seat for seat in room.seats if seat.member in accounts]
+        for seat in seats:
+            seat.member = None
+        if seats:
+            self._seats_changed(actor, room)
+        for account in accounts:
+            del room.members[account]
+        if not room.members:
+            room.empty_since = self.clock.now()
+        self._member_state(actor, room, "Offline", "Leave", accounts)
+
+    def _destroy(self, room: Room, actor: Actor, event_type: str) -> dict[str, int]:
+        del self._rooms[room.room_id]
+        statistic = room.stats.statistic()
+        self._after(
+            actor,
+            room,
+            "Live.CallbackAfterDestroyRoom",
+            {
+                "Operator_Account": actor.user_id,
+                "RoomId": room.room_id,
+                "EventType": event_type,
+                "RoomInfo": room.room_info(),
+                "Statistic": dict(statistic),
+            },
+        )
+        return statistic
+
+    def _page_of(
+        self, room_id: str, table: Literal["banned", "muted"], until_field: str, offset: int, limit: int
+    ) -> tuple[list[dict[str, Any]], int]:
+        if offset < 0:
+            raise invalid("Offset", "must be at least 0")
+        if not 1 <= limit <= 100:
+            raise invalid("Limit", "must be between 1 and 100")
+        with self._lock:
+            self._tick()
+            room = self._room(room_id)
+            entries = self._active(getattr(room, table), self.clock.now(), until_field)
+            page = entries[offset : offset + limit]
+            more = offset + limit < len(entries)
+            return page, offset + limit if more else 0
+
+    @staticmethod
+    def _active(table: Mapping[str, int], now: float, until_field: str) -> list[dict[str, Any]]:
+        return [
+            {"Member_Account": account, until_field: until} for account, until in table.items() if until > now
+        ]
+
+    def _message_refusal(
+        self, room: Room, sender: str, body: list[dict[str, Any]], via_rest: bool
+    ) -> tuple[int, str] | None:
+        if not via_rest and sender not in room.members:
+            return NOT_IN_GROUP, f"{sender} is not in the room"
+        until = room.muted.get(sender)
+        if until is not None and until > self.clock.now():
+            return SENDER_MUTED, f"{sender} is muted until {until}"
+        # Mute-all spares the owner and room admins; the app admin itself is never muted.
+        if room.info["IsMessageDisabled"] and not room.is_moderator(sender) and sender != self.admin:
+            return SENDER_MUTED, "the room's messages are disabled"
+        size = _message_bytes(body)
+        if size > MAX_MESSAGE_BYTES:
+            return MESSAGE_TOO_LARGE, f"the message is {size} bytes, over {MAX_MESSAGE_BYTES}"
+        return None
+
+    def _record_message(
+        self,
+        room: Room,
+        sender: str,
+        actor: Actor,
+        body: list[dict[str, Any]],
+        cloud_custom_data: str | None,
+        outcome: MessageOutcome,
+        code: int,
+        msg_seq: int | None = None,
+    ) -> None:
+        room.messages.append(
+            MessageRecord(
+                msg_seq, int(self.clock.now()), sender, actor.platform, body, cloud_custom_data, outcome, code
+            )
+        )
+
+    @staticmethod
+    def _message_result(
+        outcome: MessageOutcome,
+        body: list[dict[str, Any]],
+        cloud_custom_data: str | None,
+        code: int,
+        info: str,
+    ) -> dict[str, Any]:
+        return {
+            "outcome": outcome,
+            "error_code": code,
+            "error_info": info,
+            "msg_body": body,
+            "cloud_custom_data": cloud_custom_data,
+        }
+
+    def _member_state(
+        self, actor: Actor, room: Room, event_type: str, cause: str, accounts: list[str]
+    ) -> None:
+        self._after(
+            actor,
+            room,
+            "Live.CallbackAfterMemberStateChanged",
+            {
+                "RoomId": room.room_id,
+                "EventType": event_type,
+                "EventCause": cause,
+                "MemberList": [{"Member_Account": account} for account in accounts],
+            },
+        )
+
+    def _seats_changed(self, actor: Actor, room: Room) -> None:
+        self._after(
+            actor,
+            room,
+            "Mic.CallbackAfterSeatInfoChanged",
+            {"RoomId": room.room_id, "SeatList": room.seat_list()},
+        )
+
+    def _callback(self, actor: Actor, room: Room, command: str, fields: dict[str, Any]) -> Callback:
+        body = {"CallbackCommand": command, **fields, "EventTime": self.clock.now_ms()}
+        return Callback(
+            command, body, order_key=room.room_id, platform=actor.platform, client_ip=actor.client_ip
+        )
+
+    def _after(self, actor: Actor, room: Room, command: str, fields: dict[str, Any]) -> None:
+        # Queued with the lock held, so callbacks leave in the order the changes happened.
+        self.hooks.after(self._callback(actor, room, command, fields))
+
+
+def _message_verdict(answer: BeforeAnswer) -> tuple[MessageOutcome, int, str]:
+    """What Group.CallbackBeforeSendMsg's answer means for the sender (reference §6.1).
+
+    0 deliver, 2 drop silently, 10100..10200 reject with that code; 1, and any other code (which
+    Tencent does not document), reject with 10016.
+    """
+    if answer.error_code == 0:
+        return "delivered", 0, ""
+    if answer.error_code == 2:  # Tencent's "discard silently"
+        return "dropped", 0, ""
+    if answer.error_code in MESSAGE_PASS_THROUGH:
+        return "rejected", answer.error_code, answer.error_info
+    return "rejected", REJECTED_BY_CALLBACK, answer.error_info or "refused by the before-send callback"
+
+
+def _gift_result(outcome: GiftOutcome, code: int, info: str, coins: int) -> dict[str, Any]:
+    return {"outcome": outcome, "error_code": code, "error_info": info, "coins": coins}
