@@ -257,11 +257,19 @@ class Emulator:
             body = json.loads(raw or b"{}")
             if not isinstance(body, dict):
                 raise ApiError(60003, "the body must be a JSON object")
-            return envelope(handle_client(self.world, action, body, client_ip))
+            result = handle_client(self.world, action, body, client_ip)
         except ValueError:
             return envelope(code=60003, info="the body must be JSON")
         except ApiError as error:
             return envelope(code=error.code, info=error.info)
+        # A comment or gift refused on its way (muted, rejected by the before-callback) is an error
+        # to the app, as the SDK reports it; the details stay in Response.
+        reply = envelope(result)
+        if result.get("outcome") == "rejected" and result.get("error_code"):
+            reply.update(
+                ActionStatus="FAIL", ErrorCode=result["error_code"], ErrorInfo=result.get("error_info", "")
+            )
+        return reply
 
     def reset(self) -> None:
         self.webhooks.drain(timeout=2.0)
