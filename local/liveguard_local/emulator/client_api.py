@@ -12,17 +12,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from .body import Body, invalid, metadata_items, room_id_of
 from .callbacks import Actor
 from .errors import ApiError
-from .world import (
-    CLIENT_PLATFORMS,
-    UNKNOWN_COMMAND,
-    Body,
-    World,
-    invalid,
-    metadata_items,
-    room_id_of,
-)
+from .limits import CLIENT_PLATFORMS, UNKNOWN_COMMAND
+from .world import World
 
 DEFAULT_PLATFORM = "Android"
 _IDENTITY_FIELDS = ("UserId", "Platform")

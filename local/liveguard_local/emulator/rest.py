@@ -13,9 +13,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from .body import Body, invalid, json_text, metadata_items, room_id_of
 from .callbacks import Actor
 from .errors import ApiError
-from .world import (
+from .limits import (
     BAN_REASON_MAX_BYTES,
     CATALOGUE_ID_MAX_BYTES,
     MAX_BAN_ACCOUNTS,
@@ -23,13 +24,8 @@ from .world import (
     MESSAGE_TOO_LARGE,
     ROOM_LIST_MAX_COUNT,
     UNKNOWN_COMMAND,
-    Body,
-    World,
-    invalid,
-    json_text,
-    metadata_items,
-    room_id_of,
 )
+from .world import World
 
 LIVE = "live_engine_http_srv"
 MIC = "room_engine_http_mic"

@@ -9,8 +9,8 @@ order is the order of the changes. Before-callbacks (message and gift moderation
 2 s, so they are called with the lock released: check, release, ask, re-acquire, re-check the room,
 apply. A slow moderation hook in one room never stalls another room.
 
-Where Tencent's docs are silent the emulator makes a choice; each is a named constant below with
-the reason (see also docs/emulator.md).
+Where Tencent's docs are silent the emulator makes a choice; each is a named constant (in ``limits``
+for this module) with the reason (see also docs/emulator.md).
 """
 
 from __future__ import annotations
@@ -18,808 +18,57 @@ from __future__ import annotations
 import json
 import secrets
 import threading
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
+from .body import Body, invalid, room_id_of, utf8_len
 from .callbacks import Actor, BeforeAnswer, Callback, WebhookHooks
+from .catalogue import GiftCatalogue
 from .clock import Clock
 from .errors import ApiError
-
-# --- error codes --------------------------------------------------------------------------------
-# Documented by Tencent (reference §5, seed pages):
-INVALID_PARAMETER = 100002
-ROOM_EXISTS = 100003
-ROOM_NOT_FOUND = 100004
-NO_PERMISSION = 100006
-ADMIN_LIMIT_EXCEEDED = 100020
-SEATS_DISABLED = 100211  # lock_seat page (647/60716): "this room does not support seat connection"
-TOO_MANY_KEYS = 100500
-VALUE_TOO_LARGE = 100501
-VALUES_TOO_LARGE = 100502
-NO_VALID_KEY = 100503
-NOT_IN_GROUP = 10007  # Chat: insufficient permission, e.g. sending into a group one is not in
-REJECTED_BY_CALLBACK = 10016  # Chat: the before-send callback refused the message
-SENDER_MUTED = 10017  # Chat: the sender is muted (or the whole group is)
-MESSAGE_TOO_LARGE = 80002
-UNKNOWN_COMMAND = 60009
-# Emulator choices (Tencent documents no code for these):
-BANNED_FROM_ROOM = 100013
-"""enter_room by a banned user before BannedUntil (Tencent documents the ban, not the refusal's code)."""
-GIFT_REJECTED = REJECTED_BY_CALLBACK
-"""A gift the before-callback refused with ErrorCode 1 (or any code outside 102100..102200)."""
-
-# --- limits and defaults --------------------------------------------------------------------------
-ROOM_ID_MAX_BYTES = 48
-ROOM_NAME_MAX_BYTES = 100
-NOTICE_MAX_BYTES = 100
-URL_MAX_BYTES = 200
-MAX_CATEGORIES = 3
-MAX_ROOM_ADMINS = 5
-MAX_METADATA_KEYS = 10
-MAX_KEY_BYTES = 50
-MAX_VALUE_BYTES = 2 * 1024
-MAX_TOTAL_VALUE_BYTES = 16 * 1024
-MAX_BAN_ACCOUNTS = 20
-BAN_REASON_MAX_BYTES = 200
-MAX_MESSAGE_BYTES = 8 * 1024
-MESSAGE_PASS_THROUGH = range(10100, 10201)
-GIFT_PASS_THROUGH = range(102100, 102201)
-DEFAULT_AUTO_DESTROY_AFTER = 1800.0  # Tencent's default for apps created since 2025-05-20
-
-DEFAULT_MAX_SEAT_COUNT = 10
-"""Seats when create_room gives no MaxSeatCount (Tencent: "the package maximum")."""
-DEFAULT_MAX_MEMBER_COUNT = 1000
-"""MaxMemberCount when not given (Tencent: "the package limit"). Stored and reported, not enforced."""
-DEFAULT_GIFT_COINS = 1
-"""The unit price of a gift id that is not in the catalogue, so tests need not configure one."""
-SYSTEM_OPERATOR = ""
-"""Operator_Account of what the system does by itself (auto-destroy): no account did it."""
-SYSTEM_ACTOR = Actor(SYSTEM_OPERATOR, platform="Unknown")
-MEMBER_PAGE_SIZE = 100
-"""Members per get_member_list page (Tencent returns at most 1000; a smaller page exercises Next)."""
-ROOM_LIST_MAX_COUNT = 20
-
-# --- the gift catalogue's limits (gift pages 72845, 72848) ----------------------------------------
-CATALOGUE_ID_MAX_BYTES = 20
-GIFT_TEXT_MAX_BYTES = 20
-CATEGORY_DESC_MAX_BYTES = 60
-EXTENSION_INFO_MAX_BYTES = 100
-MAX_CATALOGUE_GIFTS = 16
-MAX_CATALOGUE_CATEGORIES = 3
-SUPPORTED_LANGUAGES = ("en", "zh-Hans", "zh-Hant")
-
-TAKE_SEAT_MODES = ("FreeToTake", "ApplyToTake")
-CLIENT_PLATFORMS = ("Android", "iOS", "Web", "Windows", "Mac", "iPad", "Unknown")
-
-MessageOutcome = Literal["delivered", "rejected", "dropped"]
-GiftOutcome = Literal["sent", "rejected"]
-
-
-def utf8_len(text: str) -> int:
-    """Tencent's limits count UTF-8 bytes, not characters."""
-    return len(text.encode("utf-8"))
-
-
-def invalid(name: str, problem: str) -> ApiError:
-    """Tencent's invalid-parameter refusal, naming the field."""
-    return ApiError(INVALID_PARAMETER, f"invalid parameter: {name} {problem}")
-
-
-# --- reading request bodies -----------------------------------------------------------------------
-
-
-class Body:
-    """A JSON object from a request, read the way Tencent checks it.
-
-    Each reader raises ``ApiError(100002)`` naming the field (with its path, e.g. ``RoomInfo.RoomId``)
-    when it is missing or of the wrong type. A JSON ``null`` counts as missing. Unknown fields are
-    ignored, as Tencent ignores them.
-    """
-
-    def __init__(self, data: object, path: str = "") -> None:
-        if not isinstance(data, Mapping):
-            raise invalid(path or "the body", "must be a JSON object")
-        self._data: Mapping[str, Any] = data
-        self.path = path
-
-    def name(self, key: str) -> str:
-        """The field's name as an error message shows it."""
-        return f"{self.path}.{key}" if self.path else key
-
-    def has(self, key: str) -> bool:
-        return self._data.get(key) is not None
-
-    def as_dict(self) -> dict[str, Any]:
-        """The fields given (a JSON null counts as not given)."""
-        return {key: value for key, value in self._data.items() if value is not None}
-
-    def _required(self, key: str) -> Any:
-        value = self._data.get(key)
-        if value is None:
-            raise invalid(self.name(key), "is required")
-        return value
-
-    def string(
-        self,
-        key: str,
-        *,
-        max_bytes: int | None = None,
-        min_length: int = 1,
-        too_long: int = INVALID_PARAMETER,
-    ) -> str:
-        value = self._required(key)
-        if not isinstance(value, str):
-            raise invalid(self.name(key), "must be a string")
-        if len(value) < min_length:
-            raise invalid(self.name(key), "must not be empty")
-        if max_bytes is not None and utf8_len(value) > max_bytes:
-            raise ApiError(too_long, f"invalid parameter: {self.name(key)} must be at most {max_bytes} bytes")
-        return value
-
-    def opt_string(
-        self,
-        key: str,
-        *,
-        max_bytes: int | None = None,
-        min_length: int = 0,
-        too_long: int = INVALID_PARAMETER,
-    ) -> str | None:
-        if not self.has(key):
-            return None
-        return self.string(key, max_bytes=max_bytes, min_length=min_length, too_long=too_long)
-
-    def integer(self, key: str, *, minimum: int | None = None, maximum: int | None = None) -> int:
-        value = self._required(key)
-        # JSON true/false arrive as Python bools, which are ints: refuse them as Tencent would.
-        if not isinstance(value, int) or isinstance(value, bool):
-            raise invalid(self.name(key), "must be an integer")
-        if minimum is not None and value < minimum:
-            raise invalid(self.name(key), f"must be at least {minimum}")
-        if maximum is not None and value > maximum:
-            raise invalid(self.name(key), f"must be at most {maximum}")
-        return value
-
-    def opt_integer(self, key: str, *, minimum: int | None = None, maximum: int | None = None) -> int | None:
-        return self.integer(key, minimum=minimum, maximum=maximum) if self.has(key) else None
-
-    def boolean(self, key: str) -> bool:
-        value = self._required(key)
-        if not isinstance(value, bool):
-            raise invalid(self.name(key), "must be true or false")
-        return value
-
-    def opt_boolean(self, key: str) -> bool | None:
-        return self.boolean(key) if self.has(key) else None
-
-    def _list(self, key: str, min_items: int, max_items: int | None, too_many: int) -> list[Any]:
-        value = self._required(key)
-        if not isinstance(value, list):
-            raise invalid(self.name(key), "must be an array")
-        if len(value) < min_items:
-            raise invalid(self.name(key), f"must hold at least {min_items} entries")
-        if max_items is not None and len(value) > max_items:
-            raise ApiError(
-                too_many, f"invalid parameter: {self.name(key)} must hold at most {max_items} entries"
-            )
-        return value
-
-    def strings(
-        self,
-        key: str,
-        *,
-        min_items: int = 1,
-        max_items: int | None = None,
-        max_item_bytes: int | None = None,
-        too_many: int = INVALID_PARAMETER,
-    ) -> list[str]:
-        items = self._list(key, min_items, max_items, too_many)
-        for index, item in enumerate(items):
-            if not isinstance(item, str) or not item:
-                raise invalid(f"{self.name(key)}[{index}]", "must be a non-empty string")
-            if max_item_bytes is not None and utf8_len(item) > max_item_bytes:
-                raise invalid(f"{self.name(key)}[{index}]", f"must be at most {max_item_bytes} bytes")
-        return list(items)
-
-    def opt_strings(self, key: str, *, max_item_bytes: int | None = None) -> list[str] | None:
-        return self.strings(key, min_items=0, max_item_bytes=max_item_bytes) if self.has(key) else None
-
-    def integers(self, key: str, *, max_items: int | None = None) -> list[int]:
-        items = self._list(key, 0, max_items, INVALID_PARAMETER)
-        for index, item in enumerate(items):
-            if not isinstance(item, int) or isinstance(item, bool):
-                raise invalid(f"{self.name(key)}[{index}]", "must be an integer")
-        return list(items)
-
-    def objects(self, key: str, *, min_items: int = 1) -> list[Body]:
-        items = self._list(key, min_items, None, INVALID_PARAMETER)
-        return [Body(item, f"{self.name(key)}[{index}]") for index, item in enumerate(items)]
-
-    def object(self, key: str) -> Body:
-        return Body(self._required(key), self.name(key))
-
-
-def room_id_of(body: Body, key: str = "RoomId") -> str:
-    """A RoomId: a string of 1 to 48 bytes."""
-    return body.string(key, max_bytes=ROOM_ID_MAX_BYTES)
-
-
-def metadata_items(body: Body) -> list[tuple[str, str]]:
-    """set_room_metadata's ``Metadata`` as (key, value) pairs; their limits are the world's to check."""
-    items = body.objects("Metadata", min_items=0)
-    return [(item.string("Key", min_length=0), item.string("Value", min_length=0)) for item in items]
-
-
-def json_text(body: Body, key: str, max_bytes: int | None = None) -> str | None:
-    """Tencent's ExtensionInfo: a JSON document escaped into a string."""
-    text = body.opt_string(key, max_bytes=max_bytes)
-    if text is None:
-        return None
-    try:
-        json.loads(text)
-    except ValueError:
-        raise invalid(body.name(key), "must be a JSON document in a string") from None
-    return text
-
-
-# --- the state of a room --------------------------------------------------------------------------
-
-
-@dataclass
-class Seat:
-    index: int
-    member: str | None = None
-    taken_disabled: bool = False
-    video_disabled: bool = False
-    audio_disabled: bool = False
-
-    def wire(self) -> dict[str, Any]:
-        """The seat as SeatList shows it: Member_Account only when someone sits there."""
-        seat: dict[str, Any] = {"Index": self.index}
-        if self.member is not None:
-            seat["Member_Account"] = self.member
-        seat["IsTakenDisabled"] = self.taken_disabled
-        seat["IsVideoDisabled"] = self.video_disabled
-        seat["IsAudioDisabled"] = self.audio_disabled
-        return seat
-
-
-@dataclass
-class MessageRecord:
-    msg_seq: int | None  # only delivered messages get a sequence number
-    msg_time: int
-    sender: str
-    platform: str
-    msg_body: list[dict[str, Any]]
-    cloud_custom_data: str | None
-    outcome: MessageOutcome
-    error_code: int
-
-    def wire(self) -> dict[str, Any]:
-        return {
-            "MsgSeq": self.msg_seq,
-            "MsgTime": self.msg_time,
-            "From_Account": self.sender,
-            "OptPlatform": self.platform,
-            "MsgBody": self.msg_body,
-            "CloudCustomData": self.cloud_custom_data,
-            "Outcome": self.outcome,
-            "ErrorCode": self.error_code,
-        }
-
-
-@dataclass
-class GiftRecord:
-    time: int
-    sender: str
-    receivers: list[str]
-    gift_id: str
-    count: int
-    coins: int  # unit price
-    outcome: GiftOutcome
-    error_code: int
-
-    def wire(self) -> dict[str, Any]:
-        return {
-            "Time": self.time,
-            "From_Account": self.sender,
-            "To_Account": self.receivers,
-            "GiftId": self.gift_id,
-            "Count": self.count,
-            "Coins": self.coins,
-            "Outcome": self.outcome,
-            "ErrorCode": self.error_code,
-        }
-
-
-@dataclass
-class RoomStats:
-    total_viewers: int = 0  # every entry counts, the same user entering N times counts N
-    total_gifts_sent: int = 0
-    total_gift_coins: int = 0
-    total_likes_received: int = 0
-    total_msg_count: int = 0
-    gift_events: int = 0
-    gifts_by_sender: dict[str, tuple[int, int]] = field(default_factory=dict)  # user -> (count, coins)
-
-    def statistic(self) -> dict[str, int]:
-        """What destroy_room answers and Live.CallbackAfterDestroyRoom carries."""
-        return {
-            "TotalViewers": self.total_viewers,
-            "TotalGiftsSent": self.total_gifts_sent,
-            "TotalGiftCoins": self.total_gift_coins,
-            "TotalUniqueGiftSenders": len(self.gifts_by_sender),
-            "TotalLikesReceived": self.total_likes_received,
-        }
-
-    def with_messages(self) -> dict[str, int]:
-        """What get_room_stats answers."""
-        return {**self.statistic(), "TotalMsgCount": self.total_msg_count}
-
-
-@dataclass
-class Room:
-    info: dict[str, Any]  # RoomInfo in Tencent's field names
-    seats: list[Seat]
-    metadata: dict[str, str] = field(default_factory=dict)  # insertion-ordered
-    members: dict[str, float] = field(default_factory=dict)  # online member -> entered at
-    banned: dict[str, int] = field(default_factory=dict)  # account -> BannedUntil (unix s)
-    muted: dict[str, int] = field(default_factory=dict)  # account -> MutedUntil (unix s)
-    admins: list[str] = field(default_factory=list)
-    robots: list[str] = field(default_factory=list)
-    messages: list[MessageRecord] = field(default_factory=list)
-    gifts: list[GiftRecord] = field(default_factory=list)
-    stats: RoomStats = field(default_factory=RoomStats)
-    ever_entered: bool = False  # auto-destroy only applies once someone has entered
-    empty_since: float | None = None
-    last_msg_seq: int = 0
-
-    @property
-    def room_id(self) -> str:
-        room_id: str = self.info["RoomId"]
-        return room_id
-
-    @property
-    def owner(self) -> str:
-        owner: str = self.info["Owner_Account"]
-        return owner
-
-    def room_info(self) -> dict[str, Any]:
-        """A fresh copy of RoomInfo (callbacks keep it after the room changes)."""
-        info = dict(self.info)
-        info["Category"] = list(info["Category"])
-        info["ViewCount"] = self.stats.total_viewers
-        return info
-
-    def seat_list(self) -> list[dict[str, Any]]:
-        return [seat.wire() for seat in self.seats]
-
-    def seat_of(self, account: str) -> Seat | None:
-        return next((seat for seat in self.seats if seat.member == account), None)
-
-    def is_moderator(self, account: str) -> bool:
-        """Owner or room admin: who may change the room from a client, and speak when all are muted."""
-        return account == self.owner or account in self.admins
-
-
-# --- RoomInfo: what create_room and update_room_info accept -------------------------------------
-
-_UPDATABLE = (
-    "RoomName",
-    "CoverURL",
-    "BackgroundURL",
-    "Notice",
-    "IsMessageDisabled",
-    "Category",
-    "IsPublicVisible",
-    "TakeSeatMode",
-    "MaxMemberCount",
-    "ActivityStatus",
-    "IsUnlimitedRoomEnabled",
-    "CustomInfo",
+from .limits import (
+    ADMIN_LIMIT_EXCEEDED,
+    BANNED_FROM_ROOM,
+    DEFAULT_AUTO_DESTROY_AFTER,
+    GIFT_PASS_THROUGH,
+    GIFT_REJECTED,
+    MAX_BAN_ACCOUNTS,
+    MAX_KEY_BYTES,
+    MAX_MESSAGE_BYTES,
+    MAX_METADATA_KEYS,
+    MAX_ROOM_ADMINS,
+    MAX_TOTAL_VALUE_BYTES,
+    MAX_VALUE_BYTES,
+    MEMBER_PAGE_SIZE,
+    MESSAGE_PASS_THROUGH,
+    MESSAGE_TOO_LARGE,
+    NO_PERMISSION,
+    NO_VALID_KEY,
+    NOT_IN_GROUP,
+    REJECTED_BY_CALLBACK,
+    ROOM_EXISTS,
+    ROOM_LIST_MAX_COUNT,
+    ROOM_NOT_FOUND,
+    SEATS_DISABLED,
+    SENDER_MUTED,
+    SYSTEM_ACTOR,
+    TOO_MANY_KEYS,
+    VALUE_TOO_LARGE,
+    VALUES_TOO_LARGE,
 )
-"""The RoomInfo fields update_room_info changes (doc 63403 and the console); others are ignored."""
-
-
-def _take_seat_mode(body: Body) -> str | None:
-    mode = body.opt_string("TakeSeatMode")
-    if mode is not None and mode not in TAKE_SEAT_MODES:
-        raise invalid(body.name("TakeSeatMode"), f"must be one of {', '.join(TAKE_SEAT_MODES)}")
-    return mode
-
-
-def _room_info_fields(body: Body, keys: Iterable[str]) -> dict[str, Any]:
-    """The given RoomInfo fields among ``keys``, each checked against Tencent's type and limit."""
-    readers: dict[str, Any] = {
-        "RoomName": lambda: body.opt_string("RoomName", max_bytes=ROOM_NAME_MAX_BYTES),
-        "CoverURL": lambda: body.opt_string("CoverURL", max_bytes=URL_MAX_BYTES),
-        "BackgroundURL": lambda: body.opt_string("BackgroundURL", max_bytes=URL_MAX_BYTES),
-        "Notice": lambda: body.opt_string("Notice", max_bytes=NOTICE_MAX_BYTES),
-        "IsMessageDisabled": lambda: body.opt_boolean("IsMessageDisabled"),
-        "Category": lambda: (
-            body.integers("Category", max_items=MAX_CATEGORIES) if body.has("Category") else None
-        ),
-        "IsPublicVisible": lambda: body.opt_boolean("IsPublicVisible"),
-        "IsSeatEnabled": lambda: body.opt_boolean("IsSeatEnabled"),
-        "TakeSeatMode": lambda: _take_seat_mode(body),
-        "MaxSeatCount": lambda: body.opt_integer("MaxSeatCount", minimum=1),
-        "MaxMemberCount": lambda: body.opt_integer("MaxMemberCount", minimum=1),
-        "ActivityStatus": lambda: body.opt_integer("ActivityStatus"),
-        "IsUnlimitedRoomEnabled": lambda: body.opt_boolean("IsUnlimitedRoomEnabled"),
-        "KeepOwnerOnSeat": lambda: body.opt_boolean("KeepOwnerOnSeat"),
-        "CustomInfo": lambda: body.opt_string("CustomInfo"),
-        "SeatTemplate": lambda: body.opt_string("SeatTemplate", min_length=1),
-    }
-    values: dict[str, Any] = {}
-    for key in keys:
-        value = readers[key]()
-        if value is not None:
-            values[key] = value
-    return values
-
-
-def _new_room_info(body: Body, default_owner: str, now: float) -> dict[str, Any]:
-    room_id = room_id_of(body)
-    room_type = body.string("RoomType")
-    if room_type != "Live":
-        # Tencent's 100006 for a non-Live room ("the room type must be Live").
-        raise ApiError(NO_PERMISSION, f"{body.name('RoomType')} must be Live, got {room_type!r}")
-    owner = body.opt_string("Owner_Account", min_length=1) or default_owner
-    given = _room_info_fields(
-        body,
-        (
-            "SeatTemplate",
-            "RoomName",
-            "CoverURL",
-            "BackgroundURL",
-            "Notice",
-            "IsMessageDisabled",
-            "Category",
-            "IsPublicVisible",
-            "IsSeatEnabled",
-            "TakeSeatMode",
-            "MaxSeatCount",
-            "MaxMemberCount",
-            "ActivityStatus",
-            "IsUnlimitedRoomEnabled",
-            "KeepOwnerOnSeat",
-            "CustomInfo",
-        ),
-    )
-    info: dict[str, Any] = {
-        "RoomId": room_id,
-        "RoomName": given.get("RoomName", room_id),
-        "RoomType": "Live",
-        "Owner_Account": owner,
-        "CreateTime": int(now),
-    }
-    if "SeatTemplate" in given:  # no default layout is documented: absent unless given
-        info["SeatTemplate"] = given["SeatTemplate"]
-    info |= {
-        "CoverURL": given.get("CoverURL", ""),
-        "BackgroundURL": given.get("BackgroundURL", ""),
-        "Notice": given.get("Notice", ""),
-        "IsMessageDisabled": given.get("IsMessageDisabled", False),
-        "Category": given.get("Category", []),
-        "IsPublicVisible": given.get("IsPublicVisible", True),
-        "IsSeatEnabled": given.get("IsSeatEnabled", True),
-        "TakeSeatMode": given.get("TakeSeatMode", "FreeToTake"),
-        "MaxSeatCount": given.get("MaxSeatCount", DEFAULT_MAX_SEAT_COUNT),
-        "MaxMemberCount": given.get("MaxMemberCount", DEFAULT_MAX_MEMBER_COUNT),
-        "ActivityStatus": given.get("ActivityStatus", 0),
-        "IsUnlimitedRoomEnabled": given.get("IsUnlimitedRoomEnabled", False),
-        "KeepOwnerOnSeat": given.get("KeepOwnerOnSeat", False),
-        "CustomInfo": given.get("CustomInfo", ""),
-        "ViewCount": 0,
-    }
-    return info
-
-
-def _message_bytes(msg_body: Sequence[Mapping[str, Any]]) -> int:
-    """The size Tencent's 8 KB message limit applies to: the texts of every element."""
-    total = 0
-    for element in msg_body:
-        content = element.get("MsgContent", {})
-        if isinstance(content, Mapping):
-            total += sum(utf8_len(value) for value in content.values() if isinstance(value, str))
-    return total
-
-
-def _check_msg_body(msg_body: object) -> list[dict[str, Any]]:
-    if not isinstance(msg_body, list) or not msg_body:
-        raise invalid("MsgBody", "must be a non-empty array")
-    for index, element in enumerate(msg_body):
-        if (
-            not isinstance(element, dict)
-            or not isinstance(element.get("MsgType"), str)
-            or not isinstance(element.get("MsgContent"), dict)
-        ):
-            raise invalid(f"MsgBody[{index}]", "must be an object with MsgType and MsgContent")
-    return json.loads(json.dumps(msg_body))  # type: ignore[no-any-return]  # a deep, JSON-clean copy
-
-
-# --- the gift catalogue ---------------------------------------------------------------------------
-
-
-@dataclass
-class CatalogueGift:
-    gift_id: str
-    coins: int
-    default_name: str
-    create_time: int
-    icon_url: str = ""
-    resource_url: str = ""
-    level: int = 0
-    extension_info: str = ""
-    default_desc: str = ""
-    languages: dict[str, dict[str, str]] = field(default_factory=dict)  # language -> {Name, Desc}
-
-    def wire(self) -> dict[str, Any]:
-        return {
-            "GiftId": self.gift_id,
-            "IconUrl": self.icon_url,
-            "ResourceUrl": self.resource_url,
-            "Coins": self.coins,
-            "Level": self.level,
-            "ExtensionInfo": self.extension_info,
-            "DefaultName": self.default_name,
-            "DefaultDesc": self.default_desc,
-            "CreateTime": self.create_time,
-            "LanguageList": [{"Language": lang, **text} for lang, text in self.languages.items()],
-        }
-
-
-@dataclass
-class CatalogueCategory:
-    category_id: str
-    default_name: str
-    extension_info: str = ""
-    default_desc: str = ""
-    gift_ids: list[str] = field(default_factory=list)
-    languages: dict[str, dict[str, str]] = field(default_factory=dict)  # {CategoryName, CategoryDesc}
-
-    def wire(self) -> dict[str, Any]:
-        return {
-            "CategoryId": self.category_id,
-            "ExtensionInfo": self.extension_info,
-            "DefaultName": self.default_name,
-            "DefaultDesc": self.default_desc,
-            "GiftIdList": list(self.gift_ids),
-            "LanguageList": [{"Language": lang, **text} for lang, text in self.languages.items()],
-        }
-
-
-def _gift_id(body: Body) -> str:
-    return body.string("GiftId", max_bytes=CATALOGUE_ID_MAX_BYTES)
-
-
-def _category_id(body: Body) -> str:
-    return body.string("CategoryId", max_bytes=CATALOGUE_ID_MAX_BYTES)
-
-
-def _language(body: Body) -> str:
-    language = body.string("Language")
-    if language not in SUPPORTED_LANGUAGES:
-        raise invalid(body.name("Language"), f"must be one of {', '.join(SUPPORTED_LANGUAGES)}")
-    return language
-
-
-class GiftCatalogue:
-    """The app's gifts and gift categories, with their translations (the catalogue REST commands).
-
-    Every method takes the command's body and answers its ``Response``. Unknown ids and going past
-    Tencent's documented counts (16 gifts, 3 categories) are refused with 100002, as Tencent
-    documents no dedicated code for them.
-    """
-
-    def __init__(self, lock: threading.RLock, clock: Clock) -> None:
-        self._lock = lock
-        self._clock = clock
-        self.gifts: dict[str, CatalogueGift] = {}
-        self.categories: dict[str, CatalogueCategory] = {}
-
-    def price(self, gift_id: str) -> int:
-        """A gift's unit price; ``DEFAULT_GIFT_COINS`` for an id the catalogue does not hold."""
-        with self._lock:
-            gift = self.gifts.get(gift_id)
-            return gift.coins if gift else DEFAULT_GIFT_COINS
-
-    def clear(self) -> None:
-        with self._lock:
-            self.gifts.clear()
-            self.categories.clear()
-
-    def _gift(self, body: Body) -> CatalogueGift:
-        gift_id = _gift_id(body)
-        gift = self.gifts.get(gift_id)
-        if gift is None:
-            raise invalid(body.name("GiftId"), f"names no gift in the catalogue: {gift_id!r}")
-        return gift
-
-    def _category(self, body: Body) -> CatalogueCategory:
-        category_id = _category_id(body)
-        category = self.categories.get(category_id)
-        if category is None:
-            raise invalid(body.name("CategoryId"), f"names no gift category: {category_id!r}")
-        return category
-
-    @staticmethod
-    def _gift_fields(body: Body) -> dict[str, Any]:
-        fields: dict[str, Any] = {
-            "icon_url": body.opt_string("IconUrl", max_bytes=URL_MAX_BYTES),
-            "resource_url": body.opt_string("ResourceUrl", max_bytes=URL_MAX_BYTES),
-            "coins": body.opt_integer("Coins", minimum=0),
-            "level": body.opt_integer("Level", minimum=0),
-            "extension_info": json_text(body, "ExtensionInfo", EXTENSION_INFO_MAX_BYTES),
-            "default_name": body.opt_string("DefaultName", max_bytes=GIFT_TEXT_MAX_BYTES),
-            "default_desc": body.opt_string("DefaultDesc", max_bytes=GIFT_TEXT_MAX_BYTES),
-        }
-        return {key: value for key, value in fields.items() if value is not None}
-
-    def add_gift(self, body: Body) -> dict[str, Any]:
-        gift_id = _gift_id(body)
-        body.integer("Coins", minimum=0)
-        body.string("DefaultName", max_bytes=GIFT_TEXT_MAX_BYTES, min_length=0)
-        fields = self._gift_fields(body)
-        with self._lock:
-            if gift_id in self.gifts:
-                raise invalid(body.name("GiftId"), f"already names a gift: {gift_id!r}")
-            if len(self.gifts) >= MAX_CATALOGUE_GIFTS:
-                raise invalid(body.name("GiftId"), f"the catalogue holds at most {MAX_CATALOGUE_GIFTS} gifts")
-            self.gifts[gift_id] = CatalogueGift(gift_id=gift_id, create_time=int(self._clock.now()), **fields)
-        return {}
-
-    def edit_gift(self, body: Body) -> dict[str, Any]:
-        fields = self._gift_fields(body)
-        if not fields:
-            raise invalid("the body", "must change a field besides GiftId")
-        with self._lock:
-            gift = self._gift(body)
-            for key, value in fields.items():
-                setattr(gift, key, value)
-        return {}
-
-    def get_gift(self, body: Body) -> dict[str, Any]:
-        with self._lock:
-            return {"GiftInfo": self._gift(body).wire()}
-
-    def del_gift(self, body: Body) -> dict[str, Any]:
-        with self._lock:
-            gift = self._gift(body)
-            del self.gifts[gift.gift_id]
-            for category in self.categories.values():
-                if gift.gift_id in category.gift_ids:
-                    category.gift_ids.remove(gift.gift_id)
-        return {}
-
-    def info_list(self, body: Body) -> dict[str, Any]:
-        with self._lock:
-            return {
-                "GiftList": [gift.wire() for gift in self.gifts.values()],
-                "CategoryList": [category.wire() for category in self.categories.values()],
-                "TotalCount": len(self.gifts),
-            }
-
-    def get_gift_language(self, body: Body) -> dict[str, Any]:
-        language = _language(body)
-        with self._lock:
-            text = self._gift(body).languages.get(language)
-            return {} if text is None else {"GiftInfo": {"Language": language, **text}}
-
-    def set_gift_language(self, body: Body) -> dict[str, Any]:
-        language = _language(body)
-        name = body.opt_string("Name", max_bytes=GIFT_TEXT_MAX_BYTES)
-        desc = body.opt_string("Desc", max_bytes=GIFT_TEXT_MAX_BYTES)
-        with self._lock:
-            gift = self._gift(body)
-            text = gift.languages.get(language)
-            if text is None:
-                if name is None:
-                    raise invalid(body.name("Name"), "is required the first time a language is set")
-                text = gift.languages[language] = {"Name": name, "Desc": ""}
-            if name is not None:
-                text["Name"] = name
-            if desc is not None:
-                text["Desc"] = desc
-        return {}
-
-    def del_gift_language(self, body: Body) -> dict[str, Any]:
-        language = _language(body)
-        with self._lock:
-            self._gift(body).languages.pop(language, None)
-        return {}
-
-    def add_category(self, body: Body) -> dict[str, Any]:
-        category_id = _category_id(body)
-        default_name = body.string("DefaultName", max_bytes=GIFT_TEXT_MAX_BYTES, min_length=0)
-        extension_info = json_text(body, "ExtensionInfo", EXTENSION_INFO_MAX_BYTES) or ""
-        default_desc = body.opt_string("DefaultDesc", max_bytes=CATEGORY_DESC_MAX_BYTES) or ""
-        with self._lock:
-            if category_id in self.categories:
-                raise invalid(body.name("CategoryId"), f"already names a category: {category_id!r}")
-            if len(self.categories) >= MAX_CATALOGUE_CATEGORIES:
-                raise invalid(
-                    body.name("CategoryId"),
-                    f"the catalogue holds at most {MAX_CATALOGUE_CATEGORIES} categories",
-                )
-            self.categories[category_id] = CatalogueCategory(
-                category_id, default_name, extension_info=extension_info, default_desc=default_desc
-            )
-        return {}
-
-    def edit_category(self, body: Body) -> dict[str, Any]:
-        default_name = body.opt_string("DefaultName", max_bytes=GIFT_TEXT_MAX_BYTES)
-        default_desc = body.opt_string("DefaultDesc", max_bytes=CATEGORY_DESC_MAX_BYTES)
-        if default_name is None and default_desc is None:
-            raise invalid("the body", "must change a field besides CategoryId")
-        with self._lock:
-            category = self._category(body)
-            if default_name is not None:
-                category.default_name = default_name
-            if default_desc is not None:
-                category.default_desc = default_desc
-        return {}
-
-    def del_category(self, body: Body) -> dict[str, Any]:
-        with self._lock:
-            del self.categories[self._category(body).category_id]
-        return {}
-
-    def get_category(self, body: Body) -> dict[str, Any]:
-        with self._lock:
-            return {"GiftCategoryInfo": self._category(body).wire()}
-
-    def get_category_language(self, body: Body) -> dict[str, Any]:
-        language = _language(body)
-        with self._lock:
-            text = self._category(body).languages.get(language)
-            return {} if text is None else {"CategoryInfo": {"Language": language, **text}}
-
-    def set_category_language(self, body: Body) -> dict[str, Any]:
-        language = _language(body)
-        name = body.opt_string("CategoryName")
-        desc = body.opt_string("CategoryDesc")
-        with self._lock:
-            category = self._category(body)
-            text = category.languages.get(language)
-            if text is None:
-                if name is None:
-                    raise invalid(body.name("CategoryName"), "is required the first time a language is set")
-                text = category.languages[language] = {"CategoryName": name, "CategoryDesc": ""}
-            if name is not None:
-                text["CategoryName"] = name
-            if desc is not None:
-                text["CategoryDesc"] = desc
-        return {}
-
-    def del_category_language(self, body: Body) -> dict[str, Any]:
-        language = _language(body)
-        with self._lock:
-            self._category(body).languages.pop(language, None)
-        return {}
-
-    def add_relations(self, body: Body) -> dict[str, Any]:
-        gift_ids = body.strings("GiftIdList", max_item_bytes=CATALOGUE_ID_MAX_BYTES)
-        with self._lock:
-            category = self._category(body)
-            unknown = [gift_id for gift_id in gift_ids if gift_id not in self.gifts]
-            for gift_id in gift_ids:
-                if gift_id in self.gifts and gift_id not in category.gift_ids:
-                    category.gift_ids.append(gift_id)
-        return {"InvalidGiftIdList": unknown}
-
-    def del_relations(self, body: Body) -> dict[str, Any]:
-        gift_ids = body.strings("GiftIdList", max_item_bytes=CATALOGUE_ID_MAX_BYTES)
-        with self._lock:
-            category = self._category(body)
-            category.gift_ids = [gift_id for gift_id in category.gift_ids if gift_id not in gift_ids]
-        return {}
-
-    def snapshot(self) -> dict[str, Any]:
-        return self.info_list(Body({}))
-
-
-# --- the world ------------------------------------------------------------------------------------
+from .room import (
+    UPDATABLE,
+    GiftOutcome,
+    GiftRecord,
+    MessageOutcome,
+    MessageRecord,
+    Room,
+    Seat,
+    check_msg_body,
+    message_bytes,
+    new_room_info,
+    room_info_fields,
+)
 
 
 class World:
@@ -918,7 +167,7 @@ class World:
         body = room_info if isinstance(room_info, Body) else Body(room_info, "RoomInfo")
         with self._lock:
             self._tick()
-            info = _new_room_info(body, actor.user_id, self.clock.now())
+            info = new_room_info(body, actor.user_id, self.clock.now())
             if info["RoomId"] in self._rooms:
                 raise ApiError(ROOM_EXISTS, f"room {info['RoomId']!r} already exists")
             room = Room(info=info, seats=[Seat(index) for index in range(info["MaxSeatCount"])])
@@ -952,7 +201,7 @@ class World:
         """
         body = room_info if isinstance(room_info, Body) else Body(room_info, "RoomInfo")
         room_id = room_id_of(body)
-        changes = _room_info_fields(body, _UPDATABLE)
+        changes = room_info_fields(body, UPDATABLE)
         if not changes:
             raise invalid(body.path or "the body", "must change at least one field besides RoomId")
         with self._lock:
@@ -1339,7 +588,7 @@ class World:
         success, nobody receives it, no after-callback. Raises ApiError only for 100002/100004.
         """
         from_account = sender or actor.user_id
-        body = _check_msg_body(msg_body)
+        body = check_msg_body(msg_body)
         with self._lock:
             self._tick()
             room = self._room(room_id)
@@ -1375,7 +624,7 @@ class World:
             if outcome == "dropped":
                 self._record_message(room, from_account, actor, body, cloud_custom_data, "dropped", 0)
                 return self._message_result("dropped", body, cloud_custom_data, 0, "")
-            delivered_body = _check_msg_body(answer.msg_body) if answer.msg_body is not None else body
+            delivered_body = check_msg_body(answer.msg_body) if answer.msg_body is not None else body
             delivered_data = (
                 answer.cloud_custom_data if answer.cloud_custom_data is not None else cloud_custom_data
             )
@@ -1626,7 +875,7 @@ class World:
         # Mute-all spares the owner and room admins; the app admin itself is never muted.
         if room.info["IsMessageDisabled"] and not room.is_moderator(sender) and sender != self.admin:
             return SENDER_MUTED, "the room's messages are disabled"
-        size = _message_bytes(body)
+        size = message_bytes(body)
         if size > MAX_MESSAGE_BYTES:
             return MESSAGE_TOO_LARGE, f"the message is {size} bytes, over {MAX_MESSAGE_BYTES}"
         return None

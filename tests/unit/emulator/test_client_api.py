@@ -10,15 +10,15 @@ from liveguard_local.emulator.callbacks import BeforeAnswer
 from liveguard_local.emulator.client_api import CLIENT_ACTIONS, handle_client
 from liveguard_local.emulator.clock import Clock
 from liveguard_local.emulator.errors import ApiError
-from liveguard_local.emulator.world import (
+from liveguard_local.emulator.limits import (
     INVALID_PARAMETER,
     NO_PERMISSION,
     REJECTED_BY_CALLBACK,
     ROOM_NOT_FOUND,
     SENDER_MUTED,
     UNKNOWN_COMMAND,
-    World,
 )
+from liveguard_local.emulator.world import World
 
 from .test_world import REST, FakeHooks
 

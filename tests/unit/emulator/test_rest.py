@@ -18,15 +18,15 @@ from liveguard.tencent.commands.rooms import GetRoomInfoReply
 from liveguard_local.emulator.callbacks import RESTAPI, Actor, BeforeAnswer
 from liveguard_local.emulator.clock import Clock
 from liveguard_local.emulator.errors import ApiError
-from liveguard_local.emulator.rest import MSG_DROPPED, REST_COMMANDS, handle_rest
-from liveguard_local.emulator.world import (
+from liveguard_local.emulator.limits import (
     INVALID_PARAMETER,
     MESSAGE_TOO_LARGE,
     REJECTED_BY_CALLBACK,
     SENDER_MUTED,
     UNKNOWN_COMMAND,
-    World,
 )
+from liveguard_local.emulator.rest import MSG_DROPPED, REST_COMMANDS, handle_rest
+from liveguard_local.emulator.world import World
 
 from .test_world import FakeHooks
 

@@ -15,10 +15,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from liveguard_local.emulator.body import Body
 from liveguard_local.emulator.callbacks import RESTAPI, Actor, BeforeAnswer, Callback
 from liveguard_local.emulator.clock import Clock
 from liveguard_local.emulator.errors import ApiError
-from liveguard_local.emulator.world import (
+from liveguard_local.emulator.limits import (
     ADMIN_LIMIT_EXCEEDED,
     BANNED_FROM_ROOM,
     DEFAULT_MAX_SEAT_COUNT,
@@ -36,9 +37,8 @@ from liveguard_local.emulator.world import (
     TOO_MANY_KEYS,
     VALUE_TOO_LARGE,
     VALUES_TOO_LARGE,
-    Body,
-    World,
 )
+from liveguard_local.emulator.world import World
 
 ADMIN = "administrator"
 REST = Actor(ADMIN)
