@@ -18,7 +18,7 @@ PYTHON313 ?= $(shell \
 # sam build's python3.13 workflow looks for python3.13 on PATH: the venv provides it.
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: help python venv test lint typecheck template build unit bench demo clean
+.PHONY: help python venv test lint typecheck template build unit bench demo events clean
 
 help:
 	@echo "make test   set up .venv (Python 3.13, pinned deps), then lint, typecheck, template checks, pytest"
@@ -57,6 +57,9 @@ test: lint typecheck template unit
 
 bench: venv
 	$(BIN)/python bench/client.py
+
+events: venv
+	$(BIN)/python -m liveguard_local.events
 
 demo: venv
 	$(BIN)/python -m liveguard_local.demo

@@ -67,3 +67,25 @@ class TencentSecret(BaseModel):
             return str(self.api_base_url).rstrip("/")
         assert self.region is not None  # guaranteed by the validator
         return REGION_BASE_URLS[self.region]
+
+
+class IngressEnvironment(BaseModel):
+    """The ingress function's environment, validated once per cold start."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore", populate_by_name=True)
+
+    events_queue_url: HttpUrl = Field(alias="EVENTS_QUEUE_URL")
+    tencent_secret_arn: str = Field(alias="TENCENT_SECRET_ARN", min_length=1)
+    secret_max_age: int = Field(default=300, alias="TENCENT_SECRET_MAX_AGE", ge=0, le=3600)
+
+
+def load_tencent_secret(arn: str, max_age: int = 300) -> TencentSecret:
+    """The Tencent secret through Powertools parameters, cached for ``max_age`` seconds.
+
+    Powertools' parameters package imports boto3 (about 0.3 s); it is imported here, on first use,
+    so the ingress module itself loads fast.
+    """
+    from aws_lambda_powertools.utilities import parameters
+
+    raw = parameters.get_secret(arn, transform="json", max_age=max_age)
+    return TencentSecret.model_validate(raw)

@@ -1,0 +1,36 @@
+"""Ingress: Tencent's webhook callbacks, authenticated, modelled, decided (before-callbacks) and queued.
+
+Thin on purpose: Powertools wiring here, the logic in the layer (liveguard.ingress). Everything is
+made once per cold start; nothing heavier than pydantic and httpx is imported on the way (the SQS
+client is boto3-free; the secret's reader loads boto3 on first use, or during a SnapStart init).
+"""
+
+import os
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from liveguard.aws.sqs import SqsClient
+from liveguard.ingress import Ingress
+from liveguard.settings import IngressEnvironment, load_tencent_secret
+
+logger = Logger()
+metrics = Metrics()
+environment = IngressEnvironment.model_validate(os.environ)
+ingress = Ingress(
+    queue=SqsClient.from_environment(),
+    queue_url=str(environment.events_queue_url),
+    secret=lambda: load_tencent_secret(environment.tencent_secret_arn, environment.secret_max_age),
+    metrics=metrics,
+)
+if os.environ.get("AWS_LAMBDA_INITIALIZATION_TYPE") == "snap-start":
+    # Under SnapStart this init runs once before the snapshot: pay for boto3 and the first secret
+    # read there, not on a restored instance's first callback.
+    ingress.secret()
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
+@metrics.log_metrics
+def lambda_handler(event: dict, context: LambdaContext) -> dict:
+    return ingress.handle(event, context.get_remaining_time_in_millis())

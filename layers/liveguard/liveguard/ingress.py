@@ -1,0 +1,266 @@
+"""The front door: authenticate a Tencent callback, model it, decide before-callbacks, queue it.
+
+``Ingress.handle`` takes an API Gateway REST proxy event and returns the proxy response. It never
+raises: every input gets a 2xx (queued), a 4xx (refused, nothing queued) or a 5xx (the event could
+not be queued, so Tencent must not believe it was). Logs name the event id and command, never the
+token, the signature or the body.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import logging
+import random
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from pydantic import ValidationError
+
+from liveguard.messages import APP_GROUP, CallbackQuery, EventEnvelope, event_id
+from liveguard.rules.verdict import ALLOW_ALL, CompiledRules, Verdict, decide, tencent_default
+from liveguard.settings import TencentSecret
+from liveguard.tencent.webhook_signature import WebhookSignatureError, verify_webhook_signature
+from liveguard.webhooks.models import BEFORE_COMMANDS, CallbackInvalid, UnknownCallback, parse_callback
+
+logger = logging.getLogger(__name__)
+
+MAX_BODY_BYTES = 64 * 1024
+# Tencent waits 2 s. Keep a margin for API Gateway and the network on both sides.
+ANSWER_BUDGET = 1.5
+OK_REPLY = {"ActionStatus": "OK", "ErrorInfo": "", "ErrorCode": 0}
+
+
+class Refusal:
+    """Why a callback is refused: the HTTP status, a non-zero ErrorCode and the metric's reason."""
+
+    BAD_APP = (401, 40101, "sdkappid")
+    UNSIGNED = (401, 40102, "unsigned")
+    BAD_TIME = (401, 40103, "request_time")
+    STALE = (401, 40104, "stale")
+    BAD_SIGN = (401, 40105, "signature")
+    TOO_LARGE = (413, 41301, "too_large")
+    NO_COMMAND = (400, 40001, "no_command")
+    NOT_JSON = (400, 40002, "not_json")
+    BAD_SHAPE = (400, 40003, "invalid")
+    UNAVAILABLE = (503, 50301, "queue_unavailable")
+    NOT_CONFIGURED = (503, 50302, "not_configured")
+
+
+SIGNATURE_REFUSALS = {
+    "missing": Refusal.UNSIGNED,
+    "malformed_time": Refusal.BAD_TIME,
+    "stale": Refusal.STALE,
+    "mismatch": Refusal.BAD_SIGN,
+}
+
+
+class EventQueue(Protocol):
+    def send_message(
+        self, queue_url: str, body: str, *, group_id: str | None, deduplication_id: str | None, timeout: float
+    ) -> object:
+        """Send one message; raise an exception with a ``retryable`` attribute on failure."""
+
+
+class Metrics(Protocol):
+    def add_metric(self, name: str, unit: str, value: float) -> None: ...
+
+    def add_dimension(self, name: str, value: str) -> None: ...
+
+
+class _NoMetrics:
+    def add_metric(self, name: str, unit: str, value: float) -> None:
+        pass
+
+    def add_dimension(self, name: str, value: str) -> None:
+        pass
+
+
+@dataclass(frozen=True)
+class Request:
+    """What the ingress reads of an API Gateway proxy event."""
+
+    query: dict[str, str]
+    body: bytes
+
+    @classmethod
+    def from_proxy_event(cls, event: Mapping[str, Any]) -> Request:
+        query = event.get("queryStringParameters") or {}
+        raw = event.get("body") or ""
+        if event.get("isBase64Encoded"):
+            body = base64.b64decode(raw, validate=True) if isinstance(raw, str) else b""
+        else:
+            body = raw.encode("utf-8", "surrogatepass") if isinstance(raw, str) else b""
+        return cls({str(k): str(v) for k, v in query.items() if v is not None}, body)
+
+
+def _response(status: int, payload: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        "statusCode": status,
+        "headers": {"Content-Type": "application/json"},
+        "body": json.dumps(payload, ensure_ascii=False, separators=(",", ":")),
+        "isBase64Encoded": False,
+    }
+
+
+class Ingress:
+    """One per process: the queue client, the cached secret loader and the compiled rules."""
+
+    def __init__(
+        self,
+        *,
+        queue: EventQueue,
+        queue_url: str,
+        secret: Callable[[], TencentSecret],
+        rules: CompiledRules = ALLOW_ALL,
+        metrics: Metrics | None = None,
+        clock: Callable[[], float] = time.time,
+        monotonic: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.queue = queue
+        self.queue_url = queue_url
+        self.secret = secret
+        self.rules = rules
+        self.metrics: Metrics = metrics or _NoMetrics()
+        self._clock = clock
+        self._monotonic = monotonic
+        self._sleep = sleep
+
+    def handle(self, event: Mapping[str, Any], remaining_ms: int | None = None) -> dict[str, Any]:
+        """Answer one callback delivery (an API Gateway REST proxy event)."""
+        started = self._monotonic()
+        budget = ANSWER_BUDGET if remaining_ms is None else min(ANSWER_BUDGET, remaining_ms / 1000 - 0.2)
+        deadline = started + max(budget, 0.05)
+        try:
+            request = Request.from_proxy_event(event)
+        except (binascii.Error, ValueError, AttributeError, TypeError):
+            return self._refuse(Refusal.NOT_JSON, "the body is not valid base64")
+        if len(request.body) > MAX_BODY_BYTES:
+            return self._refuse(Refusal.TOO_LARGE, f"the body is over {MAX_BODY_BYTES} bytes")
+        try:
+            secret = self.secret()
+        except (ValidationError, ValueError, KeyError) as exc:
+            logger.error("tencent secret unusable", extra={"error": type(exc).__name__})
+            return self._refuse(Refusal.NOT_CONFIGURED, "LiveGuard is not configured")
+        refusal = self._authenticate(request.query, secret)
+        if refusal is not None:
+            return refusal
+        command = request.query.get("CallbackCommand", "")
+        if not command:
+            return self._refuse(Refusal.NO_COMMAND, "CallbackCommand: missing from the query string")
+        try:
+            body = json.loads(request.body)
+        except (ValueError, UnicodeDecodeError):
+            return self._refuse(Refusal.NOT_JSON, "body: not JSON")
+        try:
+            callback = parse_callback(command, body)
+        except CallbackInvalid as invalid:
+            return self._refuse(Refusal.BAD_SHAPE, str(invalid), command=command)
+        return self._accept(secret, request, command, callback, deadline)
+
+    def _authenticate(self, query: Mapping[str, str], secret: TencentSecret) -> dict[str, Any] | None:
+        if query.get("SdkAppid", query.get("SdkAppId")) != str(secret.sdk_app_id):
+            return self._refuse(Refusal.BAD_APP, "SdkAppid: not this app's")
+        if secret.callback_token is None:
+            return None
+        try:
+            verify_webhook_signature(
+                secret.callback_token.get_secret_value(),
+                query.get("Sign"),
+                query.get("RequestTime"),
+                now=self._clock(),
+            )
+        except WebhookSignatureError as error:
+            return self._refuse(SIGNATURE_REFUSALS[str(error.reason)], str(error))
+        return None
+
+    def _accept(
+        self, secret: TencentSecret, request: Request, command: str, callback: Any, deadline: float
+    ) -> dict[str, Any]:
+        known = not isinstance(callback, UnknownCallback)
+        the_id = event_id(secret.sdk_app_id, command, request.body)
+        echo = callback.operator is not None and callback.operator == secret.admin_identifier
+        verdict: Verdict | None = None
+        if command in BEFORE_COMMANDS:
+            verdict = self._decide(command, callback, echo)
+        envelope = EventEnvelope(
+            id=the_id,
+            command=command,
+            received_at=int(self._clock() * 1000),
+            query=CallbackQuery(
+                client_ip=request.query.get("ClientIP"), opt_platform=request.query.get("OptPlatform")
+            ),
+            event=callback.model_dump(mode="json", by_alias=True, exclude_unset=True),
+            decision=verdict,
+            known=known,
+            echo=echo,
+            group=callback.room_key or APP_GROUP,
+        )
+        log = {"event_id": the_id, "command": command, "group": envelope.group, "echo": echo}
+        # Unknown commands share one dimension value: a caller must not mint metric series.
+        self.metrics.add_dimension("Command", command if known else "Unknown")
+        if not self._queue(envelope, deadline, log):
+            return self._refuse(Refusal.UNAVAILABLE, "the event could not be queued; deliver it again")
+        self.metrics.add_metric("Accepted", "Count", 1)
+        if not known:
+            self.metrics.add_metric("UnknownCommand", "Count", 1)
+            logger.warning("unknown callback command queued as a generic event", extra=log)
+        else:
+            logger.info("callback queued", extra=log)
+        return _response(200, verdict.reply() if verdict is not None else OK_REPLY)
+
+    def _decide(self, command: str, callback: Any, echo: bool) -> Verdict:
+        if echo:
+            return decide(callback)  # our own messages are never moderated
+        try:
+            verdict = decide(callback, self.rules)
+        except Exception:  # a broken rule must not cost Tencent's answer: fall back and say so
+            logger.exception("inline rules failed; answering Tencent's default", extra={"command": command})
+            self.metrics.add_metric("VerdictFailed", "Count", 1)
+            verdict = tencent_default(command)
+        self.metrics.add_metric(f"Verdict{verdict.action.capitalize()}", "Count", 1)
+        return verdict
+
+    def _queue(self, envelope: EventEnvelope, deadline: float, log: dict[str, Any]) -> bool:
+        body = envelope.model_dump_json(by_alias=True)
+        attempt = 0
+        while True:
+            attempt += 1
+            left = deadline - self._monotonic()
+            try:
+                self.queue.send_message(
+                    self.queue_url,
+                    body,
+                    group_id=envelope.group,
+                    deduplication_id=envelope.id,
+                    timeout=max(min(left, 1.0), 0.05),
+                )
+                return True
+            except Exception as error:  # any failure to queue is answered 5xx below, never swallowed
+                retryable = bool(getattr(error, "retryable", True))
+                pause = random.uniform(0, min(0.2, 0.025 * 2**attempt))  # noqa: S311 - jitter
+                if not retryable or self._monotonic() + pause + 0.05 >= deadline:
+                    self.metrics.add_metric("QueueFailed", "Count", 1)
+                    logger.error(
+                        "could not queue the event",
+                        extra={
+                            **log,
+                            "attempts": attempt,
+                            "error": type(error).__name__,
+                            "detail": str(error)[:300],
+                        },
+                    )
+                    return False
+                self._sleep(pause)
+
+    def _refuse(
+        self, refusal: tuple[int, int, str], why: str, *, command: str | None = None
+    ) -> dict[str, Any]:
+        status, code, reason = refusal
+        self.metrics.add_metric(f"Refused_{reason}", "Count", 1)
+        logger.warning("callback refused", extra={"reason": reason, "status": status, "command": command})
+        return _response(status, {"ActionStatus": "FAIL", "ErrorCode": code, "ErrorInfo": why})

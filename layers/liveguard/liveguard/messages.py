@@ -1,0 +1,47 @@
+"""The queue envelopes: what the ingress puts on liveguard-events.fifo (and, later, the actions queue)."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from liveguard.rules.verdict import Verdict
+
+APP_GROUP = "app"
+
+
+def event_id(sdk_app_id: int | str, command: str, raw_body: bytes) -> str:
+    """SHA-256 over SdkAppid, CallbackCommand and the raw body: the same for a redelivered event,
+    so it is the FIFO deduplication id and the moderator's idempotency key."""
+    digest = hashlib.sha256()
+    for part in (str(sdk_app_id).encode(), b"\n", command.encode(), b"\n", raw_body):
+        digest.update(part)
+    return digest.hexdigest()
+
+
+class CallbackQuery(BaseModel):
+    """The query parameters worth keeping (the signature and app id have done their job)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+
+    client_ip: str | None = Field(default=None, alias="ClientIP")
+    opt_platform: str | None = Field(default=None, alias="OptPlatform")
+
+
+class EventEnvelope(BaseModel):
+    """One accepted Tencent callback, as queued for the moderator."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+
+    v: Literal[1] = 1
+    id: str = Field(pattern=r"^[0-9a-f]{64}$")
+    command: str = Field(min_length=1)
+    received_at: int = Field(ge=0, description="unix milliseconds at the ingress")
+    query: CallbackQuery
+    event: dict[str, Any] = Field(description="the parsed callback body, Tencent's field names")
+    decision: Verdict | None = Field(default=None, description="the inline verdict, for before-callbacks")
+    known: bool = Field(default=True, description="False for a CallbackCommand LiveGuard has no model for")
+    echo: bool = Field(default=False, description="caused by our own admin: recorded, never moderated")
+    group: str = Field(min_length=1, max_length=128, description="the FIFO message group: room, group or app")

@@ -1,0 +1,67 @@
+"""The inline decision for before-callbacks: the seam between the ingress and the rules engine.
+
+``decide(event, rules)`` is pure: an event and a compiled rule set in, a verdict out. The ingress
+answers Tencent with ``verdict.reply()``. Until rules are configured, everything is allowed.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal, Protocol
+
+from pydantic import BaseModel, ConfigDict, Field
+
+# Tencent's answer codes for Group.CallbackBeforeSendMsg (0 deliver, 1 reject, 2 drop) and
+# Live.CallbackBeforeSendGift (0 allow, 1 reject).
+DELIVER, REJECT, DROP = 0, 1, 2
+MESSAGE_BEFORE = "Group.CallbackBeforeSendMsg"
+GIFT_BEFORE = "Live.CallbackBeforeSendGift"
+
+
+class Verdict(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    action: Literal["deliver", "reject", "drop", "rewrite"]
+    code: int = Field(description="the ErrorCode answered to Tencent")
+    msg_body: list[dict[str, Any]] | None = Field(default=None, description="the rewritten MsgBody")
+    rule: str | None = Field(default=None, description="the rule that decided, None for the default")
+    reason: str = ""
+    fallback: bool = Field(default=False, description="Tencent's default, answered because deciding failed")
+
+    def reply(self) -> dict[str, Any]:
+        """The body Tencent reads: ErrorCode decides; MsgBody rewrites (only with ErrorCode 0)."""
+        body: dict[str, Any] = {"ActionStatus": "OK", "ErrorInfo": self.reason, "ErrorCode": self.code}
+        if self.action == "rewrite" and self.msg_body is not None:
+            body["MsgBody"] = self.msg_body
+        return body
+
+
+ALLOW = Verdict(action="deliver", code=DELIVER)
+
+
+def tencent_default(command: str) -> Verdict:
+    """What Tencent itself does when our answer does not come: deliver a message, block a gift."""
+    if command == GIFT_BEFORE:
+        return Verdict(action="reject", code=REJECT, reason="moderation unavailable", fallback=True)
+    return Verdict(action="deliver", code=DELIVER, fallback=True)
+
+
+class CompiledRules(Protocol):
+    """A rule set ready to decide inline (built once per cold start)."""
+
+    def verdict(self, event: Any) -> Verdict | None:
+        """The verdict of the first rule that fires, or None when no rule has an opinion."""
+
+
+class AllowAll:
+    """The rule set with no rules."""
+
+    def verdict(self, event: Any) -> Verdict | None:
+        return None
+
+
+ALLOW_ALL: CompiledRules = AllowAll()
+
+
+def decide(event: Any, rules: CompiledRules = ALLOW_ALL) -> Verdict:
+    """The verdict for a before-callback event: the rules' answer, or allow."""
+    return rules.verdict(event) or ALLOW

@@ -1,0 +1,1 @@
+"""Tencent callbacks: one pydantic model per CallbackCommand, and the replies Tencent expects."""
