@@ -57,6 +57,7 @@ test: lint typecheck template unit
 
 bench: venv
 	$(BIN)/python bench/client.py
+	$(BIN)/python bench/ingress.py
 
 events: venv
 	$(BIN)/python -m liveguard_local.events

@@ -8,7 +8,7 @@ client is boto3-free; the secret's reader loads boto3 on first use, or during a 
 import os
 
 from aws_lambda_powertools import Logger, Metrics
-from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from liveguard.aws.sqs import SqsClient
@@ -17,6 +17,8 @@ from liveguard.settings import IngressEnvironment, load_tencent_secret
 
 logger = Logger()
 metrics = Metrics()
+# The layer logs through the standard library; give its loggers Powertools' JSON format and context.
+copy_config_to_registered_loggers(source_logger=logger, include={"liveguard"})
 environment = IngressEnvironment.model_validate(os.environ)
 ingress = Ingress(
     queue=SqsClient.from_environment(),
@@ -30,7 +32,9 @@ if os.environ.get("AWS_LAMBDA_INITIALIZATION_TYPE") == "snap-start":
     ingress.secret()
 
 
-@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
+@logger.inject_lambda_context
 @metrics.log_metrics
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
+    # API Gateway's request id, read directly (a JMESPath correlation path costs more per event).
+    logger.set_correlation_id((event.get("requestContext") or {}).get("requestId"))
     return ingress.handle(event, context.get_remaining_time_in_millis())

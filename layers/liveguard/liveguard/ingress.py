@@ -20,7 +20,7 @@ from typing import Any, Protocol
 
 from pydantic import ValidationError
 
-from liveguard.messages import APP_GROUP, CallbackQuery, EventEnvelope, event_id
+from liveguard.messages import CallbackQuery, EventEnvelope, event_id, message_group
 from liveguard.rules.verdict import ALLOW_ALL, CompiledRules, Verdict, decide, tencent_default
 from liveguard.settings import TencentSecret
 from liveguard.tencent.webhook_signature import WebhookSignatureError, verify_webhook_signature
@@ -198,7 +198,7 @@ class Ingress:
             decision=verdict,
             known=known,
             echo=echo,
-            group=callback.room_key or APP_GROUP,
+            group=message_group(callback.room_key),
         )
         log = {"event_id": the_id, "command": command, "group": envelope.group, "echo": echo}
         # Unknown commands share one dimension value: a caller must not mint metric series.
@@ -210,7 +210,9 @@ class Ingress:
             self.metrics.add_metric("UnknownCommand", "Count", 1)
             logger.warning("unknown callback command queued as a generic event", extra=log)
         else:
-            logger.info("callback queued", extra=log)
+            # One line per accepted event is the costliest part of a warm invocation: DEBUG, so
+            # production samples it (POWERTOOLS_LOGGER_SAMPLE_RATE); refusals and failures always log.
+            logger.debug("callback queued", extra=log)
         return _response(200, verdict.reply() if verdict is not None else OK_REPLY)
 
     def _decide(self, command: str, callback: Any, echo: bool) -> Verdict:

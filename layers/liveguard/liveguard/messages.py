@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -10,6 +11,18 @@ from pydantic import BaseModel, ConfigDict, Field
 from liveguard.rules.verdict import Verdict
 
 APP_GROUP = "app"
+# SQS takes letters, digits and ASCII punctuation in a message group id, up to 128 characters.
+_SQS_GROUP = re.compile(r"[!-~]{1,128}")
+
+
+def message_group(room_key: str | None) -> str:
+    """The FIFO message group for a room: the RoomId itself when SQS accepts it, else a stable
+    digest of it (a RoomId may hold spaces or non-ASCII text, which SQS refuses)."""
+    if room_key is None:
+        return APP_GROUP
+    if _SQS_GROUP.fullmatch(room_key):
+        return room_key
+    return "room-" + hashlib.sha256(room_key.encode("utf-8")).hexdigest()[:40]
 
 
 def event_id(sdk_app_id: int | str, command: str, raw_body: bytes) -> str:
