@@ -461,23 +461,14 @@ class BattleStarted(CallbackModel):
         return self.from_room_info.room_id
 
 
-class BattleEnded(CallbackModel):
-    """Live.CallbackAfterEndBattle (68261). OpType: 0 time up, 1 every streamer left after the start,
-    2 created but never started (kept as an int, so a new reason is not refused)."""
+class BattleEnded(BattleStarted):
+    """Live.CallbackAfterEndBattle (68261): the start's fields, plus EndTime and OpType (0 time up,
+    1 every streamer left after the start, 2 created but never started; kept as an int, so a new
+    reason is not refused)."""
 
-    callback_command: Literal["Live.CallbackAfterEndBattle"] = Field(alias="CallbackCommand")
-    battle_id: Id = Field(alias="BattleId")
-    from_room_info: BattleRoom = Field(alias="FromRoomInfo")
-    to_room_list: list[BattleRoom] = Field(default_factory=list, alias="ToRoomList")
-    duration: Int | None = Field(default=None, alias="Duration")
-    create_time: Int | None = Field(default=None, alias="CreateTime")
-    start_time: Int | None = Field(default=None, alias="StartTime")
+    callback_command: Literal["Live.CallbackAfterEndBattle"] = Field(alias="CallbackCommand")  # type: ignore[assignment]
     end_time: Int | None = Field(default=None, alias="EndTime")
     op_type: Int | None = Field(default=None, alias="OpType")
-
-    @property
-    def room_key(self) -> str:
-        return self.from_room_info.room_id
 
 
 # --- gifts -----------------------------------------------------------------------------------------
