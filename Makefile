@@ -58,6 +58,7 @@ test: lint typecheck template unit
 bench: venv
 	$(BIN)/python bench/client.py
 	$(BIN)/python bench/ingress.py
+	$(BIN)/python bench/moderation.py
 
 events: venv
 	$(BIN)/python -m liveguard_local.events

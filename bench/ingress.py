@@ -188,45 +188,42 @@ def bench_warm(events: int) -> bool:
 
 
 def bench_verdicts(samples: int) -> bool:
-    from liveguard.rules.terms import TermList
-    from liveguard.rules.verdict import Verdict, decide
+    from liveguard.rules.engine import InlineRules
+    from liveguard.rules.loader import DEFAULT_RULES, parse_rules
+    from liveguard.rules.verdict import decide
     from liveguard.webhooks.models import parse_callback
     from liveguard_local.events import CALLBACK_BODIES
 
     rng = random.Random(7)
     alphabet = "abcdefghijklmnopqrstuvwxyz"
-    terms = {"".join(rng.choice(alphabet) for _ in range(rng.randint(4, 12))) for _ in range(1000)}
-    banned = TermList("banned", terms)
-
-    class BannedTerms:
-        def verdict(self, event: Any) -> Verdict | None:
-            for text in event.texts():
-                if banned.first(text) is not None:
-                    return Verdict(action="reject", code=1, rule="banned", reason="banned term")
-            return None
-
-    rules = BannedTerms()
-    chosen = sorted(terms)
+    terms = sorted({"".join(rng.choice(alphabet) for _ in range(rng.randint(4, 12))) for _ in range(1000)})
+    # The shipped default rules, their banned list swapped for 1,000 terms.
+    text = DEFAULT_RULES.read_text().replace(
+        "banned: {file: terms/banned.txt}", f"banned: {json.dumps(terms)}"
+    )
+    rules = InlineRules(parse_rules(text, base_dir=DEFAULT_RULES.parent), admin="administrator")
     comments = []
     for index in range(samples):
         words = [
             "".join(rng.choice(alphabet) for _ in range(rng.randint(2, 9))) for _ in range(rng.randint(3, 25))
         ]
         if index % 10 == 0:
-            words.insert(rng.randint(0, len(words)), rng.choice(chosen).upper())
+            words.insert(rng.randint(0, len(words)), rng.choice(terms).upper())
         body = {**CALLBACK_BODIES["Group.CallbackBeforeSendMsg"]}
         body["MsgBody"] = [{"MsgType": "TIMTextElem", "MsgContent": {"Text": " ".join(words)}}]
         comments.append(parse_callback("Group.CallbackBeforeSendMsg", body))
     timings = []
-    rejected = 0
+    masked = 0
     for comment in comments:
         started = time.perf_counter()
         verdict = decide(comment, rules)
         timings.append(time.perf_counter() - started)
-        rejected += verdict.action == "reject"
+        masked += verdict.action != "deliver"
     timings.sort()
     p50, p99 = timings[len(timings) // 2] * 1e6, timings[int(len(timings) * 0.99)] * 1e6
-    print(f"verdicts: {samples} comments against {len(banned)} terms ({rejected} rejected)")
+    print(
+        f"verdicts: {samples} comments, the default rules with {len(terms)} banned terms ({masked} moderated)"
+    )
     print(f"  p50 {p50:.1f} us, p99 {p99:.1f} us (target p99 < 1000 us)")
     return p99 < 1000
 

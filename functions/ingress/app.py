@@ -13,6 +13,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from liveguard.aws.sqs import SqsClient
 from liveguard.ingress import Ingress
+from liveguard.rules.verdict import CompiledRules, DeferredRules
 from liveguard.settings import IngressEnvironment, load_tencent_secret
 
 logger = Logger()
@@ -20,16 +21,33 @@ metrics = Metrics()
 # The layer logs through the standard library; give its loggers Powertools' JSON format and context.
 copy_config_to_registered_loggers(source_logger=logger, include={"liveguard"})
 environment = IngressEnvironment.model_validate(os.environ)
+
+
+def inline_rules() -> CompiledRules:
+    """The moderation rules, for before-callback verdicts; gifts see LiveGuard's mutes and bans."""
+    from liveguard.aws.dynamodb import SanctionView
+    from liveguard.rules.engine import InlineRules
+    from liveguard.rules.loader import load_rules
+
+    rules = load_rules(environment.rules_file, check_params=False)  # the moderator checks params
+    state = SanctionView(environment.state_table_name) if environment.state_table_name else None
+    # Echoes of our admin never reach the rules (the ingress answers them itself), so no admin here.
+    return InlineRules(rules, state, admin="")
+
+
+rules = DeferredRules(inline_rules)
 ingress = Ingress(
     queue=SqsClient.from_environment(),
     queue_url=str(environment.events_queue_url),
     secret=lambda: load_tencent_secret(environment.tencent_secret_arn, environment.secret_max_age),
+    rules=rules,
     metrics=metrics,
 )
 if os.environ.get("AWS_LAMBDA_INITIALIZATION_TYPE") == "snap-start":
-    # Under SnapStart this init runs once before the snapshot: pay for boto3 and the first secret
-    # read there, not on a restored instance's first callback.
+    # Under SnapStart this init runs once before the snapshot: pay for boto3, the first secret read
+    # and the rules there, not on a restored instance's first callback.
     ingress.secret()
+    rules.load()
 
 
 @logger.inject_lambda_context

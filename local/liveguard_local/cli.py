@@ -1,13 +1,19 @@
-"""The `liveguard` command: development tools (for now, the Tencent Live emulator)."""
+"""The `liveguard` command: development tools (the Tencent Live emulator, the rules checker)."""
 
 from __future__ import annotations
 
 import argparse
+import base64
+import binascii
+import json
 import os
 import signal
 import sys
 import threading
+import time
 from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, Literal
 
 
 def _emulator(args: argparse.Namespace) -> int:
@@ -55,6 +61,181 @@ def _emulator(args: argparse.Namespace) -> int:
     return 0
 
 
+def _rules_check(args: argparse.Namespace) -> int:
+    from liveguard.rules.loader import RulesInvalid, load_rules
+
+    try:
+        rules = load_rules(args.file)
+    except RulesInvalid as error:
+        print(f"{args.file}: invalid", file=sys.stderr)
+        print(str(error), file=sys.stderr)
+        return 1
+    print(f"{args.file}: ok, {rules.summary()}")
+    return 0
+
+
+class _MemoryState:
+    """State for `rules test`: from --state, then each event's changes applied in memory, in order
+    (so a run over several events shows thresholds being reached). Nothing is written anywhere."""
+
+    def __init__(self) -> None:
+        self.strikes: list[tuple[str, str, float]] = []
+        self.violations: list[tuple[str, str, float]] = []
+        self.snapshots: dict[tuple[str, str], str | None] = {}
+        self.sanctions: dict[tuple[str, str], tuple[Literal["muted", "banned"], float]] = {}
+
+    @classmethod
+    def from_file(cls, path: str, now: float) -> _MemoryState:
+        """``{"strikes": [{"room", "user", "ago"?, "count"?}], "violations": [{"room", "kind", "ago"?,
+        "count"?}], "snapshots": {room: {key: value}}, "sanctions": [{"room", "user", "sanction",
+        "left"}]}``; ``ago`` and ``left`` are seconds before and after now."""
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+        if not isinstance(data, dict):
+            raise ValueError("the state file must hold a JSON object")
+        state = cls()
+        for item in data.get("strikes", []):
+            at = now - float(item.get("ago", 0))
+            state.strikes.extend([(str(item["room"]), str(item["user"]), at)] * int(item.get("count", 1)))
+        for item in data.get("violations", []):
+            at = now - float(item.get("ago", 0))
+            state.violations.extend([(str(item["room"]), str(item["kind"]), at)] * int(item.get("count", 1)))
+        for room, values in data.get("snapshots", {}).items():
+            for key, value in values.items():
+                state.snapshots[(room, key)] = None if value is None else str(value)
+        for item in data.get("sanctions", []):
+            if item["sanction"] not in ("muted", "banned"):
+                raise ValueError(f"a sanction is muted or banned, not {item['sanction']!r}")
+            state.sanctions[(str(item["room"]), str(item["user"]))] = (
+                item["sanction"],
+                now + float(item["left"]),
+            )
+        return state
+
+    def strike_count(self, room_id: str, user_id: str, window_seconds: int, now: float) -> int:
+        return sum(
+            1 for r, u, at in self.strikes if (r, u) == (room_id, user_id) and at > now - window_seconds
+        )
+
+    def approved_value(self, room_id: str, key: str) -> str | None:
+        return self.snapshots.get((room_id, key))
+
+    def violation_count(self, room_id: str, kind: str, window_seconds: int, now: float) -> int:
+        return sum(
+            1 for r, k, at in self.violations if (r, k) == (room_id, kind) and at > now - window_seconds
+        )
+
+    def sanction(self, room_id: str, user_id: str, now: float) -> Literal["muted", "banned"] | None:
+        found = self.sanctions.get((room_id, user_id))
+        return found[0] if found is not None and found[1] > now else None
+
+    def apply(self, changes: Sequence[Any], now: float) -> None:
+        for change in changes:
+            if change.kind == "strike":
+                self.strikes.append((change.room_id, change.user_id, now))
+            elif change.kind == "violation":
+                self.violations.append((change.room_id, change.violation, now))
+            elif change.kind == "snapshot":
+                self.snapshots[(change.room_id, change.key)] = change.value
+            elif change.kind == "sanction":
+                self.sanctions[(change.room_id, change.user_id)] = (change.sanction, float(change.until))
+
+
+def _read_event(path: str) -> tuple[str, dict[str, Any], bytes, str]:
+    """(command, body, raw body, SdkAppid) from a Tencent callback body or an API Gateway proxy event."""
+    document = json.loads(Path(path).read_text(encoding="utf-8"))
+    if not isinstance(document, dict):
+        raise ValueError("not a JSON object")
+    query: dict[str, Any] = {}
+    if "httpMethod" in document and "body" in document:  # an API Gateway proxy event
+        query = document.get("queryStringParameters") or {}
+        raw_text = document["body"] or ""
+        raw = base64.b64decode(raw_text) if document.get("isBase64Encoded") else raw_text.encode("utf-8")
+        body = json.loads(raw)
+    else:
+        body, raw = document, json.dumps(document, ensure_ascii=False).encode("utf-8")
+    if not isinstance(body, dict):
+        raise ValueError("the callback body is not a JSON object")
+    command = query.get("CallbackCommand") or body.get("CallbackCommand")
+    if not isinstance(command, str) or not command:
+        raise ValueError("no CallbackCommand in the body or the query")
+    return command, body, raw, str(query.get("SdkAppid", "local"))
+
+
+def _json(value: object) -> str:
+    return json.dumps(value, ensure_ascii=False, sort_keys=False)
+
+
+def _describe_change(change: Any) -> str:
+    if change.kind == "strike":
+        return f"strike {change.user_id} in {change.room_id}"
+    if change.kind == "violation":
+        return f"violation {change.violation} in {change.room_id}"
+    if change.kind == "snapshot":
+        value = "no approved value" if change.value is None else _json(change.value)
+        return f"snapshot {change.room_id} {change.key} = {value}"
+    return f"sanction {change.user_id} {change.sanction} in {change.room_id} until {change.until}"
+
+
+def _rules_test(args: argparse.Namespace) -> int:
+    from liveguard.messages import event_id
+    from liveguard.rules.engine import evaluate, snapshots_from_admin
+    from liveguard.rules.loader import RulesInvalid, load_rules
+    from liveguard.webhooks.models import BEFORE_COMMANDS, CallbackInvalid, parse_callback
+
+    try:
+        rules = load_rules(args.file)
+    except RulesInvalid as error:
+        print(f"{args.file}: invalid", file=sys.stderr)
+        print(str(error), file=sys.stderr)
+        return 1
+    now = time.time() if args.now is None else args.now
+    try:
+        state = _MemoryState.from_file(args.state, now) if args.state else _MemoryState()
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        print(f"{args.state}: cannot use this state file: {error}", file=sys.stderr)
+        return 1
+    print(f"{args.file}: {rules.summary()}")
+    status = 0
+    for path in args.events:
+        try:
+            command, body, raw, app = _read_event(path)
+            event = parse_callback(command, body)
+        except (OSError, ValueError, binascii.Error, CallbackInvalid) as error:
+            print(f"\n{path}: cannot read this event: {error}")
+            status = 1
+            continue
+        who = event.operator or "-"
+        print(f"\n{path}: {command}, room {event.room_key or '-'}, operator {who}")
+        if event.operator == args.admin:
+            snapshots = snapshots_from_admin(event)
+            print("  echo of the admin: recorded, not moderated")
+            for snapshot in snapshots:
+                print(f"  change:  {_describe_change(snapshot)}")
+            state.apply(snapshots, now)
+            continue
+        decision = evaluate(
+            event, state, rules, now=now, admin=args.admin, event_id=event_id(app, command, raw)
+        )
+        print(f"  fired:   {', '.join(decision.fired) or '(none)'}")
+        verdict = decision.verdict
+        if verdict is not None:
+            line = f"{verdict.action} (ErrorCode {verdict.code}) by {verdict.rule}"
+            if verdict.reason:
+                line += f": {verdict.reason}"
+            print(f"  verdict: {line}")
+            if verdict.msg_body is not None:
+                print(f"           MsgBody {_json(verdict.msg_body)}")
+        elif command in BEFORE_COMMANDS:
+            print("  verdict: deliver (ErrorCode 0), no rule decided")
+        for action in decision.actions:
+            delay = f" after {action.delay_seconds} s" if action.delay_seconds else ""
+            print(f"  action:  {action.command} {_json(action.params)}{delay}  [{action.rule}]")
+        for change in decision.changes:
+            print(f"  change:  {_describe_change(change)}  [{change.rule}]")
+        state.apply(decision.changes, now)
+    return status
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="liveguard", description="LiveGuard development tools")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -75,6 +256,25 @@ def build_parser() -> argparse.ArgumentParser:
     emulator.add_argument("--gift-failure-policy", choices=["block", "allow"], default="block")
     emulator.add_argument("--retry-after-on-timeout", action="store_true")
     emulator.set_defaults(run=_emulator)
+
+    rules = commands.add_parser("rules", help="check a rules file, or see what it decides on events")
+    rules_commands = rules.add_subparsers(dest="rules_command", required=True)
+    check = rules_commands.add_parser("check", help="validate a rules file (exit 1 naming each mistake)")
+    check.add_argument("file", help="the rules file (YAML)")
+    check.set_defaults(run=_rules_check)
+    test = rules_commands.add_parser(
+        "test", help="print the rules that fire, the verdict, actions and state changes for each event"
+    )
+    test.add_argument("file", help="the rules file (YAML)")
+    test.add_argument(
+        "events", nargs="+", help="Tencent callback bodies or API Gateway proxy events (events/callbacks/)"
+    )
+    test.add_argument(
+        "--state", help="a JSON file of strikes, violations, snapshots and sanctions to start from"
+    )
+    test.add_argument("--admin", default="administrator", help="the AdminIdentifier (its events are echoes)")
+    test.add_argument("--now", type=float, help="the time to decide at, unix seconds (default: now)")
+    test.set_defaults(run=_rules_test)
     return parser
 
 

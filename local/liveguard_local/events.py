@@ -1,24 +1,36 @@
-"""Build the API Gateway proxy events under events/: one per Tencent callback, and the main refusals.
+"""Build the events under events/: an API Gateway proxy event per Tencent callback, the main
+refusals, and the SQS batches the moderator and the actuator receive.
 
     python -m liveguard_local.events          # (or `make events`) rewrite events/ signed for now
     sam local invoke IngressFunction -e events/callbacks/Live.CallbackAfterSetMetadata.json
+    sam local invoke ModeratorFunction -e events/sqs/moderator-batch.json
+    sam local invoke ActuatorFunction -e events/sqs/actuator-batch.json
 
 Events are signed for the local test secret (events/local-secret.json) with the current time, and
 Tencent's signatures are good for 60 s: regenerate right before `sam local invoke`. Tests use
-``resign`` to refresh an event file's signature instead.
+``resign`` to refresh an event file's signature instead. The SQS batches need no signature; their
+envelopes are those the ingress would queue for the same callbacks (same event ids).
 """
 
 from __future__ import annotations
 
 import argparse
+import base64
 import copy
+import hashlib
 import json
 import sys
 import time
+import uuid
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from liveguard.messages import ActionMessage, CallbackQuery, EventEnvelope, action_id, event_id, message_group
+from liveguard.rules.verdict import decide
+from liveguard.tencent.commands import COMMANDS
 from liveguard.tencent.webhook_signature import webhook_sign
+from liveguard.webhooks.models import BEFORE_COMMANDS, UnknownCallback, parse_callback
 
 EVENTS_DIR = Path(__file__).resolve().parents[2] / "events"
 LOCAL_SECRET: dict[str, Any] = {
@@ -239,6 +251,193 @@ def refusal_events(now: int) -> dict[str, dict[str, Any]]:
     }
 
 
+# --- SQS batches: what Lambda's event source mapping hands the moderator and the actuator -------
+
+# The account and region of the queue ARNs in the sample batches (the dev stage's queue names).
+SAMPLE_ACCOUNT = "123456789012"
+SAMPLE_REGION = "us-east-1"
+EVENTS_QUEUE = "liveguard-events-dev.fifo"
+ACTIONS_QUEUE = "liveguard-actions-dev.fifo"
+# uuid5 namespace for message ids: the same message gets the same id each time the files are written.
+_MESSAGE_IDS = uuid.UUID("6f1e2b0c-4f53-4c1e-9a43-6c1d0e7a5a10")
+
+# The moderator's sample batch, in queue order: a room is created, our admin sets its defaults (an
+# echo), a viewer sets and deletes metadata, the host renames it, the viewer chats and sends a gift,
+# Tencent's content moderation flags a message, and two members come online. Ten: a full batch.
+MODERATOR_BATCH = [
+    "Live.CallbackAfterCreateRoom",
+    "admin-echo",
+    "Live.CallbackAfterSetMetadata",
+    "Live.CallbackAfterDelMetadata",
+    "Live.CallbackAfterUpdateRoomInfo",
+    "Group.CallbackBeforeSendMsg",
+    "Group.CallbackAfterSendMsg",
+    "Live.CallbackBeforeSendGift",
+    "ContentCallback.ResultNotify",
+    "Live.CallbackAfterMemberStateChanged",
+]
+
+
+def admin_echo_body(secret: dict[str, Any] = LOCAL_SECRET) -> dict[str, Any]:
+    """Metadata our own admin set (as the actuator does): the ingress marks its callback an echo."""
+    return {
+        **CALLBACK_BODIES["Live.CallbackAfterSetMetadata"],
+        "Operator_Account": secret["AdminIdentifier"],
+        "Metadata": [{"Key": "topic", "Value": "chess"}, {"Key": "lang", "Value": "en"}],
+    }
+
+
+def queued_envelope(
+    command: str, body: dict[str, Any], *, received_at_ms: int, secret: dict[str, Any] = LOCAL_SECRET
+) -> EventEnvelope:
+    """The envelope the ingress queues for ``body`` delivered as the proxy event ``proxy_event``
+    builds (the raw body is the same ``json.dumps``, so the event id is too)."""
+    raw = json.dumps(body)
+    callback = parse_callback(command, body)
+    echo = callback.operator is not None and callback.operator == secret["AdminIdentifier"]
+    return EventEnvelope(
+        id=event_id(secret["SdkAppId"], command, raw.encode("utf-8")),
+        command=command,
+        received_at=received_at_ms,
+        query=CallbackQuery(client_ip="203.0.113.7", opt_platform="Android"),
+        event=callback.model_dump(mode="json", by_alias=True, exclude_unset=True),
+        # No rules at hand here: the allow-all default the ingress answers without any.
+        decision=decide(callback) if command in BEFORE_COMMANDS else None,
+        known=not isinstance(callback, UnknownCallback),
+        echo=echo,
+        group=message_group(callback.room_key),
+    )
+
+
+def moderator_envelopes(received_at_ms: int) -> list[EventEnvelope]:
+    """The events of MODERATOR_BATCH as queued, a millisecond apart."""
+    envelopes = []
+    for offset, name in enumerate(MODERATOR_BATCH):
+        if name == "admin-echo":
+            command, body = "Live.CallbackAfterSetMetadata", admin_echo_body()
+        else:
+            command, body = name, CALLBACK_BODIES[name]
+        envelopes.append(queued_envelope(command, body, received_at_ms=received_at_ms + offset))
+    return envelopes
+
+
+def sample_action(
+    command: str, params: dict[str, Any], *, rule: str, cause: EventEnvelope, room: str = "live-room-1"
+) -> ActionMessage:
+    """An action as the moderator queues it; its params must be a valid request for ``command``."""
+    COMMANDS[command].model_validate(params)
+    return ActionMessage(
+        id=action_id(cause.id, rule, command, params),
+        command=command,
+        params=params,
+        room=room,
+        rule=rule,
+        cause=cause.id,
+    )
+
+
+def actuator_actions(envelopes: Sequence[EventEnvelope]) -> list[ActionMessage]:
+    """One action of each kind the default rules take, each caused by an event of the moderator's
+    sample batch (rule names are illustrative)."""
+    by_command = {envelope.command: envelope for envelope in envelopes if not envelope.echo}
+    metadata_set = by_command["Live.CallbackAfterSetMetadata"]
+    chat = by_command["Group.CallbackAfterSendMsg"]
+    flagged = by_command["ContentCallback.ResultNotify"]
+    room = "live-room-1"
+    admin = LOCAL_SECRET["AdminIdentifier"]
+    warning = {"type": "liveguard.warning", "text": "This room broke the content rules; it will be closed."}
+    return [
+        sample_action(
+            "del_room_metadata",
+            {"RoomId": room, "Keys": ["topic"]},
+            rule="metadata-banned-terms",
+            cause=metadata_set,
+        ),
+        sample_action(
+            "set_room_metadata",
+            {"RoomId": room, "Metadata": [{"Key": "lang", "Value": "en"}]},
+            rule="protected-keys",
+            cause=metadata_set,
+        ),
+        sample_action(
+            "mute_member",
+            {"RoomId": room, "MemberList_Account": ["viewer-7"], "MuteTime": 600},
+            rule="strikes-mute",
+            cause=chat,
+        ),
+        sample_action(
+            "ban_member",
+            {
+                "RoomId": room,
+                "MemberList_Account": ["viewer-7"],
+                "Duration": 3600,
+                "Reason": "repeated strikes",
+            },
+            rule="strikes-ban",
+            cause=chat,
+        ),
+        sample_action(
+            "send_custom_msg",
+            {
+                "RoomId": room,
+                "Sender_Account": admin,
+                "BusinessId": "liveguard.warning",
+                "Data": json.dumps(warning, separators=(",", ":")),
+            },
+            rule="content-warn-host",
+            cause=flagged,
+        ),
+        sample_action("destroy_room", {"RoomId": room}, rule="content-destroy-room", cause=flagged),
+    ]
+
+
+def queue_arn(queue_name: str) -> str:
+    return f"arn:aws:sqs:{SAMPLE_REGION}:{SAMPLE_ACCOUNT}:{queue_name}"
+
+
+def sqs_batch(
+    queue_name: str,
+    messages: Sequence[EventEnvelope | ActionMessage],
+    *,
+    sent_at_ms: int | None = None,
+    receive_count: int = 1,
+) -> dict[str, Any]:
+    """Lambda's SQS event for a batch received from the FIFO queue ``queue_name``: one record per
+    message, in order, bodies serialized as their producer sends them (group = room, dedup id = the
+    message's id). ``receive_count`` above 1 makes a redelivered batch."""
+    sent = int(time.time() * 1000) if sent_at_ms is None else sent_at_ms
+    records = []
+    for index, message in enumerate(messages):
+        if isinstance(message, EventEnvelope):
+            body, group = message.model_dump_json(by_alias=True), message.group
+        else:
+            body, group = message.model_dump_json(), message_group(message.room)
+        handle = f"{queue_name}/{message.id}/{receive_count}".encode()
+        records.append(
+            {
+                "messageId": str(uuid.uuid5(_MESSAGE_IDS, f"{queue_name}/{message.id}")),
+                "receiptHandle": "AQEB" + base64.b64encode(hashlib.sha256(handle).digest() * 3).decode(),
+                "body": body,
+                "attributes": {
+                    "ApproximateReceiveCount": str(receive_count),
+                    "SentTimestamp": str(sent + index),
+                    # FIFO sequence numbers: 20 digits, increasing in queue order.
+                    "SequenceNumber": str(18_880_000_000_000_000_000 + sent * 1000 + index),
+                    "MessageGroupId": group,
+                    "SenderId": "AROAEXAMPLEROLEID0001:liveguard",
+                    "MessageDeduplicationId": message.id,
+                    "ApproximateFirstReceiveTimestamp": str(sent + len(messages) + 5),
+                },
+                "messageAttributes": {},
+                "md5OfBody": hashlib.md5(body.encode("utf-8"), usedforsecurity=False).hexdigest(),
+                "eventSource": "aws:sqs",
+                "eventSourceARN": queue_arn(queue_name),
+                "awsRegion": SAMPLE_REGION,
+            }
+        )
+    return {"Records": records}
+
+
 def write_events(directory: Path = EVENTS_DIR, now: int | None = None) -> list[Path]:
     stamp = int(time.time()) if now is None else now
     written: list[Path] = []
@@ -249,6 +448,13 @@ def write_events(directory: Path = EVENTS_DIR, now: int | None = None) -> list[P
         )
     for name, event in refusal_events(stamp).items():
         files[directory / "refusals" / f"{name}.json"] = event
+    envelopes = moderator_envelopes(received_at_ms=stamp * 1000)
+    files[directory / "sqs" / "moderator-batch.json"] = sqs_batch(
+        EVENTS_QUEUE, envelopes, sent_at_ms=stamp * 1000 + 20
+    )
+    files[directory / "sqs" / "actuator-batch.json"] = sqs_batch(
+        ACTIONS_QUEUE, actuator_actions(envelopes), sent_at_ms=stamp * 1000 + 100
+    )
     for path, content in files.items():
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(content, indent=2, ensure_ascii=False) + "\n")

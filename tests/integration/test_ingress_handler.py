@@ -67,6 +67,9 @@ def monkeypatch_module() -> Iterator[pytest.MonkeyPatch]:
 @pytest.fixture(scope="module")
 def handler(aws) -> ModuleType:
     """The ingress module, imported as Lambda would: once, with its environment set."""
+    from aws_lambda_powertools.utilities.parameters import base
+
+    base.DEFAULT_PROVIDERS.clear()  # Powertools keeps one Secrets Manager client per process
     spec = importlib.util.spec_from_file_location("ingress_app", ROOT / "functions" / "ingress" / "app.py")
     assert spec is not None
     assert spec.loader is not None

@@ -9,13 +9,15 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import annotated_types
 import pytest
 import yaml
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 from samtranslator.translator.managed_policy_translator import ManagedPolicyLoader
 from samtranslator.translator.transform import transform
 
-from liveguard.settings import TencentSecret
+from liveguard.rules.outcome import Action
+from liveguard.settings import IngressEnvironment, TencentSecret
 
 REPO = Path(__file__).resolve().parents[2]
 TEMPLATE = REPO / "template.yaml"
@@ -230,38 +232,52 @@ def _only(resources: dict[str, Any], resource_type: str) -> tuple[str, dict[str,
     return matches[0]
 
 
-def test_events_queue_redrives_to_its_dead_letter_queue_after_five_receives(
-    resources: dict[str, Any],
+# Each FIFO queue, the DLQ it redrives to, and its name as the template builds it.
+QUEUES = [
+    ("EventsQueue", "EventsDeadLetterQueue", "liveguard-events-${Stage}.fifo"),
+    ("ActionsQueue", "ActionsDeadLetterQueue", "liveguard-actions-${Stage}.fifo"),
+]
+
+
+@pytest.mark.parametrize(("queue_id", "dlq_id", "name"), QUEUES)
+def test_each_queue_redrives_to_its_dead_letter_queue_after_five_receives(
+    resources: dict[str, Any], queue_id: str, dlq_id: str, name: str
 ) -> None:
-    # Given the deployed events queue
-    queue = resources["EventsQueue"]["Properties"]
+    # Given a deployed queue
+    queue = resources[queue_id]["Properties"]
     # When a message has been received maxReceiveCount times without being deleted
     redrive = queue["RedrivePolicy"]
-    # Then SQS moves it to the events DLQ, where nothing is lost for 14 days
-    assert _render(redrive["deadLetterTargetArn"]) == "${EventsDeadLetterQueue.Arn}"
+    # Then SQS moves it to the queue's DLQ, where nothing is lost for 14 days
+    assert _render(redrive["deadLetterTargetArn"]) == f"${{{dlq_id}.Arn}}"
     assert redrive["maxReceiveCount"] == 5
-    assert resources["EventsDeadLetterQueue"]["Properties"]["MessageRetentionPeriod"] == 1209600
+    assert resources[dlq_id]["Properties"]["MessageRetentionPeriod"] == 1209600
 
 
-def test_events_queue_is_a_high_throughput_fifo_deduplicated_by_our_ids(resources: dict[str, Any]) -> None:
-    # Given the deployed events queue
-    queue = resources["EventsQueue"]["Properties"]
-    # When ingress sends with group = room and dedup id = event id
+@pytest.mark.parametrize(("queue_id", "dlq_id", "name"), QUEUES)
+def test_each_queue_is_a_high_throughput_fifo_deduplicated_by_our_ids(
+    resources: dict[str, Any], queue_id: str, dlq_id: str, name: str
+) -> None:
+    # Given a deployed queue
+    queue = resources[queue_id]["Properties"]
+    # When a producer sends with group = room and dedup id = event id (or action id)
     # Then dedup and the throughput quota are per room, and SQS never derives its own dedup id
     assert queue["FifoQueue"] is True
     assert queue["ContentBasedDeduplication"] is False
     assert queue["DeduplicationScope"] == "messageGroup"
     assert queue["FifoThroughputLimit"] == "perMessageGroupId"
-    assert _render(queue["QueueName"]) == "liveguard-events-${Stage}.fifo"
+    assert _render(queue["QueueName"]) == name
 
 
-def test_events_dead_letter_queue_accepts_only_the_events_queue_as_source(resources: dict[str, Any]) -> None:
-    # Given the DLQ and the events queue's name
-    dlq = resources["EventsDeadLetterQueue"]["Properties"]
-    queue_name = _render(resources["EventsQueue"]["Properties"]["QueueName"])
+@pytest.mark.parametrize(("queue_id", "dlq_id", "name"), QUEUES)
+def test_each_dead_letter_queue_accepts_only_its_own_queue_as_source(
+    resources: dict[str, Any], queue_id: str, dlq_id: str, name: str
+) -> None:
+    # Given a DLQ and its queue's name
+    dlq = resources[dlq_id]["Properties"]
+    queue_name = _render(resources[queue_id]["Properties"]["QueueName"])
     # When SQS checks which queues may redrive into the DLQ
     allow = dlq["RedriveAllowPolicy"]
-    # Then only the events queue may (a FIFO DLQ for a FIFO source), and the ARN names that queue
+    # Then only that queue may (a FIFO DLQ for a FIFO source), and the ARN names that queue
     assert dlq["FifoQueue"] is True
     assert allow["redrivePermission"] == "byQueue"
     assert [_render(arn) for arn in allow["sourceQueueArns"]] == [
@@ -308,23 +324,35 @@ def test_a_new_layer_version_publishes_a_new_function_version(
     assert version_next != version_now
 
 
-def test_ingress_role_may_only_send_to_the_events_queue_and_read_the_tencent_secret(
-    resources: dict[str, Any],
-) -> None:
-    # Given the ingress function's execution role
-    role_name = resources["IngressFunction"]["Properties"]["Role"]["Fn::GetAtt"][0]
-    role = resources[role_name]["Properties"]
-    # When its inline statements are listed as (effect, action, resource)
+def _role(resources: dict[str, Any], function: str) -> dict[str, Any]:
+    role_name = resources[function]["Properties"]["Role"]["Fn::GetAtt"][0]
+    return resources[role_name]["Properties"]
+
+
+def _granted(role: dict[str, Any]) -> set[tuple[str, str, str]]:
+    """A role's inline statements as (effect, action, resource), one triple per pair."""
     statements = [
-        statement for policy in role["Policies"] for statement in policy["PolicyDocument"]["Statement"]
+        statement
+        for policy in role.get("Policies", [])
+        for statement in policy["PolicyDocument"]["Statement"]
     ]
-    granted = {
+    return {
         (statement["Effect"], action, str(_render(resource)))
         for statement in statements
         for action in _as_list(statement["Action"])
         for resource in _as_list(statement["Resource"])
     }
-    # Then it sends to the events queue and reads the secret, on those resources only: no "*"
+
+
+def test_ingress_role_may_only_send_to_the_events_queue_read_the_secret_and_read_state_items(
+    resources: dict[str, Any],
+) -> None:
+    # Given the ingress function's execution role
+    role = _role(resources, "IngressFunction")
+    # When its inline statements are listed as (effect, action, resource)
+    granted = _granted(role)
+    # Then it sends to the events queue, reads the secret and gets single state items (a sender's
+    # sanction), on those resources only: no "*"
     assert granted == {
         (
             "Allow",
@@ -332,6 +360,7 @@ def test_ingress_role_may_only_send_to_the_events_queue_and_read_the_tencent_sec
             "arn:${AWS::Partition}:sqs:${AWS::Region}:${AWS::AccountId}:${EventsQueue.QueueName}",
         ),
         ("Allow", "secretsmanager:GetSecretValue", SECRET_ARN),
+        ("Allow", "dynamodb:GetItem", "${StateTable.Arn}"),
     }
     assert all("*" not in str(resource) for _, _, resource in granted)
     # And the only managed policy is the logs one SAM attaches to every function
@@ -368,14 +397,24 @@ def test_ingress_environment_names_the_events_queue_and_the_secret(resources: di
     assert _render(variables["TENCENT_SECRET_ARN"]) == SECRET_ARN
 
 
-def test_ingress_logs_go_to_a_log_group_with_a_retention(resources: dict[str, Any]) -> None:
-    # Given the ingress function's logging configuration
-    log_group = _render(resources["IngressFunction"]["Properties"]["LoggingConfig"]["LogGroup"])
+FUNCTIONS = ["IngressFunction", "ModeratorFunction", "ActuatorFunction"]
+
+
+@pytest.mark.parametrize("function", FUNCTIONS)
+def test_each_function_logs_to_its_own_log_group_with_a_retention(
+    resources: dict[str, Any], function: str
+) -> None:
+    # Given a function's logging configuration
+    properties = resources[function]["Properties"]
+    log_group = _render(properties["LoggingConfig"]["LogGroup"])
     # When Lambda writes the function's logs
     group = resources[log_group.strip("${}")]
-    # Then they land in the stack's log group, which expires them after 30 days
+    # Then they land in the stack's log group named after the function, which expires them after 30 days
     assert group["Type"] == "AWS::Logs::LogGroup"
     assert group["Properties"]["RetentionInDays"] == 30
+    assert (
+        _render(group["Properties"]["LogGroupName"]) == f"/aws/lambda/{_render(properties['FunctionName'])}"
+    )
 
 
 def test_secret_placeholder_has_the_contract_keys_and_is_refused_until_replaced(
@@ -402,7 +441,15 @@ def test_secret_placeholder_has_the_contract_keys_and_is_refused_until_replaced(
             "ApproximateNumberOfMessagesVisible",
             {"QueueName": "${EventsDeadLetterQueue.QueueName}"},
         ),
+        (
+            "ActionsDeadLetterQueueAlarm",
+            "AWS/SQS",
+            "ApproximateNumberOfMessagesVisible",
+            {"QueueName": "${ActionsDeadLetterQueue.QueueName}"},
+        ),
         ("IngressFunctionErrorsAlarm", "AWS/Lambda", "Errors", {"FunctionName": "${IngressFunction}"}),
+        ("ModeratorFunctionErrorsAlarm", "AWS/Lambda", "Errors", {"FunctionName": "${ModeratorFunction}"}),
+        ("ActuatorFunctionErrorsAlarm", "AWS/Lambda", "Errors", {"FunctionName": "${ActuatorFunction}"}),
         (
             "CallbackApi5xxAlarm",
             "AWS/ApiGateway",
@@ -423,3 +470,346 @@ def test_each_alarm_fires_on_the_first_bad_datum_of_what_it_watches(
     assert (properties["ComparisonOperator"], properties["Threshold"]) == ("GreaterThanThreshold", 0)
     assert properties["Period"] * properties["EvaluationPeriods"] == 300
     assert _render(resources["CallbackApi"]["Properties"]["Name"]) == "liveguard-callback-${Stage}"
+
+
+def _longest_action_delay() -> int:
+    """The most a rule may delay an action (Action.delay_seconds' upper bound)."""
+    (bound,) = [
+        m.le for m in Action.model_fields["delay_seconds"].metadata if isinstance(m, annotated_types.Le)
+    ]
+    return int(bound)
+
+
+@pytest.mark.parametrize(
+    ("alarm", "queue_id", "threshold"),
+    [
+        ("EventsQueueAgeAlarm", "EventsQueue", 300),
+        # Actions wait by design for as long as a rule delays them.
+        ("ActionsQueueAgeAlarm", "ActionsQueue", _longest_action_delay() + 300),
+    ],
+)
+def test_each_queue_alarms_when_its_oldest_message_waited_five_minutes_too_long(
+    resources: dict[str, Any], alarm: str, queue_id: str, threshold: int
+) -> None:
+    # Given the alarm watching a queue's backlog
+    properties = resources[alarm]["Properties"]
+    # When the oldest message in the queue is 5 minutes older than it should ever be
+    watched = {d["Name"]: _render(d["Value"]) for d in properties["Dimensions"]}
+    # Then it fires: the consumer is behind, or a room's group is stuck on retries
+    assert (properties["Namespace"], properties["MetricName"]) == ("AWS/SQS", "ApproximateAgeOfOldestMessage")
+    assert watched == {"QueueName": f"${{{queue_id}.QueueName}}"}
+    assert (properties["Statistic"], properties["ComparisonOperator"]) == ("Maximum", "GreaterThanThreshold")
+    assert properties["Threshold"] == threshold
+
+
+# --- The moderator and the actuator ------------------------------------------------------------
+
+# Which function consumes which queue.
+CONSUMERS = {"EventsQueue": "ModeratorFunction", "ActionsQueue": "ActuatorFunction"}
+
+
+def _event_sources(resources: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The SQS event source mappings, by the logical id of the queue they poll."""
+    mappings = [
+        resource["Properties"]
+        for resource in resources.values()
+        if resource["Type"] == "AWS::Lambda::EventSourceMapping"
+    ]
+    return {
+        _render(mapping["EventSourceArn"]).removeprefix("${").removesuffix(".Arn}"): mapping
+        for mapping in mappings
+    }
+
+
+def test_each_queue_is_consumed_by_its_function_and_nothing_else_is(resources: dict[str, Any]) -> None:
+    # Given the stack's event source mappings
+    sources = _event_sources(resources)
+    # When each is read as (queue, function)
+    consumers = {queue: _render(mapping["FunctionName"]) for queue, mapping in sources.items()}
+    # Then the moderator polls the events queue and the actuator the actions queue, once each
+    assert consumers == {queue: f"${{{function}}}" for queue, function in CONSUMERS.items()}
+
+
+@pytest.mark.parametrize(("queue_id", "function"), CONSUMERS.items())
+def test_each_queue_hides_a_message_at_least_six_times_its_consumers_timeout(
+    resources: dict[str, Any], queue_id: str, function: str
+) -> None:
+    # Given a queue and the function its event source mapping invokes
+    visibility = resources[queue_id]["Properties"]["VisibilityTimeout"]
+    timeout = resources[function]["Properties"]["Timeout"]
+    # When a batch is received, and the function runs (or Lambda retries a throttled invocation)
+    # Then its messages stay hidden at least 6x the function's timeout, as Lambda asks, so a batch
+    # still being processed is not handed to a second instance
+    assert isinstance(visibility, int)
+    assert isinstance(timeout, int)
+    assert visibility >= 6 * timeout
+
+
+@pytest.mark.parametrize("queue_id", CONSUMERS)
+def test_each_event_source_reports_batch_item_failures_with_bounded_concurrency(
+    resources: dict[str, Any], queue_id: str
+) -> None:
+    # Given the event source mapping of a queue
+    mapping = _event_sources(resources)[queue_id]
+    # When a batch of up to 10 records has some failures
+    # Then only the failed records return to the queue, and the instances polling are capped
+    assert mapping["BatchSize"] == 10
+    assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert mapping["ScalingConfig"]["MaximumConcurrency"]
+    # And no batching window, which FIFO queues refuse
+    assert "MaximumBatchingWindowInSeconds" not in mapping
+
+
+def test_moderator_instances_are_capped_at_ten(resources: dict[str, Any]) -> None:
+    # Given the moderator's event source mapping
+    mapping = _event_sources(resources)["EventsQueue"]
+    # When many rooms' groups have events at once
+    # Then at most 10 instances decide them (bounding DynamoDB writes and action sends)
+    assert mapping["ScalingConfig"]["MaximumConcurrency"] == 10
+
+
+def test_actuator_divides_the_rate_limit_by_the_concurrency_its_event_source_allows(
+    template: dict[str, Any], resources: dict[str, Any]
+) -> None:
+    # Given the actuator's event source mapping and environment
+    mapping = _event_sources(resources)["ActionsQueue"]
+    variables = resources["ActuatorFunction"]["Properties"]["Environment"]["Variables"]
+    # When LiveClient's limiter splits Tencent's per-command limit into ACTUATOR_CONCURRENCY shares
+    # Then that is the number of instances Lambda may run at once: the same parameter in both places
+    assert _render(mapping["ScalingConfig"]["MaximumConcurrency"]) == "${ActuatorConcurrency}"
+    assert _render(variables["ACTUATOR_CONCURRENCY"]) == "${ActuatorConcurrency}"
+    # And its default (4) is a MaximumConcurrency Lambda accepts (2 to 1000)
+    parameter = template["Parameters"]["ActuatorConcurrency"]
+    assert (parameter["Type"], parameter["Default"]) == ("Number", 4)
+    assert 2 <= parameter["MinValue"] <= parameter["Default"] <= parameter["MaxValue"] <= 1000
+
+
+def test_actuator_dry_run_comes_from_a_parameter_that_defaults_to_off(
+    template: dict[str, Any], resources: dict[str, Any]
+) -> None:
+    # Given the actuator's environment and the DryRun parameter
+    variables = resources["ActuatorFunction"]["Properties"]["Environment"]["Variables"]
+    parameter = template["Parameters"]["DryRun"]
+    # When the stack is deployed without overrides
+    # Then actions really run; "true" only records them
+    assert _render(variables["DRY_RUN"]) == "${DryRun}"
+    assert parameter["Default"] == "false"
+    assert parameter["AllowedValues"] == ["true", "false"]
+
+
+def test_state_table_expires_items_on_their_expiration_attribute(resources: dict[str, Any]) -> None:
+    # Given the deployed state table
+    table = resources["StateTable"]
+    properties = table["Properties"]
+    # When an item's `expiration` (unix seconds) has passed
+    # Then DynamoDB deletes it; the keys are the contract's pk/sk strings, billed on demand
+    assert properties["TimeToLiveSpecification"] == {"AttributeName": "expiration", "Enabled": True}
+    assert properties["KeySchema"] == [
+        {"AttributeName": "pk", "KeyType": "HASH"},
+        {"AttributeName": "sk", "KeyType": "RANGE"},
+    ]
+    assert properties["AttributeDefinitions"] == [
+        {"AttributeName": "pk", "AttributeType": "S"},
+        {"AttributeName": "sk", "AttributeType": "S"},
+    ]
+    assert properties["BillingMode"] == "PAY_PER_REQUEST"
+    assert _render(properties["TableName"]) == "liveguard-state-${Stage}"
+
+
+def test_state_table_is_recoverable_encrypted_and_outlives_the_stack(resources: dict[str, Any]) -> None:
+    # Given the deployed state table
+    table = resources["StateTable"]
+    properties = table["Properties"]
+    # When a bad rule damages state, or the stack is deleted or the table replaced
+    # Then it can be restored to a point in time, is encrypted with KMS, and is kept
+    assert properties["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
+    assert properties["SSESpecification"] == {"SSEEnabled": True}
+    assert (table["DeletionPolicy"], table["UpdateReplacePolicy"]) == ("Retain", "Retain")
+
+
+def test_moderator_role_may_only_consume_events_keep_state_queue_actions_dead_letter_and_read_the_secret(
+    resources: dict[str, Any],
+) -> None:
+    # Given the moderator's execution role
+    role = _role(resources, "ModeratorFunction")
+    # When its statements are listed as (effect, action, resource)
+    granted = _granted(role)
+    # Then each names exactly the resource it is for
+    assert granted == {
+        ("Allow", "logs:CreateLogStream", "${ModeratorFunctionLogGroup.Arn}"),
+        ("Allow", "logs:PutLogEvents", "${ModeratorFunctionLogGroup.Arn}"),
+        ("Allow", "sqs:ReceiveMessage", "${EventsQueue.Arn}"),
+        ("Allow", "sqs:DeleteMessage", "${EventsQueue.Arn}"),
+        ("Allow", "sqs:GetQueueAttributes", "${EventsQueue.Arn}"),
+        ("Allow", "sqs:SendMessage*", "${ActionsQueue.Arn}"),
+        ("Allow", "sqs:SendMessage", "${EventsDeadLetterQueue.Arn}"),
+        ("Allow", "dynamodb:GetItem", "${StateTable.Arn}"),
+        ("Allow", "dynamodb:PutItem", "${StateTable.Arn}"),
+        ("Allow", "dynamodb:UpdateItem", "${StateTable.Arn}"),
+        ("Allow", "dynamodb:DeleteItem", "${StateTable.Arn}"),
+        ("Allow", "dynamodb:Query", "${StateTable.Arn}"),
+        ("Allow", "secretsmanager:GetSecretValue", SECRET_ARN),
+    }
+
+
+def test_actuator_role_may_only_consume_and_defer_actions_dead_letter_them_keep_state_and_read_the_secret(
+    resources: dict[str, Any],
+) -> None:
+    # Given the actuator's execution role
+    role = _role(resources, "ActuatorFunction")
+    # When its statements are listed as (effect, action, resource)
+    granted = _granted(role)
+    # Then each names exactly the resource it is for: idempotency and audit need no Query
+    assert granted == {
+        ("Allow", "logs:CreateLogStream", "${ActuatorFunctionLogGroup.Arn}"),
+        ("Allow", "logs:PutLogEvents", "${ActuatorFunctionLogGroup.Arn}"),
+        ("Allow", "sqs:ReceiveMessage", "${ActionsQueue.Arn}"),
+        ("Allow", "sqs:DeleteMessage", "${ActionsQueue.Arn}"),
+        ("Allow", "sqs:GetQueueAttributes", "${ActionsQueue.Arn}"),
+        ("Allow", "sqs:ChangeMessageVisibility", "${ActionsQueue.Arn}"),
+        ("Allow", "sqs:SendMessage", "${ActionsDeadLetterQueue.Arn}"),
+        ("Allow", "dynamodb:GetItem", "${StateTable.Arn}"),
+        ("Allow", "dynamodb:PutItem", "${StateTable.Arn}"),
+        ("Allow", "dynamodb:UpdateItem", "${StateTable.Arn}"),
+        ("Allow", "dynamodb:DeleteItem", "${StateTable.Arn}"),
+        ("Allow", "secretsmanager:GetSecretValue", SECRET_ARN),
+    }
+
+
+@pytest.mark.parametrize("function", ["ModeratorFunction", "ActuatorFunction"])
+def test_queue_consumers_get_no_managed_policy(resources: dict[str, Any], function: str) -> None:
+    # Given a queue consumer's role (SAM would attach AWSLambdaSQSQueueExecutionRole, whose queue
+    # and logs permissions are on "*")
+    role = _role(resources, function)
+    # When the policies attached to it are listed
+    # Then there are none beside its own inline statements
+    assert role.get("ManagedPolicyArns", []) == []
+    assert role["AssumeRolePolicyDocument"]["Statement"] == [
+        {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}
+    ]
+
+
+@pytest.mark.parametrize("function", FUNCTIONS)
+def test_no_role_grants_on_every_resource_or_with_a_wildcard_action(
+    resources: dict[str, Any], function: str
+) -> None:
+    # Given every function's inline statements
+    granted = _granted(_role(resources, function))
+    # When their actions and resources are checked for wildcards
+    wild_resources = {resource for _, _, resource in granted if "*" in resource}
+    wild_actions = {action for _, action, _ in granted if "*" in action} - {"sqs:SendMessage*"}
+    # Then none is on "*", and the one wildcard action is SendMessage with SendMessageBatch
+    assert granted
+    assert wild_resources == set()
+    assert wild_actions == set()
+    assert {effect for effect, _, _ in granted} == {"Allow"}
+
+
+# The resource behind each variable a function reads, and what it is for.
+ENVIRONMENT = {
+    "IngressFunction": {
+        "EVENTS_QUEUE_URL": "${EventsQueue}",
+        "STATE_TABLE_NAME": "${StateTable}",
+        "TENCENT_SECRET_ARN": SECRET_ARN,
+        "POWERTOOLS_SERVICE_NAME": "liveguard-ingress",
+    },
+    "ModeratorFunction": {
+        "ACTIONS_QUEUE_URL": "${ActionsQueue}",
+        "EVENTS_DLQ_URL": "${EventsDeadLetterQueue}",
+        "STATE_TABLE_NAME": "${StateTable}",
+        "TENCENT_SECRET_ARN": SECRET_ARN,
+        "POWERTOOLS_SERVICE_NAME": "liveguard-moderator",
+    },
+    "ActuatorFunction": {
+        "ACTIONS_QUEUE_URL": "${ActionsQueue}",
+        "ACTIONS_DLQ_URL": "${ActionsDeadLetterQueue}",
+        "STATE_TABLE_NAME": "${StateTable}",
+        "TENCENT_SECRET_ARN": SECRET_ARN,
+        "DRY_RUN": "${DryRun}",
+        "ACTUATOR_CONCURRENCY": "${ActuatorConcurrency}",
+        "POWERTOOLS_SERVICE_NAME": "liveguard-actuator",
+    },
+}
+SHARED_ENVIRONMENT = {
+    "POWERTOOLS_METRICS_NAMESPACE": "LiveGuard",
+    "POWERTOOLS_LOG_LEVEL": "${LogLevel}",
+    "LOG_LEVEL": "${LogLevel}",
+}
+
+
+@pytest.mark.parametrize("function", FUNCTIONS)
+def test_each_function_environment_names_its_resources_and_nothing_more(
+    resources: dict[str, Any], function: str
+) -> None:
+    # Given a function's environment, after SAM merged the globals into it
+    variables = resources[function]["Properties"]["Environment"]["Variables"]
+    # When its handler reads its settings at cold start
+    rendered = {name: _render(value) for name, value in variables.items()}
+    # Then it finds exactly its own resources, and shares the namespace and log level with the others
+    assert rendered == {**ENVIRONMENT[function], **SHARED_ENVIRONMENT}
+    # And RULES_FILE is unset: the moderator runs the rules shipped in the layer
+    assert "RULES_FILE" not in rendered
+
+
+@pytest.mark.parametrize("function", FUNCTIONS)
+def test_each_resource_a_function_is_told_about_is_one_its_role_may_use(
+    resources: dict[str, Any], function: str
+) -> None:
+    # Given the queues, table and secret a function's environment names
+    named = {
+        value
+        for name, value in ENVIRONMENT[function].items()
+        if name.endswith(("_URL", "_TABLE_NAME", "_SECRET_ARN"))
+    }
+    # When its role's resources are listed (a queue's URL is its Ref; its ARN, an attribute of it)
+    granted = {resource for _, _, resource in _granted(_role(resources, function))}
+
+    def covered(value: str) -> bool:
+        attribute = value.removesuffix("}") + "."
+        return value in granted or any(attribute in resource for resource in granted)
+
+    # Then none is left out: a variable without a grant would fail at the first call
+    assert named
+    assert {value for value in named if not covered(value)} == set()
+
+
+def test_environment_models_find_every_variable_they_require(resources: dict[str, Any]) -> None:
+    # Given the layer's environment models, validated at each function's cold start (imported here:
+    # the handlers' logic modules are not needed by the other template tests)
+    from liveguard.actuator import ActuatorEnvironment
+    from liveguard.moderator import ModeratorEnvironment
+
+    models: dict[str, type[BaseModel]] = {
+        "IngressFunction": IngressEnvironment,
+        "ModeratorFunction": ModeratorEnvironment,
+        "ActuatorFunction": ActuatorEnvironment,
+    }
+    # When the variables each requires are compared with what the template sets
+    missing = {
+        function: sorted(
+            str(field.alias)
+            for field in model.model_fields.values()
+            if field.is_required()
+            and field.alias not in resources[function]["Properties"]["Environment"]["Variables"]
+        )
+        for function, model in models.items()
+    }
+    # Then none is missing, so no function fails its cold start on a deployed stack
+    assert missing == {function: [] for function in models}
+
+
+@pytest.mark.parametrize(
+    ("output", "value"),
+    [
+        ("ActionsQueueUrl", "${ActionsQueue}"),
+        ("ActionsDeadLetterQueueUrl", "${ActionsDeadLetterQueue}"),
+        ("StateTableName", "${StateTable}"),
+    ],
+)
+def test_outputs_name_the_actions_queues_and_the_state_table(
+    cfn: dict[str, Any], output: str, value: str
+) -> None:
+    # Given the stack's outputs
+    # When an operator looks for the queues to replay and the table to query
+    # Then they are there, naming the stack's own resources
+    assert _render(cfn["Outputs"][output]["Value"]) == value

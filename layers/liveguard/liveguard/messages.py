@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from typing import Any, Literal
 
@@ -58,3 +59,25 @@ class EventEnvelope(BaseModel):
     known: bool = Field(default=True, description="False for a CallbackCommand LiveGuard has no model for")
     echo: bool = Field(default=False, description="caused by our own admin: recorded, never moderated")
     group: str = Field(min_length=1, max_length=128, description="the FIFO message group: room, group or app")
+
+
+def action_id(cause: str, rule: str, command: str, params: dict[str, Any]) -> str:
+    """Derived from the cause (event id), the rule, the command and the params: re-deciding the same
+    event yields the same ids, so the actions queue drops the repeats."""
+    canonical = json.dumps(params, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256("\n".join([cause, rule, command, canonical]).encode("utf-8")).hexdigest()
+
+
+class ActionMessage(BaseModel):
+    """One action on liveguard-actions.fifo (group = room, dedup id = action id)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    v: Literal[1] = 1
+    id: str = Field(pattern=r"^[0-9a-f]{64}$")
+    command: str = Field(min_length=1, description="a LiveClient command name, e.g. del_room_metadata")
+    params: dict[str, Any] = Field(description="the command's body, Tencent's field names")
+    room: str = Field(min_length=1, description="the RoomId the action concerns (the message group's source)")
+    rule: str = Field(min_length=1)
+    cause: str = Field(pattern=r"^[0-9a-f]{64}$", description="the id of the event that caused it")
+    not_before: int | None = Field(default=None, ge=0, description="unix seconds; run no sooner")

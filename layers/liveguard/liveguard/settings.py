@@ -77,6 +77,8 @@ class IngressEnvironment(BaseModel):
     events_queue_url: HttpUrl = Field(alias="EVENTS_QUEUE_URL")
     tencent_secret_arn: str = Field(alias="TENCENT_SECRET_ARN", min_length=1)
     secret_max_age: int = Field(default=300, alias="TENCENT_SECRET_MAX_AGE", ge=0, le=3600)
+    state_table_name: str | None = Field(default=None, alias="STATE_TABLE_NAME", min_length=1)
+    rules_file: str | None = Field(default=None, alias="RULES_FILE", min_length=1)
 
 
 def load_tencent_secret(arn: str, max_age: int = 300) -> TencentSecret:

@@ -6,6 +6,7 @@ answers Tencent with ``verdict.reply()``. Until rules are configured, everything
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -60,6 +61,23 @@ class AllowAll:
 
 
 ALLOW_ALL: CompiledRules = AllowAll()
+
+
+class DeferredRules:
+    """Rules built on first use: the ingress's cold start does not pay for loading the rule file
+    (pydantic models, YAML, term lists) until a before-callback needs a verdict."""
+
+    def __init__(self, build: Callable[[], CompiledRules]) -> None:
+        self._build = build
+        self._rules: CompiledRules | None = None
+
+    def load(self) -> CompiledRules:
+        if self._rules is None:
+            self._rules = self._build()
+        return self._rules
+
+    def verdict(self, event: Any) -> Verdict | None:
+        return self.load().verdict(event)
 
 
 def decide(event: Any, rules: CompiledRules = ALLOW_ALL) -> Verdict:

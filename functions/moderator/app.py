@@ -1,0 +1,97 @@
+"""Moderator: batches from liveguard-events.fifo through the rules; state in DynamoDB; actions onto
+liveguard-actions.fifo.
+
+Thin on purpose: Powertools wiring here, the logic in the layer (liveguard.moderator). The rules are
+loaded and compiled once per cold start, from RULES_FILE or the layer's defaults. A record that fails
+fails only its own message group (partial batch response); the rest of the batch is done.
+"""
+
+import os
+
+from aws_lambda_powertools import Logger, Metrics, single_metric
+from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.batch import SqsFifoPartialProcessor, process_partial_response
+from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from liveguard.moderator import Moderator, ModeratorEnvironment, SqsActionQueue, SqsDeadLetterQueue, Tally
+from liveguard.rules.engine import evaluate, snapshots_from_admin
+from liveguard.rules.loader import load_rules
+from liveguard.settings import load_tencent_secret
+from liveguard.state import StateTable
+
+logger = Logger()
+metrics = Metrics()
+# The layer logs through the standard library; give its loggers Powertools' JSON format and context.
+copy_config_to_registered_loggers(source_logger=logger, include={"liveguard"})
+environment = ModeratorEnvironment.model_validate(os.environ)
+moderator = Moderator(
+    state=StateTable(environment.state_table_name),
+    actions=SqsActionQueue(str(environment.actions_queue_url)),
+    evaluate=evaluate,
+    rules=load_rules(environment.rules_file),
+    admin=lambda: (
+        load_tencent_secret(environment.tencent_secret_arn, environment.secret_max_age).admin_identifier
+    ),
+    snapshots_from_admin=snapshots_from_admin,
+    dead_letters=SqsDeadLetterQueue(str(environment.events_dlq_url)) if environment.events_dlq_url else None,
+    # Powertools writes its records (pk "idempotency#<function>") into the state table itself.
+    idempotency=DynamoDBPersistenceLayer(
+        table_name=environment.state_table_name, key_attr="pk", sort_key_attr="sk", expiry_attr="expiration"
+    ),
+)
+# skip_group_on_error: a failed record fails the rest of its room's records in the batch (FIFO order
+# holds), and only those; other rooms' records are done.
+processor = SqsFifoPartialProcessor(skip_group_on_error=True)
+# A batch whose every record failed is reported like any other, not raised: the function's Errors
+# (and their alarm) then mean a crash or a timeout, and the records come back just the same.
+processor.raise_on_entire_batch_failure = False
+# The per-command and per-rule metrics carry the service, as the totals do.
+BREAKDOWN_DIMENSIONS = {"service": os.environ.get("POWERTOOLS_SERVICE_NAME", "liveguard-moderator")}
+
+
+def publish(tally: Tally) -> None:
+    """The batch's counts as metrics: totals with the function's dimensions, and per command and per
+    rule with their own dimension (one EMF line each, a handful per batch)."""
+    totals = {
+        "EventsProcessed": sum(tally.events.values()),
+        "RulesFired": sum(tally.rules.values()),
+        "ActionsEmitted": sum(tally.actions.values()),
+        "EchoesSkipped": tally.echoes,
+        "EventsReplayed": tally.replayed,
+        "EventsMalformed": tally.malformed,
+        "EventsFailed": tally.failures,
+    }
+    for name, value in totals.items():
+        metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
+    for dimension, name, counts in (
+        ("Command", "EventsProcessed", tally.events),
+        ("Rule", "RuleFired", tally.rules),
+        ("Command", "ActionEmitted", tally.actions),
+    ):
+        for value, count in counts.items():
+            with single_metric(
+                name=name,
+                unit=MetricUnit.Count,
+                value=count,
+                default_dimensions={**BREAKDOWN_DIMENSIONS, **metrics.default_dimensions},
+            ) as metric:
+                metric.add_dimension(name=dimension, value=value)
+
+
+@logger.inject_lambda_context
+@metrics.log_metrics
+def lambda_handler(event: dict, context: LambdaContext) -> dict:
+    moderator.register_lambda_context(context)
+    try:
+        response = process_partial_response(
+            event=event, record_handler=moderator.handle_record, processor=processor, context=context
+        )
+    finally:
+        publish(moderator.take_tally())
+    # The failed records and the ones behind them in their groups: all go back to the queue.
+    metrics.add_metric(
+        name="RecordsReturned", unit=MetricUnit.Count, value=len(response["batchItemFailures"])
+    )
+    return dict(response)

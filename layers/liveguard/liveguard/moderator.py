@@ -1,0 +1,461 @@
+"""The moderator: each queued event through the rules, its state changes into the table, its actions
+onto liveguard-actions.fifo, and an audit record of the decision.
+
+``Moderator.handle_record`` is the record handler of a Powertools ``SqsFifoPartialProcessor``: it
+returns for an event that is done (decided, an echo recorded, or malformed and dead-lettered) and
+raises for one that should be retried, which fails only that record's message group.
+
+Exactly-once effects on an at-least-once queue, in three layers:
+
+1. Powertools idempotency keyed by the event id (when configured): a redelivered event that was
+   completed returns its stored outcome without touching anything.
+2. The decision journal: the audit record of a decision is written (conditionally) before its
+   changes and actions, and a retried event carries out that recorded decision rather than deciding
+   again against state its first attempt already changed (its own strike would count twice).
+3. Naturally idempotent effects: state items are keyed by the event, and each action's id (the
+   FIFO deduplication id, and the actuator's idempotency key) derives from the event and the rule.
+
+The engine, the rules, the queues and the table are injected: the logic is tested with fakes and
+moto, the handler (functions/moderator/app.py) only wires them.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, Literal, Protocol
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, HttpUrl, ValidationError
+
+from liveguard.messages import APP_GROUP, ActionMessage, EventEnvelope, action_id, message_group
+from liveguard.rules.outcome import Action, Decision, SaveSnapshot, StateView
+from liveguard.state import AuditRecord, StateTable
+from liveguard.webhooks.models import Callback, CallbackInvalid, parse_callback
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+    from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig
+    from aws_lambda_powertools.utilities.idempotency.persistence.base import BasePersistenceLayer
+    from aws_lambda_powertools.utilities.typing import LambdaContext
+
+logger = logging.getLogger(__name__)
+
+UNKNOWN_COMMAND = "Unknown"
+"""The metric dimension of every command without a model: callers must not mint metric series."""
+IDEMPOTENCY_SECONDS = 24 * 3600
+"""How long a completed event's outcome is remembered (beyond it, the decision journal still holds)."""
+SQS_BATCH = 10
+
+Status = Literal["moderated", "quiet", "echo", "malformed"]
+
+
+def _blank_is_none(value: object) -> object:
+    return None if isinstance(value, str) and not value.strip() else value
+
+
+class ModeratorEnvironment(BaseModel):
+    """The moderator function's environment, validated once per cold start."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore", populate_by_name=True)
+
+    actions_queue_url: HttpUrl = Field(alias="ACTIONS_QUEUE_URL")
+    state_table_name: str = Field(alias="STATE_TABLE_NAME", min_length=3, max_length=255)
+    tencent_secret_arn: str = Field(alias="TENCENT_SECRET_ARN", min_length=1)
+    rules_file: Annotated[Path | None, BeforeValidator(_blank_is_none)] = Field(
+        default=None, alias="RULES_FILE", description="the rules file; unset: the layer's defaults"
+    )
+    events_dlq_url: Annotated[HttpUrl | None, BeforeValidator(_blank_is_none)] = Field(
+        default=None,
+        alias="EVENTS_DLQ_URL",
+        description="set: a malformed event goes to the events DLQ at once, not after maxReceiveCount",
+    )
+    secret_max_age: int = Field(default=300, alias="TENCENT_SECRET_MAX_AGE", ge=0, le=3600)
+
+
+# --- what the moderator is given -------------------------------------------------------------------
+
+
+class Evaluate(Protocol):
+    """``liveguard.rules.engine.evaluate``: the pure engine."""
+
+    def __call__(
+        self, event: Callback, state: StateView, rules: Any, /, *, now: float, admin: str, event_id: str
+    ) -> Decision: ...
+
+
+AdminSnapshots = Callable[[Callback], Iterable[SaveSnapshot]]
+"""``liveguard.rules.engine.snapshots_from_admin``: what an admin echo makes the approved values."""
+
+
+class ActionQueue(Protocol):
+    def send(self, messages: Sequence[ActionMessage]) -> None:
+        """Queue every message, in order, or raise."""
+
+
+class DeadLetterQueue(Protocol):
+    def send(self, body: str, *, group: str, deduplication_id: str, reason: str) -> None:
+        """Put a message that can never be processed where an operator will see it, or raise."""
+
+
+class ActionsNotQueued(Exception):  # noqa: N818 - the domain's word: the actions were not queued
+    """SQS refused some of a decision's actions; the event is retried (the accepted ones dedup)."""
+
+
+class MalformedEvent(Exception):  # noqa: N818 - the domain's word: the event is malformed
+    """A record that no retry can process: not an EventEnvelope, or a body its command's model refuses.
+    Raised only when there is no dead-letter queue to send it to, so SQS redrives it there after
+    maxReceiveCount."""
+
+
+class SqsActionQueue:
+    """liveguard-actions.fifo through boto3: group = room, deduplication id = action id."""
+
+    def __init__(self, queue_url: str, client: Any = None) -> None:
+        if client is None:
+            import boto3
+
+            client = boto3.client("sqs")
+        self.queue_url = queue_url
+        self.client = client
+
+    def send(self, messages: Sequence[ActionMessage]) -> None:
+        for start in range(0, len(messages), SQS_BATCH):
+            chunk = messages[start : start + SQS_BATCH]
+            answer = self.client.send_message_batch(
+                QueueUrl=self.queue_url,
+                Entries=[
+                    {
+                        "Id": str(index),
+                        "MessageBody": message.model_dump_json(exclude_none=True),
+                        "MessageGroupId": message_group(message.room),
+                        "MessageDeduplicationId": message.id,
+                    }
+                    for index, message in enumerate(chunk)
+                ],
+            )
+            failed = answer.get("Failed") or []
+            if failed:
+                codes = sorted({str(entry.get("Code", "")) for entry in failed})
+                raise ActionsNotQueued(f"{len(failed)} of {len(chunk)} actions refused by SQS: {codes}")
+
+
+class SqsDeadLetterQueue:
+    """The events DLQ (FIFO) through boto3; the body is kept as it came, so it can be replayed."""
+
+    def __init__(self, queue_url: str, client: Any = None) -> None:
+        if client is None:
+            import boto3
+
+            client = boto3.client("sqs")
+        self.queue_url = queue_url
+        self.client = client
+
+    def send(self, body: str, *, group: str, deduplication_id: str, reason: str) -> None:
+        self.client.send_message(
+            QueueUrl=self.queue_url,
+            MessageBody=body,
+            MessageGroupId=group,
+            MessageDeduplicationId=deduplication_id,
+            MessageAttributes={"Reason": {"DataType": "String", "StringValue": reason[:1000]}},
+        )
+
+
+# --- what the moderator reports --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What became of one record."""
+
+    status: Status
+    event_id: str | None = None
+    command: str | None = None
+    rules: tuple[str, ...] = ()
+    actions: tuple[str, ...] = ()
+    """The commands of the actions queued (in order)."""
+    changes: int = 0
+    replayed: bool = False
+    """True when the event had been handled already and nothing was done again."""
+    known: bool = True
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "status": self.status,
+            "event_id": self.event_id,
+            "command": self.command,
+            "rules": list(self.rules),
+            "actions": list(self.actions),
+            "changes": self.changes,
+            "replayed": self.replayed,
+            "known": self.known,
+        }
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> Outcome:
+        return cls(
+            status=values["status"],
+            event_id=values.get("event_id"),
+            command=values.get("command"),
+            rules=tuple(values.get("rules", ())),
+            actions=tuple(values.get("actions", ())),
+            changes=int(values.get("changes", 0)),
+            replayed=bool(values.get("replayed", False)),
+            known=bool(values.get("known", True)),
+        )
+
+
+@dataclass
+class Tally:
+    """Counts for the metrics of one batch."""
+
+    events: Counter[str] = field(default_factory=Counter)
+    """Events handled, by command (``Unknown`` for commands without a model)."""
+    rules: Counter[str] = field(default_factory=Counter)
+    actions: Counter[str] = field(default_factory=Counter)
+    """Actions queued, by REST command."""
+    echoes: int = 0
+    replayed: int = 0
+    """Events handled before: nothing was done again."""
+    malformed: int = 0
+    failures: int = 0
+    """Records that raised, so SQS returns them (a malformed one, when there is no DLQ to send it to)."""
+
+    def count(self, outcome: Outcome) -> None:
+        if outcome.status == "malformed":
+            self.malformed += 1
+            return
+        self.events[(outcome.command if outcome.known else None) or UNKNOWN_COMMAND] += 1
+        if outcome.replayed:
+            self.replayed += 1
+            return
+        if outcome.status == "echo":
+            self.echoes += 1
+        self.rules.update(outcome.rules)
+        self.actions.update(outcome.actions)
+
+
+# --- the moderator ---------------------------------------------------------------------------------
+
+
+class Moderator:
+    """One per process, made at cold start with the loaded rules and the clients."""
+
+    def __init__(
+        self,
+        *,
+        state: StateTable,
+        actions: ActionQueue,
+        evaluate: Evaluate,
+        rules: Any,
+        admin: str | Callable[[], str],
+        snapshots_from_admin: AdminSnapshots,
+        dead_letters: DeadLetterQueue | None = None,
+        idempotency: BasePersistenceLayer | None = None,
+    ) -> None:
+        self.state = state
+        self.actions = actions
+        self.evaluate = evaluate
+        self.rules = rules
+        self._admin = admin
+        self.snapshots_from_admin = snapshots_from_admin
+        self.dead_letters = dead_letters
+        self.tally = Tally()
+        self.idempotency_config: IdempotencyConfig | None = None
+        self._moderate_once: Callable[..., dict[str, Any]] = self._moderate
+        if idempotency is not None:
+            from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig, idempotent_function
+
+            self.idempotency_config = IdempotencyConfig(
+                event_key_jmespath="id",
+                raise_on_no_idempotency_key=True,
+                expires_after_seconds=IDEMPOTENCY_SECONDS,
+                response_hook=_mark_replayed,
+            )
+            self._moderate_once = idempotent_function(
+                self._moderate,
+                data_keyword_argument="envelope",
+                persistence_store=idempotency,
+                config=self.idempotency_config,
+            )
+
+    @property
+    def admin(self) -> str:
+        """The app's AdminIdentifier (read when needed: it lives in the Tencent secret)."""
+        return self._admin if isinstance(self._admin, str) else self._admin()
+
+    def register_lambda_context(self, context: LambdaContext) -> None:
+        """Once per invocation: an event in progress when the function times out may then be
+        retried once the invocation's time is up, instead of after the idempotency expiry."""
+        if self.idempotency_config is not None:
+            self.idempotency_config.register_lambda_context(context)
+
+    def take_tally(self) -> Tally:
+        """The counts since the last call (one batch's), and start again."""
+        tally, self.tally = self.tally, Tally()
+        return tally
+
+    def handle_record(self, record: SQSRecord) -> dict[str, Any]:
+        """The batch processor's record handler: returns when the record is done, raises to retry it."""
+        try:
+            outcome = self._handle(record)
+        except Exception:
+            self.tally.failures += 1
+            raise
+        self.tally.count(outcome)
+        return outcome.as_dict()
+
+    def _handle(self, record: SQSRecord) -> Outcome:
+        try:
+            envelope = EventEnvelope.model_validate_json(record.body)
+            callback = parse_callback(envelope.command, envelope.event)
+        except ValidationError as error:
+            first = error.errors(include_url=False, include_context=False, include_input=False)[0]
+            where = ".".join(str(part) for part in first["loc"]) or "<body>"
+            return self._reject(record, f"not an event envelope: {where}: {first['msg']}")
+        except CallbackInvalid as invalid:
+            return self._reject(record, f"the event does not fit its command's model: {invalid}")
+        log = {"event_id": envelope.id, "command": envelope.command, "group": envelope.group}
+        try:
+            outcome = Outcome.from_dict(self._moderate_once(envelope=envelope, callback=callback))
+        except Exception:
+            logger.exception("event not moderated; its message group is retried", extra=log)
+            raise
+        if outcome.replayed:
+            logger.info("event already moderated; nothing done again", extra=log)
+        return outcome
+
+    def moderate(self, envelope: EventEnvelope) -> Outcome:
+        """Moderate one event (outside a batch: the local tools and tests). Raises CallbackInvalid
+        when the event does not fit its command's model."""
+        callback = parse_callback(envelope.command, envelope.event)
+        outcome = Outcome.from_dict(self._moderate_once(envelope=envelope, callback=callback))
+        self.tally.count(outcome)
+        return outcome
+
+    def _reject(self, record: SQSRecord, reason: str) -> Outcome:
+        log = {"message_id": record.message_id, "reason": reason}
+        if self.dead_letters is None:
+            logger.error("malformed event: failing it until SQS moves it to the DLQ", extra=log)
+            self.tally.malformed += 1
+            raise MalformedEvent(reason)
+        self.dead_letters.send(
+            record.body,
+            group=record.attributes.message_group_id or "malformed",
+            deduplication_id=record.message_id,
+            reason=reason,
+        )
+        logger.error("malformed event: sent to the events DLQ", extra=log)
+        return Outcome(status="malformed")
+
+    # --- one event (the idempotent unit) ---
+
+    def _moderate(self, *, envelope: EventEnvelope, callback: Callback) -> dict[str, Any]:
+        room = callback.room_key
+        at_ms = envelope.received_at
+        now = at_ms / 1000
+        base = Outcome(status="quiet", event_id=envelope.id, command=envelope.command, known=envelope.known)
+        admin = self.admin
+        # The ingress marks echoes; checked again here in case its secret said otherwise (no loops).
+        if envelope.echo or (callback.operator is not None and callback.operator == admin):
+            return self._record_echo(envelope, callback, room, base)
+        record = self.state.recorded_decision(room, envelope.id, at_ms)
+        if record is None:
+            decision = self.evaluate(
+                callback, self.state, self.rules, now=now, admin=admin, event_id=envelope.id
+            )
+            inline = envelope.decision
+            if not (
+                decision.fired
+                or decision.actions
+                or decision.changes
+                or (inline is not None and inline.action != "deliver")
+            ):
+                return base.as_dict()
+            record = self.state.record_decision(
+                room,
+                AuditRecord(
+                    id=envelope.id,
+                    at_ms=at_ms,
+                    kind="event",
+                    command=envelope.command,
+                    rules=list(decision.fired),
+                    actions=[_message(action, envelope, room) for action in decision.actions],
+                    changes=list(decision.changes),
+                    # What Tencent was answered, for a before-callback; else the engine's opinion.
+                    verdict=inline or decision.verdict,
+                    outcome="decided",
+                ),
+            )
+        log = {"event_id": envelope.id, "command": envelope.command, "rules": record.rules}
+        if record.outcome != "decided":
+            logger.info("decision already carried out", extra=log)
+            return replace(
+                base,
+                status="moderated",
+                rules=tuple(record.rules),
+                actions=tuple(m.command for m in record.actions),
+                changes=len(record.changes),
+                replayed=True,
+            ).as_dict()
+        self.state.apply(record.changes, event_id=envelope.id, now=now)
+        if record.actions:
+            self.actions.send(record.actions)
+        self.state.audit(room, record.model_copy(update={"outcome": "queued"}))
+        logger.info(
+            "event moderated",
+            extra={**log, "actions": [m.command for m in record.actions], "changes": len(record.changes)},
+        )
+        return replace(
+            base,
+            status="moderated",
+            rules=tuple(record.rules),
+            actions=tuple(m.command for m in record.actions),
+            changes=len(record.changes),
+        ).as_dict()
+
+    def _record_echo(
+        self, envelope: EventEnvelope, callback: Callback, room: str | None, base: Outcome
+    ) -> dict[str, Any]:
+        """Our own admin caused it: never moderated (no loops), but an admin's metadata is the
+        approved value that protected keys are restored to."""
+        snapshots = list(self.snapshots_from_admin(callback))
+        self.state.apply(snapshots, event_id=envelope.id, now=envelope.received_at / 1000)
+        self.state.audit(
+            room,
+            AuditRecord(
+                id=envelope.id,
+                at_ms=envelope.received_at,
+                kind="event",
+                command=envelope.command,
+                changes=list(snapshots),
+                outcome="echo",
+            ),
+        )
+        logger.debug("echo recorded", extra={"event_id": envelope.id, "snapshots": len(snapshots)})
+        return replace(base, status="echo", changes=len(snapshots)).as_dict()
+
+
+def _message(action: Action, envelope: EventEnvelope, room: str | None) -> ActionMessage:
+    """The actions-queue message of one decided action. Its room (the message group's source) is the
+    room the command names, else the event's; its not_before counts from when the event arrived."""
+    target = action.params.get("RoomId")
+    delay = action.delay_seconds
+    return ActionMessage(
+        id=action_id(envelope.id, action.rule, action.command, action.params),
+        command=action.command,
+        params=action.params,
+        room=target if isinstance(target, str) and target else (room or APP_GROUP),
+        rule=action.rule,
+        cause=envelope.id,
+        not_before=-(-envelope.received_at // 1000) + delay if delay else None,  # whole seconds, never early
+    )
+
+
+def _mark_replayed(response: Any, idempotent_data: Any) -> Any:
+    """Powertools' hook for a stored outcome returned instead of running again."""
+    if isinstance(response, dict):
+        return {**response, "replayed": True}
+    return response

@@ -1,0 +1,442 @@
+"""The rules engine: a pure function from (event, state, rules) to a Decision.
+
+``evaluate`` runs the enabled rules that listen to the event's CallbackCommand, in file order. A rule
+fires when every condition in its ``when`` holds; then it contributes its verdict (the first rule
+with a verdict decides a before-callback), its actions (params rendered from the event and
+validated against LiveClient's request model for the command) and its state changes. A rule sees
+the strikes and violations that the rules above it added for the same event, so a threshold fires
+on the event that reaches it.
+
+Nothing here does I/O: state is read through a ``StateView`` (the moderator's is DynamoDB, the
+ingress's may be empty) and changes are returned as values. Events whose Operator_Account is our
+admin (echoes of our own actions) are the caller's to filter; ``snapshots_from_admin`` turns the
+metadata ones into the approved values that protect keys.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from typing import Any
+
+from pydantic import ValidationError
+
+from liveguard.rules.loader import CompiledRule, RuleSet
+from liveguard.rules.model import DEL_METADATA, TEXT_FIELDS
+from liveguard.rules.outcome import (
+    Action,
+    AddStrike,
+    Decision,
+    EmptyState,
+    RecordSanction,
+    RecordViolation,
+    SaveSnapshot,
+    StateChange,
+    StateView,
+)
+from liveguard.rules.verdict import DELIVER, DROP, REJECT, Verdict
+from liveguard.webhooks.models import (
+    BEFORE_COMMANDS,
+    Callback,
+    GiftToSend,
+    MessageSent,
+    MessageToSend,
+    ModerationResult,
+    RoomCreated,
+    RoomInfoUpdated,
+    RoomMetadataDeleted,
+    RoomMetadataSet,
+)
+
+__all__ = ["ADMIN_APPROVAL", "InlineRules", "evaluate", "snapshots_from_admin"]
+
+logger = logging.getLogger(__name__)
+
+ADMIN_APPROVAL = "admin-approval"
+"""The ``rule`` of the snapshots taken from the admin's own metadata changes."""
+
+
+def evaluate(
+    event: Callback, state: StateView, rules: RuleSet, *, now: float, admin: str, event_id: str
+) -> Decision:
+    """The decision of ``rules`` on one event: the verdict (before-callbacks), the actions to run,
+    the state changes to record, and which rules fired. ``now`` is unix seconds; ``admin`` is the
+    AdminIdentifier (``actor: user`` means anyone else)."""
+    return _Evaluation(event, state, rules, now, admin, event_id, verdict_only=False).run()
+
+
+class InlineRules:
+    """The rules as the ingress uses them (CompiledRules): the verdict for a before-callback, from the
+    same engine, deciding now. Actions are not rendered; the moderator decides them from the queue."""
+
+    def __init__(self, rules: RuleSet, state: StateView | None = None, *, admin: str) -> None:
+        self.rules = rules
+        self.state: StateView = state if state is not None else EmptyState()
+        self.admin = admin
+
+    def verdict(self, event: Any) -> Verdict | None:
+        if event.callback_command not in BEFORE_COMMANDS:
+            return None
+        evaluation = _Evaluation(
+            event, self.state, self.rules, time.time(), self.admin, "", verdict_only=True
+        )
+        return evaluation.run().verdict
+
+
+def snapshots_from_admin(event: Callback) -> list[SaveSnapshot]:
+    """The admin's own SetMetadata/DelMetadata (an echo of LiveGuard's or an operator's REST call):
+    the values set become the approved ones, a deleted key has none. Other events give nothing."""
+    if isinstance(event, RoomMetadataSet):
+        return [
+            SaveSnapshot(room_id=event.room_id, rule=ADMIN_APPROVAL, key=key, value=value)
+            for key, value in event.as_dict().items()
+        ]
+    if isinstance(event, RoomMetadataDeleted):
+        return [
+            SaveSnapshot(room_id=event.room_id, rule=ADMIN_APPROVAL, key=key, value=None)
+            for key in dict.fromkeys(event.keys)
+        ]
+    return []
+
+
+# --- the event's facts -------------------------------------------------------------------------------
+
+
+def _acting_user(event: Callback) -> str | None:
+    if isinstance(event, MessageToSend | MessageSent | ModerationResult):
+        return event.from_account or event.operator
+    if isinstance(event, GiftToSend):
+        return event.gift_water.from_account
+    return event.operator
+
+
+def _texts(event: Callback, field: str) -> list[str]:
+    if field == "MsgBody" and isinstance(event, MessageToSend | MessageSent):
+        return event.texts()
+    if isinstance(event, RoomCreated | RoomInfoUpdated):
+        if field == "RoomName":
+            name = event.room_info.room_name
+            return [name] if name else []
+        if field == "Notice":
+            notice = (event.room_info.model_extra or {}).get("Notice")
+            return [notice] if isinstance(notice, str) and notice else []
+    if field == "TextContent" and isinstance(event, ModerationResult):
+        return [text for text in event.text_content if isinstance(text, str)]
+    return []
+
+
+def _metadata(event: Callback) -> dict[str, str | None]:
+    """The keys the event touched and what it left in each (None: deleted)."""
+    if isinstance(event, RoomMetadataSet):
+        return dict(event.as_dict())
+    if isinstance(event, RoomMetadataDeleted):
+        return dict.fromkeys(event.keys)
+    return {}
+
+
+# --- one evaluation ----------------------------------------------------------------------------------
+
+
+class _Evaluation:
+    """The state of deciding one event: what the rules above added, and cached state reads."""
+
+    def __init__(
+        self,
+        event: Callback,
+        state: StateView,
+        rules: RuleSet,
+        now: float,
+        admin: str,
+        event_id: str,
+        *,
+        verdict_only: bool,
+    ) -> None:
+        self.event = event
+        self.state = state
+        self.rules = rules
+        self.now = now
+        self.admin = admin
+        self.event_id = event_id
+        self.verdict_only = verdict_only
+        self.command = event.callback_command
+        self.room = event.room_key or ""
+        self.operator = event.operator
+        self.user = _acting_user(event)
+        self.by_admin = self.operator is not None and self.operator == admin
+        self._metadata: dict[str, str | None] | None = None
+        self._approved: dict[str, str | None] = {}
+        self._counts: dict[tuple[str, str, int], int] = {}
+        self.added_strikes: dict[str, int] = {}
+        self.added_violations: dict[str, int] = {}
+
+    @property
+    def metadata(self) -> dict[str, str | None]:
+        if self._metadata is None:
+            self._metadata = _metadata(self.event)
+        return self._metadata
+
+    def approved(self, key: str) -> str | None:
+        if key not in self._approved:
+            self._approved[key] = self.state.approved_value(self.room, key)
+        return self._approved[key]
+
+    def run(self) -> Decision:
+        candidates = self.rules.by_command.get(self.command)
+        if not candidates or not self.room:
+            return Decision()
+        verdict: Verdict | None = None
+        actions: list[Action] = []
+        changes: list[StateChange] = []
+        fired: list[str] = []
+        for rule in candidates:
+            keys = self._match(rule)
+            if keys is None:
+                continue
+            fired.append(rule.name)
+            if verdict is None and rule.verdict is not None:
+                verdict = self._verdict(rule)
+            changes.extend(self._changes(rule, keys))
+            if self.verdict_only:
+                if verdict is not None:
+                    break
+                continue
+            actions.extend(self._actions(rule, keys))
+        return Decision(verdict=verdict, actions=_unique(actions), changes=changes, fired=fired)
+
+    # --- conditions, cheapest first; the matched metadata keys when the rule fires, else None ---
+
+    def _match(self, rule: CompiledRule) -> list[str] | None:
+        if (rule.actor == "user" and self.by_admin) or (rule.actor == "admin" and not self.by_admin):
+            return None
+        if rule.rooms is not None and not rule.rooms.fullmatch(self.room):
+            return None
+        if rule.not_rooms is not None and rule.not_rooms.fullmatch(self.room):
+            return None
+        event = self.event
+        if rule.labels is not None:
+            label = event.ctxcb_label if isinstance(event, ModerationResult) else None
+            if label is None or label.casefold() not in rule.labels:
+                return None
+        if rule.coins_over is not None and not (
+            isinstance(event, GiftToSend) and event.coins_total > rule.coins_over
+        ):
+            return None
+        keys = list(self.metadata)
+        if rule.filters_keys:
+            keys = [key for key in keys if key in rule.key_names or key.startswith(rule.key_prefixes)]
+            if not keys:
+                return None
+        if rule.terms:
+            found = self._terms(rule, keys)
+            if found is None:
+                return None
+            keys = found
+        if not self._state_holds(rule):
+            return None
+        return keys
+
+    def _terms(self, rule: CompiledRule, keys: list[str]) -> list[str] | None:
+        """The keys whose values hold a term (metadata), ``keys`` when another text does; None: no term."""
+        fields = TEXT_FIELDS.get(self.command, ())
+        if rule.fields is not None:
+            fields = tuple(field for field in fields if field in rule.fields)
+        for field in fields:
+            if field == "Metadata":
+                values = self.metadata
+                hits = [
+                    key
+                    for key in keys
+                    if (value := values[key]) and any(terms.first(value) for terms in rule.terms)
+                ]
+                if hits:
+                    return hits
+            elif any(terms.first(text) for text in _texts(self.event, field) for terms in rule.terms):
+                return keys
+        return None
+
+    def _state_holds(self, rule: CompiledRule) -> bool:
+        if rule.sanctioned is not None and (
+            self.user is None or self.state.sanction(self.room, self.user, self.now) not in rule.sanctioned
+        ):
+            return False
+        if rule.strikes is not None:
+            if self.user is None:
+                return False
+            added = self.added_strikes.get(self.user, 0)
+            if rule.strikes.new_only and not added:
+                return False
+            total = self._count("strike", self.user, rule.strikes.within) + added
+            if not _within(total, rule.strikes.at_least, rule.strikes.below):
+                return False
+        if rule.violations is not None:
+            kinds = rule.violations.kinds
+            added = sum(self.added_violations.get(kind, 0) for kind in kinds)
+            if rule.violations.new_only and not added:
+                return False
+            total = sum(self._count("violation", kind, rule.violations.within) for kind in kinds) + added
+            if not _within(total, rule.violations.at_least, rule.violations.below):
+                return False
+        return True
+
+    def _count(self, what: str, subject: str, window: int) -> int:
+        key = (what, subject, window)
+        if key not in self._counts:
+            if what == "strike":
+                self._counts[key] = self.state.strike_count(self.room, subject, window, self.now)
+            else:
+                self._counts[key] = self.state.violation_count(self.room, subject, window, self.now)
+        return self._counts[key]
+
+    # --- what a fired rule does ----------------------------------------------------------------
+
+    def _verdict(self, rule: CompiledRule) -> Verdict:
+        spec = rule.verdict
+        assert spec is not None
+        if spec.action == "reject":
+            return Verdict(action="reject", code=REJECT, rule=rule.name, reason=spec.reason)
+        if spec.action == "drop":
+            return Verdict(action="drop", code=DROP, rule=rule.name, reason=spec.reason)
+        assert isinstance(self.event, MessageToSend)  # the loader allows mask on messages only
+        body = []
+        for element in self.event.msg_body:
+            wire = element.model_dump(by_alias=True, mode="json")
+            text = element.text
+            if text is not None:
+                for terms in rule.terms:
+                    text = terms.mask(text, spec.mask_char)
+                wire["MsgContent"] = {**element.msg_content, "Text": text}
+            body.append(wire)
+        return Verdict(action="rewrite", code=DELIVER, msg_body=body, rule=rule.name, reason=spec.reason)
+
+    def _changes(self, rule: CompiledRule, keys: list[str]) -> list[StateChange]:
+        changes: list[StateChange] = []
+        room, user = self.room, self.user
+        if rule.strike and user:
+            changes.append(AddStrike(room_id=room, rule=rule.name, user_id=user))
+            self.added_strikes[user] = self.added_strikes.get(user, 0) + 1
+        if rule.violation:
+            changes.append(RecordViolation(room_id=room, rule=rule.name, violation=rule.violation))
+            self.added_violations[rule.violation] = self.added_violations.get(rule.violation, 0) + 1
+        if rule.sanction is not None and user:
+            until = int(self.now) + rule.sanction.seconds
+            changes.append(
+                RecordSanction(
+                    room_id=room, rule=rule.name, user_id=user, sanction=rule.sanction.kind, until=until
+                )
+            )
+        if rule.snapshot:
+            changes.extend(
+                SaveSnapshot(room_id=room, rule=rule.name, key=key, value=self.metadata[key]) for key in keys
+            )
+        return changes
+
+    def _actions(self, rule: CompiledRule, keys: list[str]) -> list[Action]:
+        if not rule.actions:
+            return []
+        variables = self._variables(rule, keys)
+        actions = []
+        for action in rule.actions:
+            if action.unless_empty is not None and not variables[action.unless_empty]:
+                continue
+            params = _validated(rule.name, action.command, action.params.render(variables.__getitem__))
+            if params is not None:
+                actions.append(
+                    Action(
+                        command=action.command,
+                        params=params,
+                        rule=rule.name,
+                        delay_seconds=action.delay_seconds,
+                    )
+                )
+        return actions
+
+    def _variables(self, rule: CompiledRule, keys: list[str]) -> dict[str, Any]:
+        """The values of the variables the rule's actions use (and only those: some read state)."""
+        event = self.event
+        values: dict[str, Any] = {}
+        for name in rule.variables:
+            if name == "room_id":
+                values[name] = self.room
+            elif name == "user_id":
+                values[name] = self.user or ""
+            elif name == "operator":
+                values[name] = self.operator or ""
+            elif name == "admin":
+                values[name] = self.admin
+            elif name == "command":
+                values[name] = self.command
+            elif name == "rule":
+                values[name] = rule.name
+            elif name == "event_id":
+                values[name] = self.event_id
+            elif name == "now":
+                values[name] = int(self.now)
+            elif name == "owner":
+                owner = (
+                    event.room_info.owner_account
+                    if isinstance(event, RoomCreated | RoomInfoUpdated)
+                    else None
+                )
+                values[name] = owner or ""
+            elif name == "keys":
+                values[name] = list(keys)
+            elif name == "restore_metadata":
+                values[name] = [
+                    {"Key": key, "Value": approved}
+                    for key in keys
+                    if (approved := self.approved(key)) is not None and approved != self.metadata[key]
+                ]
+            elif name == "unapproved_keys":
+                deleted = self.command == DEL_METADATA
+                values[name] = [] if deleted else [key for key in keys if self.approved(key) is None]
+            elif name in ("label", "sub_label"):
+                label = None
+                if isinstance(event, ModerationResult):
+                    label = event.ctxcb_label if name == "label" else event.ctxcb_sub_label
+                values[name] = label or ""
+            elif name == "gift_id":
+                values[name] = event.gift_water.gift_id if isinstance(event, GiftToSend) else ""
+            elif name == "coins":
+                values[name] = event.coins_total if isinstance(event, GiftToSend) else 0
+        return values
+
+
+def _within(total: int, at_least: int, below: int | None) -> bool:
+    return total >= at_least and (below is None or total < below)
+
+
+_COMMANDS: dict[str, Any] | None = None
+
+
+def _validated(rule: str, command: str, params: Any) -> dict[str, Any] | None:
+    """The params as LiveClient's request model for the command normalises them; None (and a warning)
+    when they do not validate, so one bad action does not hold back the rest of the decision."""
+    global _COMMANDS
+    if _COMMANDS is None:
+        from liveguard.tencent.commands import COMMANDS
+
+        _COMMANDS = dict(COMMANDS)
+    try:
+        wire: dict[str, Any] = _COMMANDS[command].model_validate(params).to_wire()
+    except ValidationError as error:
+        logger.warning(
+            "rule %s: %s params do not validate, action skipped: %s",
+            rule,
+            command,
+            error.errors(include_url=False, include_input=False, include_context=False)[:3],
+        )
+        return None
+    return wire
+
+
+def _unique(actions: list[Action]) -> list[Action]:
+    """The actions in order, a repeat of the same command and params (from two rules) dropped."""
+    seen: set[tuple[str, str]] = set()
+    unique = []
+    for action in actions:
+        key = (action.command, json.dumps(action.params, sort_keys=True, ensure_ascii=False))
+        if key not in seen:
+            seen.add(key)
+            unique.append(action)
+    return unique

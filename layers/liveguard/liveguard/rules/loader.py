@@ -1,0 +1,680 @@
+"""Load a rules file and compile it, once per cold start, into the ``RuleSet`` the engine runs.
+
+Everything that can be decided before the first event is decided here: term lists are read and
+compiled (one trie regex each), room globs become one regex, action params become templates whose
+variables are checked against the callbacks the rule listens to, and (by default) every action's
+params, rendered with sample values, are validated against LiveClient's request model for its
+command. A file that is wrong in any way raises ``RulesInvalid``, whose message has one line per
+mistake, each naming the rule and the field: ``rule "comment-terms": when.terms: unknown term list
+"slurz"``.
+"""
+
+from __future__ import annotations
+
+import difflib
+import fnmatch
+import json
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml  # type: ignore[import-untyped]  # (no types-PyYAML in the pinned dev set)
+from pydantic import ValidationError
+
+from liveguard.rules.model import (
+    ALL_TEXT_FIELDS,
+    BEFORE_EVENTS,
+    GIFT_BEFORE,
+    MESSAGE_BEFORE,
+    METADATA_EVENTS,
+    MODERATION_RESULT,
+    NAME_PATTERN,
+    TEXT_FIELDS,
+    VARIABLES,
+    WRITE_COMMANDS,
+    ActionSpec,
+    Rule,
+    RulesFile,
+    SanctionSpec,
+    StrikeThreshold,
+    VerdictSpec,
+    ViolationThreshold,
+)
+from liveguard.rules.terms import TermList, normalize
+from liveguard.webhooks.models import KNOWN_COMMANDS
+
+DEFAULT_RULES = Path(__file__).with_name("defaults.yaml")
+"""The rules shipped in the layer (with their term lists under ``terms/``)."""
+
+MAX_ERRORS = 20
+
+
+class RulesInvalid(Exception):  # noqa: N818 - the domain's word: the rules file is invalid
+    """A rules file that cannot be used. ``errors`` holds one line per mistake, each naming the rule
+    (by its name) and the field path; ``str()`` is those lines."""
+
+    def __init__(self, errors: Sequence[str], source: str = "<rules>") -> None:
+        self.errors = list(errors)
+        self.source = source
+        super().__init__("\n".join(self.errors))
+
+
+# --- YAML --------------------------------------------------------------------------------------------
+
+_Base: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_BOOL = "tag:yaml.org,2002:bool"
+
+
+class _RulesLoader(_Base):  # type: ignore[misc]
+    """YAML's safe loader, minus two traps: a duplicate key is an error (not a silent overwrite), and
+    only true/false are booleans (YAML 1.1 reads a bare ``on:`` key, or ``Notice: no``, as one)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=True)
+            if isinstance(key, str | int | float | bool) and key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"duplicate key {key!r}", key_node.start_mark
+                )
+            seen.add(key)
+        mapping: dict[Any, Any] = super().construct_mapping(node, deep=deep)
+        return mapping
+
+
+_RulesLoader.yaml_implicit_resolvers = {
+    first: [(tag, regex) for tag, regex in resolvers if tag != _BOOL]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_RulesLoader.add_implicit_resolver(_BOOL, re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF"))
+
+
+def _read_yaml(text: str, source: str) -> object:
+    try:
+        return yaml.load(text, Loader=_RulesLoader)  # noqa: S506 - a SafeLoader subclass
+    except yaml.MarkedYAMLError as error:
+        mark = error.problem_mark or error.context_mark
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else ""
+        problem = error.problem or error.context or "invalid YAML"
+        raise RulesInvalid([f"{where}{problem}"], source) from None
+    except yaml.YAMLError as error:
+        raise RulesInvalid([f"invalid YAML: {error}"], source) from None
+
+
+# --- error paths -------------------------------------------------------------------------------------
+
+
+def _path(parts: Iterable[object]) -> str:
+    text = ""
+    for part in parts:
+        if isinstance(part, int):
+            text += f"[{part}]"
+        else:
+            text += f".{part}" if text else str(part)
+    return text
+
+
+def _rule_label(data: object, index: int) -> str:
+    rules = data.get("rules") if isinstance(data, dict) else None
+    if isinstance(rules, list) and index < len(rules):
+        rule = rules[index]
+        name = rule.get("name") if isinstance(rule, dict) else None
+        if isinstance(name, str) and name:
+            return f'rule "{name}"'
+    return f"rules[{index}]"
+
+
+_MESSAGES = {"missing": "is required", "extra_forbidden": "is not a field here"}
+
+
+def _validation_errors(error: ValidationError, data: object) -> list[str]:
+    lines = []
+    for item in error.errors(include_url=False, include_input=False, include_context=False):
+        loc = list(item["loc"])
+        message = _MESSAGES.get(item["type"], item["msg"])
+        if item["type"] == "value_error":
+            message = message.removeprefix("Value error, ")
+        if len(loc) >= 2 and loc[0] == "rules" and isinstance(loc[1], int):
+            where = _path(loc[2:])
+            lines.append(
+                f"{_rule_label(data, loc[1])}: {where}: {message}"
+                if where
+                else f"{_rule_label(data, loc[1])}: {message}"
+            )
+        else:
+            lines.append(f"{_path(loc) or '<file>'}: {message}")
+    return lines
+
+
+# --- templates ---------------------------------------------------------------------------------------
+
+Lookup = Callable[[str], Any]
+
+
+class TemplateInvalid(Exception):  # noqa: N818
+    def __init__(self, path: str, reason: str) -> None:
+        super().__init__(f"{path}: {reason}")
+        self.path = path
+        self.reason = reason
+
+
+@dataclass(frozen=True, slots=True)
+class Const:
+    value: str | int | float | bool | None
+
+    def render(self, lookup: Lookup) -> Any:
+        return self.value
+
+
+@dataclass(frozen=True, slots=True)
+class Var:
+    """A whole value that is one variable, keeping its type (a list stays a list)."""
+
+    name: str
+
+    def render(self, lookup: Lookup) -> Any:
+        return lookup(self.name)
+
+
+@dataclass(frozen=True, slots=True)
+class Text:
+    """A string with ``{variables}`` in it (``{{`` and ``}}`` are literal braces)."""
+
+    parts: tuple[str | Var, ...]
+
+    def render(self, lookup: Lookup) -> str:
+        out = []
+        for part in self.parts:
+            if isinstance(part, str):
+                out.append(part)
+            else:
+                value = lookup(part.name)
+                out.append("" if value is None else str(value))
+        return "".join(out)
+
+
+@dataclass(frozen=True, slots=True)
+class JsonText:
+    """``{"$json": ...}``: the rendered value, as a JSON document in a string (Tencent's Data fields)."""
+
+    node: Template
+
+    def render(self, lookup: Lookup) -> str:
+        return json.dumps(self.node.render(lookup), ensure_ascii=False, separators=(",", ":"))
+
+
+@dataclass(frozen=True, slots=True)
+class Object:
+    items: tuple[tuple[str, Template], ...]
+
+    def render(self, lookup: Lookup) -> dict[str, Any]:
+        return {key: node.render(lookup) for key, node in self.items}
+
+
+@dataclass(frozen=True, slots=True)
+class Array:
+    items: tuple[Template, ...]
+
+    def render(self, lookup: Lookup) -> list[Any]:
+        return [node.render(lookup) for node in self.items]
+
+
+type Template = Const | Var | Text | JsonText | Object | Array
+
+_PLACEHOLDER = re.compile(r"\{\{|\}\}|\{([^{}]*)\}|[{}]")
+_VARIABLE_NAME = re.compile(r"[a-z_][a-z0-9_]*")
+
+
+def compile_template(value: object, path: str, variables: set[str]) -> Template:
+    """A template from a YAML value; the names it uses are added to ``variables``."""
+    if isinstance(value, str):
+        return _compile_text(value, path, variables)
+    if isinstance(value, dict):
+        if "$json" in value:
+            if len(value) != 1:
+                raise TemplateInvalid(path, "$json must be the only key of its mapping")
+            return JsonText(compile_template(value["$json"], f"{path}.$json", variables))
+        items = []
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise TemplateInvalid(path, f"key {key!r} must be a string")
+            if key.startswith("$"):
+                raise TemplateInvalid(f"{path}.{key}", "unknown directive (only $json exists)")
+            items.append((key, compile_template(item, f"{path}.{key}", variables)))
+        return Object(tuple(items))
+    if isinstance(value, list):
+        return Array(tuple(compile_template(item, f"{path}[{i}]", variables) for i, item in enumerate(value)))
+    if value is None or isinstance(value, str | int | float | bool):
+        return Const(value)
+    raise TemplateInvalid(path, f"a {type(value).__name__} cannot be a parameter")
+
+
+def _compile_text(text: str, path: str, variables: set[str]) -> Template:
+    parts: list[str | Var] = []
+    position = 0
+    for match in _PLACEHOLDER.finditer(text):
+        literal = text[position : match.start()]
+        position = match.end()
+        token = match.group(0)
+        if token in ("{{", "}}"):
+            literal += token[0]
+        elif match.group(1) is None:
+            raise TemplateInvalid(path, f"unmatched {token!r} (write {token * 2} for a literal brace)")
+        else:
+            name = match.group(1)
+            if name not in VARIABLES:
+                hint = difflib.get_close_matches(name, VARIABLES, n=1)
+                suggestion = f' (did you mean "{{{hint[0]}}}"?)' if hint else ""
+                raise TemplateInvalid(path, f"unknown variable {{{name}}}{suggestion}")
+            variables.add(name)
+        if literal:
+            parts.append(literal)
+        if match.group(1) is not None:
+            parts.append(Var(match.group(1)))
+    if text[position:]:
+        parts.append(text[position:])
+    if len(parts) == 1 and isinstance(parts[0], Var):
+        return parts[0]
+    for part in parts:
+        if isinstance(part, Var) and VARIABLES[part.name].kind == "list":
+            raise TemplateInvalid(path, f"{{{part.name}}} is a list: it must be the whole value")
+    if all(isinstance(part, str) for part in parts):
+        return Const("".join(part for part in parts if isinstance(part, str)))
+    return Text(tuple(parts))
+
+
+SAMPLE_VALUES: dict[str, Any] = {
+    "room_id": "sample-room",
+    "user_id": "sample-user",
+    "operator": "sample-user",
+    "admin": "administrator",
+    "command": "Sample.Callback",
+    "rule": "sample-rule",
+    "event_id": "0" * 64,
+    "now": 1700000000,
+    "owner": "sample-host",
+    "keys": ["sample-key"],
+    "restore_metadata": [{"Key": "sample-key", "Value": "sample-value"}],
+    "unapproved_keys": ["sample-key"],
+    "label": "Sample",
+    "sub_label": "",
+    "gift_id": "sample-gift",
+    "coins": 1,
+}
+"""What the loader renders params with to validate them before any event comes."""
+
+
+# --- the compiled rule set ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledAction:
+    command: str
+    params: Template
+    unless_empty: str | None
+    delay_seconds: int
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledRule:
+    """A rule ready to run: conditions precompiled, cheapest first in the engine."""
+
+    name: str
+    commands: frozenset[str]
+    actor: str
+    rooms: re.Pattern[str] | None
+    not_rooms: re.Pattern[str] | None
+    terms: tuple[TermList, ...]
+    fields: frozenset[str] | None
+    key_prefixes: tuple[str, ...]
+    key_names: frozenset[str]
+    labels: frozenset[str] | None
+    sanctioned: frozenset[str] | None
+    coins_over: int | None
+    strikes: StrikeThreshold | None
+    violations: ViolationThreshold | None
+    verdict: VerdictSpec | None
+    actions: tuple[CompiledAction, ...]
+    strike: bool
+    violation: str | None
+    sanction: SanctionSpec | None
+    snapshot: bool
+    variables: frozenset[str]
+    """Every variable the actions use (the engine computes only these)."""
+
+    @property
+    def filters_keys(self) -> bool:
+        return bool(self.key_prefixes or self.key_names)
+
+
+@dataclass(frozen=True)
+class RuleSet:
+    """The compiled rules: the enabled ones by CallbackCommand, in file order."""
+
+    rules: tuple[CompiledRule, ...]
+    terms: Mapping[str, TermList]
+    source: str
+    disabled: tuple[str, ...] = ()
+    by_command: Mapping[str, tuple[CompiledRule, ...]] = field(init=False)
+
+    def __post_init__(self) -> None:
+        index: dict[str, list[CompiledRule]] = {}
+        for rule in self.rules:
+            for command in rule.commands:
+                index.setdefault(command, []).append(rule)
+        object.__setattr__(self, "by_command", {command: tuple(rules) for command, rules in index.items()})
+
+    def summary(self) -> str:
+        """One line: how many rules, enabled, term lists and their sizes."""
+        lists = ", ".join(f"{name} ({len(terms)})" for name, terms in self.terms.items()) or "none"
+        return (
+            f"{len(self.rules) + len(self.disabled)} rules ({len(self.rules)} enabled), "
+            f"{len(self.by_command)} callbacks, term lists: {lists}"
+        )
+
+
+# --- loading -----------------------------------------------------------------------------------------
+
+
+def load_rules(path: str | Path | None = None, *, check_params: bool = True) -> RuleSet:
+    """Read and compile a rules file (None: the defaults shipped in the layer). Term list files are
+    read relative to it. ``check_params=False`` skips validating action params against LiveClient's
+    request models (importing them all costs ~200 ms: the ingress, which only needs verdicts, may skip
+    it; the moderator should not). Raises RulesInvalid."""
+    source = Path(path) if path is not None else DEFAULT_RULES
+    try:
+        text = source.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        reason = error.strerror if isinstance(error, OSError) else "not UTF-8 text"
+        raise RulesInvalid([f"{source}: cannot read: {reason}"], str(source)) from None
+    return parse_rules(text, base_dir=source.parent, source=str(source), check_params=check_params)
+
+
+def parse_rules(
+    text: str, *, base_dir: str | Path = ".", source: str = "<rules>", check_params: bool = True
+) -> RuleSet:
+    """Compile rules given as YAML text (term list files relative to ``base_dir``)."""
+    data = _read_yaml(text, source)
+    if not isinstance(data, dict):
+        raise RulesInvalid(["<file>: must be a mapping with a rules: list"], source)
+    try:
+        model = RulesFile.model_validate(data)
+    except ValidationError as error:
+        raise RulesInvalid(_validation_errors(error, data)[:MAX_ERRORS], source) from None
+    return _Compiler(model, Path(base_dir), source, check_params).compile()
+
+
+class _Compiler:
+    def __init__(self, model: RulesFile, base_dir: Path, source: str, check_params: bool) -> None:
+        self.model = model
+        self.base_dir = base_dir
+        self.source = source
+        self.check_params = check_params
+        self.errors: list[str] = []
+
+    def compile(self) -> RuleSet:
+        terms = self._term_lists()
+        recorded = {rule.violation for rule in self.model.rules if rule.violation}
+        seen: set[str] = set()
+        compiled: list[CompiledRule] = []
+        disabled: list[str] = []
+        for rule in self.model.rules:
+            if rule.name in seen:
+                self.errors.append(f'rule "{rule.name}": name: another rule has this name')
+            seen.add(rule.name)
+            result = _RuleCompiler(rule, terms, set(self.model.terms), recorded, self.check_params).compile()
+            self.errors.extend(f'rule "{rule.name}": {line}' for line in result.errors)
+            if result.rule is not None and rule.enabled:
+                compiled.append(result.rule)
+            elif result.rule is not None:
+                disabled.append(rule.name)
+        if self.errors:
+            raise RulesInvalid(self.errors[:MAX_ERRORS], self.source)
+        return RuleSet(
+            rules=tuple(compiled),
+            terms=terms,
+            source=self.source,
+            disabled=tuple(disabled),
+        )
+
+    def _term_lists(self) -> dict[str, TermList]:
+        lists: dict[str, TermList] = {}
+        for name, spec in self.model.terms.items():
+            if not re.match(NAME_PATTERN, name):
+                self.errors.append(f"terms.{name}: a term list's name is letters, digits, '.', '_', '-'")
+                continue
+            words = list(spec.terms)
+            if spec.file is not None:
+                path = self.base_dir / spec.file
+                try:
+                    lines = path.read_text(encoding="utf-8").splitlines()
+                except OSError as error:
+                    self.errors.append(f'terms.{name}.file: cannot read "{spec.file}": {error.strerror}')
+                    continue
+                except UnicodeDecodeError:
+                    self.errors.append(f'terms.{name}.file: "{spec.file}" is not UTF-8 text')
+                    continue
+                words.extend(
+                    line.strip() for line in lines if line.strip() and not line.lstrip().startswith("#")
+                )
+            lists[name] = TermList(name, words)
+        return lists
+
+
+@dataclass
+class _Result:
+    rule: CompiledRule | None
+    errors: list[str]
+
+
+class _RuleCompiler:
+    """Checks one rule against the vocabulary and compiles it; collects every mistake it finds."""
+
+    def __init__(
+        self,
+        rule: Rule,
+        terms: Mapping[str, TermList],
+        defined: set[str],
+        recorded: set[str],
+        check_params: bool,
+    ) -> None:
+        self.rule = rule
+        self.terms = terms
+        self.unreadable = defined - set(terms)
+        self.recorded = recorded
+        self.check_params = check_params
+        self.errors: list[str] = []
+        self.commands = frozenset(rule.on)
+
+    def _error(self, path: str, reason: str) -> None:
+        self.errors.append(f"{path}: {reason}")
+
+    def _only_on(self, path: str, allowed: frozenset[str], what: str) -> None:
+        others = sorted(self.commands - allowed)
+        if others:
+            self._error(path, f"{what} only on {', '.join(sorted(allowed))}, not on {', '.join(others)}")
+
+    def compile(self) -> _Result:
+        rule, when = self.rule, self.rule.when
+        self._check_commands()
+        term_lists = self._check_terms()
+        fields = self._check_fields()
+        if when.keys is not None:
+            self._only_on("when.keys", METADATA_EVENTS, "metadata keys exist")
+        if when.labels is not None:
+            self._only_on("when.labels", frozenset({MODERATION_RESULT}), "labels exist")
+        if when.coins_over is not None:
+            self._only_on("when.coins_over", frozenset({GIFT_BEFORE}), "coins exist")
+        if when.violations is not None:
+            for index, kind in enumerate(when.violations.kinds):
+                if kind not in self.recorded:
+                    self._error(f"when.violations.kinds[{index}]", f'no rule records violation "{kind}"')
+        self._check_verdict()
+        if rule.snapshot:
+            self._only_on("snapshot", METADATA_EVENTS, "metadata can be snapshotted")
+        variables: set[str] = set()
+        actions = tuple(
+            action
+            for index, spec in enumerate(rule.then)
+            if (action := self._compile_action(index, spec, variables)) is not None
+        )
+        if not (rule.verdict or rule.then or rule.strike or rule.violation or rule.sanction or rule.snapshot):
+            self._error(
+                "then", "the rule does nothing: give a verdict, then, strike, violation, sanction or snapshot"
+            )
+        if self.errors:
+            return _Result(None, self.errors)
+        return _Result(
+            CompiledRule(
+                name=rule.name,
+                commands=self.commands,
+                actor=when.actor,
+                rooms=_globs(when.rooms) if when.rooms is not None else None,
+                not_rooms=_globs(when.not_rooms) if when.not_rooms else None,
+                terms=term_lists,
+                fields=fields,
+                key_prefixes=tuple(when.keys.prefix) if when.keys else (),
+                key_names=frozenset(when.keys.names) if when.keys else frozenset(),
+                labels=frozenset(label.casefold() for label in when.labels)
+                if when.labels is not None
+                else None,
+                sanctioned=frozenset(when.sanctioned) if when.sanctioned is not None else None,
+                coins_over=when.coins_over,
+                strikes=when.strikes,
+                violations=when.violations,
+                verdict=rule.verdict,
+                actions=actions,
+                strike=rule.strike,
+                violation=rule.violation,
+                sanction=rule.sanction,
+                snapshot=rule.snapshot,
+                variables=frozenset(variables),
+            ),
+            [],
+        )
+
+    def _check_commands(self) -> None:
+        for index, command in enumerate(self.rule.on):
+            if command not in KNOWN_COMMANDS:
+                hint = difflib.get_close_matches(command, KNOWN_COMMANDS, n=1)
+                suggestion = f' (did you mean "{hint[0]}"?)' if hint else ""
+                self._error(f"on[{index}]", f'unknown CallbackCommand "{command}"{suggestion}')
+        if len(self.commands) != len(self.rule.on):
+            self._error("on", "a CallbackCommand is listed twice")
+
+    def _check_terms(self) -> tuple[TermList, ...]:
+        names = self.rule.when.terms
+        if names is None:
+            return ()
+        if not names:
+            self._error("when.terms", "name at least one term list")
+        found = []
+        for name in names:
+            if name in self.unreadable:
+                continue  # already reported where the list is defined
+            if name not in self.terms:
+                known = ", ".join(sorted(self.terms)) or "none defined"
+                self._error("when.terms", f'unknown term list "{name}" (known: {known})')
+            else:
+                found.append(self.terms[name])
+        for command in sorted(self.commands):
+            if command in KNOWN_COMMANDS and command not in TEXT_FIELDS:
+                self._error("when.terms", f"{command} carries no text to look for terms in")
+        return tuple(found)
+
+    def _check_fields(self) -> frozenset[str] | None:
+        fields = self.rule.when.fields
+        if fields is None:
+            return None
+        if self.rule.when.terms is None:
+            self._error("when.fields", "fields choose where when.terms looks: give when.terms too")
+        for index, name in enumerate(fields):
+            if name not in ALL_TEXT_FIELDS:
+                self._error(
+                    f"when.fields[{index}]",
+                    f'unknown field "{name}" (known: {", ".join(sorted(ALL_TEXT_FIELDS))})',
+                )
+        for command in sorted(self.commands):
+            carried = set(TEXT_FIELDS.get(command, ()))
+            if command in TEXT_FIELDS and not carried & set(fields):
+                self._error(
+                    "when.fields",
+                    f"{command} carries none of {', '.join(fields)} (it has {', '.join(sorted(carried))})",
+                )
+        return frozenset(fields)
+
+    def _check_verdict(self) -> None:
+        verdict = self.rule.verdict
+        if verdict is None:
+            return
+        self._only_on("verdict", BEFORE_EVENTS, "a verdict is answered")
+        if verdict.action in ("drop", "mask"):
+            self._only_on(
+                "verdict.action", frozenset({MESSAGE_BEFORE}), f"{verdict.action} applies to messages"
+            )
+        if verdict.action == "mask":
+            if not self.rule.when.terms:
+                self._error("verdict.action", "mask hides the terms of when.terms: give when.terms")
+            mask = normalize(verdict.mask_char)
+            for name in self.rule.when.terms or []:
+                terms = self.terms.get(name)
+                if terms is not None and any(mask in term for term in terms.terms):
+                    self._error(
+                        "verdict.mask_char",
+                        f'term list "{name}" has a term containing "{verdict.mask_char}": '
+                        "masking would not hide it",
+                    )
+
+    def _compile_action(self, index: int, spec: ActionSpec, variables: set[str]) -> CompiledAction | None:
+        path = f"then[{index}]"
+        if spec.command not in WRITE_COMMANDS:
+            if spec.command.startswith("get_"):
+                reason = "is a read: rules run write commands only"
+            else:
+                hint = difflib.get_close_matches(spec.command, WRITE_COMMANDS, n=1)
+                suggestion = f' (did you mean "{hint[0]}"?)' if hint else ""
+                reason = f"is not a LiveClient write command{suggestion}"
+            self._error(f"{path}.command", f'"{spec.command}" {reason}')
+            return None
+        used: set[str] = set()
+        try:
+            template = compile_template(spec.params, f"{path}.params", used)
+        except TemplateInvalid as error:
+            self._error(error.path, error.reason)
+            return None
+        if spec.unless_empty is not None:
+            if spec.unless_empty not in VARIABLES:
+                self._error(f"{path}.unless_empty", f'unknown variable "{spec.unless_empty}"')
+                return None
+            used.add(spec.unless_empty)
+        ok = True
+        for name in sorted(used):
+            carriers = VARIABLES[name].commands
+            if carriers is not None and not self.commands <= carriers:
+                missing = ", ".join(sorted(self.commands - carriers))
+                self._error(f"{path}.params", f"{{{name}}} is not carried by {missing}")
+                ok = False
+        if ok and self.check_params:
+            ok = self._check_params(path, spec.command, template)
+        variables.update(used)
+        return CompiledAction(spec.command, template, spec.unless_empty, spec.delay_seconds) if ok else None
+
+    def _check_params(self, path: str, command: str, template: Template) -> bool:
+        # Imported here: the request models cost ~200 ms to import, and only this check needs them.
+        from liveguard.tencent.commands import COMMANDS
+
+        params = template.render(SAMPLE_VALUES.__getitem__)
+        try:
+            COMMANDS[command].model_validate(params)
+        except ValidationError as error:
+            for item in error.errors(include_url=False, include_input=False, include_context=False)[:3]:
+                where = _path([f"{path}.params", *item["loc"]])
+                self._error(where, _MESSAGES.get(item["type"], item["msg"]))
+            return False
+        return True
+
+
+def _globs(patterns: Sequence[str]) -> re.Pattern[str]:
+    return re.compile("|".join(f"(?:{fnmatch.translate(pattern)})" for pattern in patterns))

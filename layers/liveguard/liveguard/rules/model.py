@@ -1,0 +1,294 @@
+"""The rules file, as written: one pydantic model per part, and the vocabulary a rule may use.
+
+A rules file is YAML (see docs/rules.md)::
+
+    version: 1
+    terms:
+      banned: {file: terms/banned.txt}          # or inline: banned: ["buy followers", ...]
+    rules:
+      - name: comment-terms
+        on: [Group.CallbackBeforeSendMsg]
+        when: {actor: user, terms: [banned]}
+        verdict: {action: mask}
+        strike: true
+
+Every model refuses unknown fields (a misspelt condition must not silently match everything). What
+cannot be checked field by field (term list names, template variables, which callbacks carry which
+fields, action params against Tencent's request models) is checked by the loader, which compiles
+the file into a ``RuleSet``. Only pydantic is imported: the ingress loads rules on its cold start.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal, NamedTuple, Self
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+
+# --- the vocabulary: callbacks, the fields they carry, the variables actions may use --------------
+
+CREATE_ROOM = "Live.CallbackAfterCreateRoom"
+UPDATE_ROOM = "Live.CallbackAfterUpdateRoomInfo"
+SET_METADATA = "Live.CallbackAfterSetMetadata"
+DEL_METADATA = "Live.CallbackAfterDelMetadata"
+MESSAGE_BEFORE = "Group.CallbackBeforeSendMsg"
+MESSAGE_AFTER = "Group.CallbackAfterSendMsg"
+GIFT_BEFORE = "Live.CallbackBeforeSendGift"
+MODERATION_RESULT = "ContentCallback.ResultNotify"
+
+METADATA_EVENTS = frozenset({SET_METADATA, DEL_METADATA})
+BEFORE_EVENTS = frozenset({MESSAGE_BEFORE, GIFT_BEFORE})
+
+TEXT_FIELDS: dict[str, tuple[str, ...]] = {
+    SET_METADATA: ("Metadata",),
+    MESSAGE_BEFORE: ("MsgBody",),
+    MESSAGE_AFTER: ("MsgBody",),
+    CREATE_ROOM: ("RoomName", "Notice"),
+    UPDATE_ROOM: ("RoomName", "Notice"),
+    MODERATION_RESULT: ("TextContent",),
+}
+"""The texts ``when.terms`` can scan, by callback (Tencent's field names): Metadata means the values
+set (a match names its keys), MsgBody the Text of every TIMTextElem, TextContent the moderated text."""
+
+ALL_TEXT_FIELDS = frozenset(field for fields in TEXT_FIELDS.values() for field in fields)
+
+WRITE_COMMANDS: frozenset[str] = frozenset(
+    {
+        # rooms and metadata
+        "create_room",
+        "destroy_room",
+        "update_room_info",
+        "set_room_metadata",
+        "del_room_metadata",
+        # members
+        "ban_member",
+        "unban_member",
+        "mute_member",
+        "modify_admin",
+        # messages
+        "send_text_msg",
+        "send_custom_msg",
+        # seats
+        "pick_user_on_seat",
+        "kick_user_off_seat",
+        "lock_seat",
+        "switch_seat",
+        # robots, gifts, streams
+        "add_robot",
+        "del_robot",
+        "send_gift",
+        "add_gift",
+        "edit_gift",
+        "del_gift",
+        "set_gift_language",
+        "del_gift_language",
+        "add_gift_category",
+        "edit_gift_category",
+        "del_gift_category",
+        "set_gift_category_language",
+        "del_gift_category_language",
+        "add_gift_category_relations",
+        "del_gift_category_relations",
+        "resume_mcu_task",
+    }
+)
+"""LiveClient's write commands a rule may run: every command but the reads (``get_*``) and the app's
+callback configuration (``set_callback``, ``set_callback_token``), which a rule must never switch off.
+Kept as names so checking them imports no request model (a unit test keeps it in step with COMMANDS)."""
+
+
+class Variable(NamedTuple):
+    kind: Literal["text", "number", "list"]
+    commands: frozenset[str] | None
+    """The callbacks that carry it; None: every callback."""
+    doc: str
+
+
+VARIABLES: dict[str, Variable] = {
+    "room_id": Variable(
+        "text", None, "the room: RoomId, a message's GroupId, a moderation result's ToGroupId"
+    ),
+    "user_id": Variable(
+        "text",
+        None,
+        "who acted: a message's From_Account, a gift's GiftWater.From_Account, a moderation result's "
+        "From_Account, else Operator_Account ('' when absent)",
+    ),
+    "operator": Variable("text", None, "Operator_Account ('' when absent)"),
+    "admin": Variable("text", None, "the app administrator LiveGuard acts as (AdminIdentifier)"),
+    "command": Variable("text", None, "the CallbackCommand"),
+    "rule": Variable("text", None, "the rule's name"),
+    "event_id": Variable("text", None, "the event's id (SHA-256, hex)"),
+    "now": Variable("number", None, "the decision's time, unix seconds"),
+    "owner": Variable(
+        "text", frozenset({CREATE_ROOM, UPDATE_ROOM}), "RoomInfo.Owner_Account ('' when absent)"
+    ),
+    "keys": Variable(
+        "list",
+        METADATA_EVENTS,
+        "the metadata keys the rule matched (by when.keys and when.terms; all the event's keys without them)",
+    ),
+    "restore_metadata": Variable(
+        "list",
+        METADATA_EVENTS,
+        "[{Key, Value}] for each matched key whose last admin-approved value the event changed or deleted",
+    ),
+    "unapproved_keys": Variable(
+        "list", METADATA_EVENTS, "the matched keys the event set that have no admin-approved value"
+    ),
+    "label": Variable("text", frozenset({MODERATION_RESULT}), "CtxcbLabel ('' when absent)"),
+    "sub_label": Variable("text", frozenset({MODERATION_RESULT}), "CtxcbSubLabel ('' when absent)"),
+    "gift_id": Variable("text", frozenset({GIFT_BEFORE}), "GiftWater.GiftId"),
+    "coins": Variable("number", frozenset({GIFT_BEFORE}), "GiftWater.Count x GiftWater.Coins"),
+}
+"""What ``{name}`` may name in an action's params."""
+
+
+# --- the file's models ----------------------------------------------------------------------------
+
+NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
+"""Rule names and violation kinds end up in state keys (``STRIKE#<user>#...#<rule>``): no ``#``."""
+
+Name = Annotated[str, Field(pattern=NAME_PATTERN)]
+Seconds = Annotated[int, Field(ge=1, le=90 * 24 * 3600)]
+
+
+def _one_or_many(value: object) -> object:
+    """``on: Live.CallbackAfterCreateRoom`` reads as ``on: [Live.CallbackAfterCreateRoom]``."""
+    return [value] if isinstance(value, str) else value
+
+
+OneOrMany = Annotated[list[str], BeforeValidator(_one_or_many)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+
+
+def _term_source(value: object) -> object:
+    return {"terms": value} if isinstance(value, list) else value
+
+
+class TermSource(_Strict):
+    """A named term list: inline ``terms``, a ``file`` (one term a line, ``#`` comments, relative to the
+    rules file), or both."""
+
+    file: str | None = Field(default=None, min_length=1)
+    terms: list[str] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _has_a_source(self) -> Self:
+        if self.file is None and not self.terms:
+            raise ValueError("give terms (a list) or a file")
+        return self
+
+
+class KeyFilter(_Strict):
+    """Metadata keys a rule is about: any key starting with one of ``prefix`` or named in ``names``."""
+
+    prefix: OneOrMany = Field(default_factory=list)
+    names: OneOrMany = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _selects_something(self) -> Self:
+        if not self.prefix and not self.names:
+            raise ValueError("give a prefix or names")
+        if any(not part for part in [*self.prefix, *self.names]):
+            raise ValueError("a prefix or name cannot be empty")
+        return self
+
+
+class _Threshold(_Strict):
+    within: Seconds = Field(description="the window, in seconds back from the event")
+    at_least: int = Field(ge=1)
+    below: int | None = Field(default=None, ge=2)
+    new_only: bool = Field(
+        default=True,
+        description="fire only on an event whose rules above added one (so the threshold fires on the "
+        "event that reaches it, not on every later event)",
+    )
+
+    @model_validator(mode="after")
+    def _below_above_at_least(self) -> Self:
+        if self.below is not None and self.below <= self.at_least:
+            raise ValueError("below must be greater than at_least")
+        return self
+
+
+class StrikeThreshold(_Threshold):
+    """The acting user's strikes in the room within the window: those in state plus those the rules
+    above added for this event."""
+
+
+class ViolationThreshold(_Threshold):
+    """The room's violations of these kinds within the window (state plus those added for this event)."""
+
+    kinds: OneOrMany = Field(min_length=1)
+
+
+class Conditions(_Strict):
+    """``when``: every condition given must hold (absent ones always hold)."""
+
+    actor: Literal["user", "admin", "any"] = "user"
+    rooms: OneOrMany | None = Field(default=None, description="RoomIds or globs (vip-*) the rule is for")
+    not_rooms: OneOrMany = Field(default_factory=list, description="RoomIds or globs it is not for")
+    terms: OneOrMany | None = Field(default=None, description="term lists to look for in the event's texts")
+    fields: OneOrMany | None = Field(default=None, description="which texts (default: all the event carries)")
+    keys: KeyFilter | None = None
+    labels: OneOrMany | None = Field(default=None, description="CtxcbLabel values (case-insensitive)")
+    sanctioned: list[Literal["muted", "banned"]] | None = Field(default=None, min_length=1)
+    coins_over: int | None = Field(default=None, ge=0, description="Count x Coins above this")
+    strikes: StrikeThreshold | None = None
+    violations: ViolationThreshold | None = None
+
+
+def _verdict_shorthand(value: object) -> object:
+    return {"action": value} if isinstance(value, str) else value
+
+
+class VerdictSpec(_Strict):
+    """The answer to a before-callback: reject (ErrorCode 1), drop (2, messages only) or mask (deliver
+    the message with every term of ``when.terms`` replaced by ``mask_char``)."""
+
+    action: Literal["reject", "drop", "mask"]
+    reason: str = Field(default="", max_length=200)
+    mask_char: str = Field(default="*", min_length=1, max_length=1)
+
+
+class ActionSpec(_Strict):
+    """A LiveClient write command and its body (Tencent's field names), with ``{variable}`` templates."""
+
+    command: str = Field(min_length=1)
+    params: dict[str, Any] = Field(default_factory=dict)
+    unless_empty: str | None = Field(default=None, description="skip the action when this variable is empty")
+    delay_seconds: int = Field(default=0, ge=0, le=900)
+
+
+class SanctionSpec(_Strict):
+    """Remember a mute or ban of the acting user (the ingress refuses their gifts until it ends)."""
+
+    kind: Literal["muted", "banned"]
+    seconds: Seconds
+
+
+class Rule(_Strict):
+    name: Name
+    enabled: bool = True
+    description: str = ""
+    on: OneOrMany = Field(min_length=1, description="the CallbackCommands the rule listens to")
+    when: Conditions = Field(default_factory=Conditions)
+    verdict: Annotated[VerdictSpec | None, BeforeValidator(_verdict_shorthand)] = None
+    then: list[ActionSpec] = Field(default_factory=list)
+    strike: bool = Field(default=False, description="count a strike against the acting user")
+    violation: Name | None = Field(
+        default=None, description="count a violation of this kind against the room"
+    )
+    sanction: SanctionSpec | None = None
+    snapshot: bool = Field(
+        default=False, description="save the matched metadata keys' new values as admin-approved"
+    )
+
+
+class RulesFile(_Strict):
+    version: Literal[1] = 1
+    terms: dict[str, Annotated[TermSource, BeforeValidator(_term_source)]] = Field(default_factory=dict)
+    rules: list[Rule]

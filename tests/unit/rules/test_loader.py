@@ -1,0 +1,364 @@
+"""Loading rules files: what compiles, and mistakes named by rule and field."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from liveguard.rules.loader import DEFAULT_RULES, RulesInvalid, load_rules, parse_rules
+from liveguard.rules.model import WRITE_COMMANDS
+from liveguard.tencent.commands import COMMANDS
+from liveguard.tencent.commands.base import CONFIG
+
+
+def rules_text(rules: str, terms: str = "banned: [free coins]") -> str:
+    return f"version: 1\nterms:\n  {terms}\nrules:\n{textwrap.indent(textwrap.dedent(rules), '  ')}"
+
+
+def mistake(rules: str, **kwargs: str) -> str:
+    with pytest.raises(RulesInvalid) as raised:
+        parse_rules(rules_text(rules, **kwargs))
+    return str(raised.value)
+
+
+COMMENT_RULE = """\
+- name: comment-terms
+  on: [Group.CallbackBeforeSendMsg]
+  when: {terms: [banned]}
+  verdict: mask
+"""
+
+
+# --- what loads --------------------------------------------------------------------------------------
+
+
+def test_the_defaults_load_with_every_rule_enabled():
+    rules = load_rules()
+    assert rules.source == str(DEFAULT_RULES)
+    assert len(rules.rules) == 12
+    assert rules.disabled == ()
+    assert len(rules.terms["banned"]) > 0
+
+
+def test_a_minimal_rule_compiles_with_inline_terms():
+    rules = parse_rules(rules_text(COMMENT_RULE))
+    assert [rule.name for rule in rules.by_command["Group.CallbackBeforeSendMsg"]] == ["comment-terms"]
+    assert rules.terms["banned"].first("FREE COINS") == "free coins"
+
+
+def test_term_files_are_read_relative_to_the_rules_file(tmp_path: Path):
+    # Given a term file beside the rules, with a comment and blank lines
+    (tmp_path / "lists").mkdir()
+    (tmp_path / "lists" / "spam.txt").write_text(
+        "# spam\n\nbuy followers\n  free coins  \n", encoding="utf-8"
+    )
+    rules_file = tmp_path / "rules.yaml"
+    rules_file.write_text(rules_text(COMMENT_RULE, terms="banned: {file: lists/spam.txt, terms: [extra]}"))
+    # When the rules load from another working directory
+    rules = load_rules(rules_file)
+    # Then the file's terms and the inline ones form the list
+    assert rules.terms["banned"].terms == frozenset({"buy followers", "free coins", "extra"})
+
+
+def test_a_bare_on_key_and_a_no_value_stay_what_they_look_like():
+    # Given YAML 1.1 would read the key `on` as true and the value `no` as false
+    text = rules_text(
+        """\
+        - name: reset-notice
+          on: Live.CallbackAfterUpdateRoomInfo
+          when: {terms: [banned]}
+          then:
+            - command: update_room_info
+              params: {RoomInfo: {RoomId: "{room_id}", Notice: no}}
+        """
+    )
+    # When the rules load
+    rule = parse_rules(text).rules[0]
+    # Then `on` is the rule's callbacks and `no` is the text "no"
+    assert rule.commands == frozenset({"Live.CallbackAfterUpdateRoomInfo"})
+    assert rule.actions[0].params.render(lambda name: "r1") == {"RoomInfo": {"RoomId": "r1", "Notice": "no"}}
+
+
+def test_a_disabled_rule_is_checked_but_not_run():
+    rules = parse_rules(rules_text(COMMENT_RULE.replace("  on:", "  enabled: false\n  on:")))
+    assert rules.rules == ()
+    assert rules.disabled == ("comment-terms",)
+    assert "1 rules (0 enabled)" in rules.summary()
+
+
+def test_the_write_commands_are_every_command_but_reads_and_callback_configuration():
+    writes = {
+        name
+        for name, model in COMMANDS.items()
+        if not name.startswith("get_") and model.command.service != CONFIG
+    }
+    assert writes == WRITE_COMMANDS
+
+
+# --- mistakes, each naming the rule and the field ---------------------------------------------------
+
+
+def test_an_unknown_term_list_is_named_with_its_rule_and_field():
+    message = mistake(COMMENT_RULE.replace("terms: [banned]", "terms: [slurz]"))
+    assert message == 'rule "comment-terms": when.terms: unknown term list "slurz" (known: banned)'
+
+
+def test_an_unknown_callback_command_gets_a_suggestion():
+    message = mistake(COMMENT_RULE.replace("Group.CallbackBeforeSendMsg", "Group.CallbackBeforeSendMessage"))
+    assert message.startswith(
+        'rule "comment-terms": on[0]: unknown CallbackCommand "Group.CallbackBeforeSendMessage"'
+    )
+    assert '(did you mean "Group.CallbackBeforeSendMsg"?)' in message
+
+
+def test_a_misspelt_condition_is_refused_rather_than_ignored():
+    message = mistake(COMMENT_RULE.replace("when: {terms:", "when: {term:"))
+    assert message == 'rule "comment-terms": when.term: is not a field here'
+
+
+def test_a_verdict_on_an_after_callback_is_refused():
+    message = mistake(COMMENT_RULE.replace("BeforeSendMsg", "AfterSendMsg"))
+    assert 'rule "comment-terms": verdict: a verdict is answered only on' in message
+
+
+def test_masking_a_gift_is_refused():
+    message = mistake(
+        """\
+        - name: gifts
+          on: [Live.CallbackBeforeSendGift]
+          when: {coins_over: 10}
+          verdict: mask
+        """
+    )
+    assert (
+        'rule "gifts": verdict.action: mask applies to messages only on Group.CallbackBeforeSendMsg'
+        in message
+    )
+
+
+def test_a_read_command_as_an_action_is_refused():
+    message = mistake(
+        """\
+        - name: look
+          on: [Live.CallbackAfterCreateRoom]
+          then: [{command: get_room_info, params: {RoomId: "{room_id}"}}]
+        """
+    )
+    assert message == 'rule "look": then[0].command: "get_room_info" is a read: rules run write commands only'
+
+
+def test_the_callback_configuration_is_not_an_action():
+    message = mistake(
+        """\
+        - name: off
+          on: [Live.CallbackAfterCreateRoom]
+          then: [{command: set_callback, params: {}}]
+        """
+    )
+    assert 'rule "off": then[0].command: "set_callback" is not a LiveClient write command' in message
+
+
+def test_an_unknown_template_variable_gets_a_suggestion():
+    message = mistake(
+        """\
+        - name: end
+          on: [Live.CallbackAfterCreateRoom]
+          then: [{command: destroy_room, params: {RoomId: "{roomid}"}}]
+        """
+    )
+    assert (
+        message == 'rule "end": then[0].params.RoomId: unknown variable {roomid} (did you mean "{room_id}"?)'
+    )
+
+
+def test_params_tencent_would_refuse_are_refused_at_load_time():
+    message = mistake(
+        """\
+        - name: mute
+          on: [Group.CallbackBeforeSendMsg]
+          then:
+            - command: mute_member
+              params: {RoomId: "{room_id}", MemberList_Account: ["{user_id}"], MuteTime: ten minutes}
+        """
+    )
+    assert message.startswith('rule "mute": then[0].params.MuteTime: Input should be a valid integer')
+
+
+def test_a_missing_param_is_named():
+    message = mistake(
+        """\
+        - name: ban
+          on: [Group.CallbackBeforeSendMsg]
+          then: [{command: ban_member, params: {RoomId: "{room_id}", MemberList_Account: ["{user_id}"]}}]
+        """
+    )
+    assert message == 'rule "ban": then[0].params.Duration: is required'
+
+
+def test_a_variable_the_callback_does_not_carry_is_refused():
+    message = mistake(
+        """\
+        - name: wipe
+          on: [Group.CallbackBeforeSendMsg]
+          then: [{command: del_room_metadata, params: {RoomId: "{room_id}", Keys: "{keys}"}}]
+        """
+    )
+    assert message == 'rule "wipe": then[0].params: {keys} is not carried by Group.CallbackBeforeSendMsg'
+
+
+def test_a_list_variable_inside_a_text_is_refused():
+    message = mistake(
+        """\
+        - name: say
+          on: [Live.CallbackAfterSetMetadata]
+          then:
+            - command: send_text_msg
+              params: {RoomId: "{room_id}", Sender_Account: "{admin}", TextContent: "removed {keys}"}
+        """
+    )
+    assert message == 'rule "say": then[0].params.TextContent: {keys} is a list: it must be the whole value'
+
+
+def test_an_unmatched_brace_is_refused():
+    message = mistake(
+        """\
+        - name: say
+          on: [Live.CallbackAfterCreateRoom]
+          then:
+            - command: send_text_msg
+              params: {RoomId: "{room_id}", Sender_Account: "{admin}", TextContent: "hello {user_id"}
+        """
+    )
+    assert 'rule "say": then[0].params.TextContent: unmatched' in message
+
+
+def test_two_rules_with_one_name_are_refused():
+    message = mistake(COMMENT_RULE + COMMENT_RULE)
+    assert message == 'rule "comment-terms": name: another rule has this name'
+
+
+def test_a_rule_name_that_would_break_state_keys_is_refused():
+    message = mistake(COMMENT_RULE.replace("name: comment-terms", "name: comment#terms"))
+    assert message.startswith('rule "comment#terms": name: String should match pattern')
+
+
+def test_a_threshold_whose_upper_bound_is_not_above_its_lower_is_refused():
+    message = mistake(
+        """\
+        - name: mute
+          on: [Group.CallbackBeforeSendMsg]
+          when: {strikes: {within: 600, at_least: 6, below: 3}}
+          then:
+            - command: mute_member
+              params: {RoomId: "{room_id}", MemberList_Account: ["{user_id}"], MuteTime: 1}
+        """
+    )
+    assert message == 'rule "mute": when.strikes: below must be greater than at_least'
+
+
+def test_counting_a_violation_no_rule_records_is_refused():
+    message = mistake(
+        """\
+        - name: destroy
+          on: [ContentCallback.ResultNotify]
+          when: {violations: {kinds: [moderaton], within: 3600, at_least: 2}}
+          then: [{command: destroy_room, params: {RoomId: "{room_id}"}}]
+        """
+    )
+    assert message == 'rule "destroy": when.violations.kinds[0]: no rule records violation "moderaton"'
+
+
+def test_a_rule_that_does_nothing_is_refused():
+    message = mistake("- name: idle\n  on: [Live.CallbackAfterCreateRoom]\n")
+    assert message.startswith('rule "idle": then: the rule does nothing')
+
+
+def test_looking_for_terms_where_the_callback_has_no_text_is_refused():
+    message = mistake(
+        """\
+        - name: gifts
+          on: [Live.CallbackBeforeSendGift]
+          when: {terms: [banned]}
+          verdict: reject
+        """
+    )
+    assert (
+        message
+        == 'rule "gifts": when.terms: Live.CallbackBeforeSendGift carries no text to look for terms in'
+    )
+
+
+def test_a_text_field_the_callback_does_not_carry_is_refused():
+    message = mistake(
+        COMMENT_RULE.replace("when: {terms: [banned]}", "when: {terms: [banned], fields: [RoomName]}")
+    )
+    assert (
+        'rule "comment-terms": when.fields: Group.CallbackBeforeSendMsg carries none of RoomName' in message
+    )
+
+
+def test_labels_on_a_callback_without_labels_are_refused():
+    message = mistake(
+        COMMENT_RULE.replace("when: {terms: [banned]}", "when: {terms: [banned], labels: [Porn]}")
+    )
+    assert 'rule "comment-terms": when.labels: labels exist only on ContentCallback.ResultNotify' in message
+
+
+def test_a_mask_character_inside_a_term_is_refused():
+    message = mistake(COMMENT_RULE, terms="banned: ['f*ck']")
+    assert 'rule "comment-terms": verdict.mask_char: term list "banned" has a term containing "*"' in message
+
+
+def test_a_missing_term_file_is_named(tmp_path: Path):
+    rules_file = tmp_path / "rules.yaml"
+    rules_file.write_text(rules_text(COMMENT_RULE, terms="banned: {file: nope.txt}"))
+    with pytest.raises(RulesInvalid) as raised:
+        load_rules(rules_file)
+    assert str(raised.value) == 'terms.banned.file: cannot read "nope.txt": No such file or directory'
+
+
+def test_a_missing_rules_file_is_named(tmp_path: Path):
+    with pytest.raises(RulesInvalid, match="cannot read: No such file or directory"):
+        load_rules(tmp_path / "absent.yaml")
+
+
+def test_a_yaml_syntax_error_gives_its_line():
+    with pytest.raises(RulesInvalid) as raised:
+        parse_rules("rules:\n  - name: x\n   on: [a]\n")
+    assert str(raised.value).startswith("line 3, column")
+
+
+def test_a_duplicate_yaml_key_is_refused_rather_than_overwritten():
+    with pytest.raises(RulesInvalid) as raised:
+        parse_rules(rules_text(COMMENT_RULE + "  when: {actor: any}\n"))
+    assert "duplicate key 'when'" in str(raised.value)
+
+
+def test_a_file_without_rules_is_refused():
+    with pytest.raises(RulesInvalid) as raised:
+        parse_rules("version: 1\n")
+    assert str(raised.value) == "rules: is required"
+
+
+def test_a_file_that_is_not_a_mapping_is_refused():
+    with pytest.raises(RulesInvalid, match="must be a mapping"):
+        parse_rules("- just a list\n")
+
+
+def test_every_mistake_in_a_file_is_reported_not_only_the_first():
+    # Given two rules, one disabled, each with a different mistake
+    text = rules_text(
+        COMMENT_RULE.replace("[banned]", "[slurz]")
+        + """\
+        - name: end
+          enabled: false
+          on: [Live.CallbackAfterCreateRoom]
+          then: [{command: destroy_room, params: {RoomId: "{roomid}"}}]
+        """.replace("        ", "")
+    )
+    with pytest.raises(RulesInvalid) as raised:
+        parse_rules(text)
+    # Then both are reported, one line each
+    assert [line.split(":")[0] for line in raised.value.errors] == ['rule "comment-terms"', 'rule "end"']

@@ -1,0 +1,568 @@
+"""The state table (against moto): strike and violation windows, snapshots, sanctions, idempotent
+re-application, the audit an operator reads; and the ingress's boto3-free GetItem against moto's server."""
+
+from __future__ import annotations
+
+import http.server
+import json
+import threading
+import urllib.request
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+import boto3
+import pytest
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
+from hypothesis import given
+from hypothesis import strategies as st
+from moto import mock_aws
+
+from liveguard.aws.dynamodb import DynamoDbClient, DynamoDbError, SanctionView
+from liveguard.aws.sqs import AwsCredentials
+from liveguard.messages import ActionMessage, action_id
+from liveguard.rules.outcome import AddStrike, RecordSanction, RecordViolation, SaveSnapshot
+from liveguard.state import (
+    AuditRecord,
+    StateTable,
+    from_attribute,
+    room_pk,
+    to_attribute,
+)
+from tests.aws import FAKE_CREDENTIALS, moto_server
+
+TABLE = "liveguard-state-test"
+ROOM = "live-room-1"
+NOW = 1_800_000_000.0  # unix seconds
+EVENT_A = "a" * 64
+EVENT_B = "b" * 64
+EVENT_C = "c" * 64
+TEN_MINUTES = 600
+
+
+def create_table(client: Any, name: str = TABLE) -> None:
+    """The table as template.yaml declares it: pk + sk strings, TTL on ``expiration``."""
+    client.create_table(
+        TableName=name,
+        BillingMode="PAY_PER_REQUEST",
+        AttributeDefinitions=[
+            {"AttributeName": "pk", "AttributeType": "S"},
+            {"AttributeName": "sk", "AttributeType": "S"},
+        ],
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+    )
+    client.update_time_to_live(
+        TableName=name, TimeToLiveSpecification={"AttributeName": "expiration", "Enabled": True}
+    )
+
+
+@pytest.fixture
+def dynamodb(monkeypatch) -> Iterator[Any]:
+    for key, value in FAKE_CREDENTIALS.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    with mock_aws():
+        client = boto3.client("dynamodb")
+        create_table(client)
+        yield client
+
+
+@pytest.fixture
+def table(dynamodb) -> StateTable:
+    return StateTable(TABLE, client=dynamodb)
+
+
+def items(dynamodb: Any, prefix: str) -> list[dict[str, Any]]:
+    answer = dynamodb.query(
+        TableName=TABLE,
+        KeyConditionExpression="pk = :pk AND begins_with(sk, :prefix)",
+        ExpressionAttributeValues={":pk": {"S": room_pk(ROOM)}, ":prefix": {"S": prefix}},
+    )
+    return answer["Items"]
+
+
+def strike(event_id: str, at: float, table: StateTable, user: str = "bob", room: str = ROOM) -> None:
+    table.apply([AddStrike(room_id=room, rule="banned-terms", user_id=user)], event_id=event_id, now=at)
+
+
+# --- strikes ---------------------------------------------------------------------------------------
+
+
+def test_strikes_within_the_window_are_counted(table):
+    # Given two strikes against bob, 5 and 9 minutes ago
+    strike(EVENT_A, NOW - 540, table)
+    strike(EVENT_B, NOW - 300, table)
+    # When the engine counts bob's strikes over 10 minutes
+    count = table.strike_count(ROOM, "bob", TEN_MINUTES, NOW)
+    # Then both count
+    assert count == 2
+
+
+def test_a_strike_exactly_at_the_start_of_the_window_counts(table):
+    strike(EVENT_A, NOW - TEN_MINUTES, table)
+    assert table.strike_count(ROOM, "bob", TEN_MINUTES, NOW) == 1
+
+
+def test_a_strike_a_millisecond_before_the_window_does_not_count(table):
+    strike(EVENT_A, NOW - TEN_MINUTES - 0.001, table)
+    assert table.strike_count(ROOM, "bob", TEN_MINUTES, NOW) == 0
+
+
+def test_a_strike_at_now_counts_and_one_after_now_does_not(table):
+    strike(EVENT_A, NOW, table)
+    strike(EVENT_B, NOW + 0.001, table)
+    assert table.strike_count(ROOM, "bob", TEN_MINUTES, NOW) == 1
+
+
+def test_strikes_of_other_users_and_other_rooms_are_not_counted(table):
+    # Given strikes against alice in the room, and against bob in another room
+    strike(EVENT_A, NOW - 10, table, user="alice")
+    strike(EVENT_B, NOW - 10, table, room="other-room")
+    # When bob's strikes in the room are counted
+    # Then there are none
+    assert table.strike_count(ROOM, "bob", TEN_MINUTES, NOW) == 0
+
+
+def test_a_user_id_that_looks_like_a_key_does_not_count_for_another_user(table):
+    # Given a user whose id is "bob#<a time inside bob's window>"
+    strike(EVENT_A, NOW - 10, table, user=f"bob#{int((NOW - 60) * 1000):013d}")
+    # When bob's strikes are counted
+    # Then that user's strike is not bob's
+    assert table.strike_count(ROOM, "bob", TEN_MINUTES, NOW) == 0
+
+
+def test_reapplying_an_event_does_not_strike_twice(table):
+    # Given an event that struck bob
+    changes = [AddStrike(room_id=ROOM, rule="banned-terms", user_id="bob")]
+    table.apply(changes, event_id=EVENT_A, now=NOW)
+    # When the same event's changes are applied again (a redelivery)
+    table.apply(changes, event_id=EVENT_A, now=NOW)
+    # Then bob has one strike
+    assert table.strike_count(ROOM, "bob", TEN_MINUTES, NOW) == 1
+
+
+def test_two_rules_striking_for_one_event_are_two_strikes(table):
+    table.apply(
+        [
+            AddStrike(room_id=ROOM, rule="banned-terms", user_id="bob"),
+            AddStrike(room_id=ROOM, rule="flood", user_id="bob"),
+        ],
+        event_id=EVENT_A,
+        now=NOW,
+    )
+    assert table.strike_count(ROOM, "bob", TEN_MINUTES, NOW) == 2
+
+
+def test_a_strike_is_stored_as_the_contract_lays_it_out(table, dynamodb):
+    # When an event at NOW + 0.25 s strikes bob
+    strike(EVENT_A, NOW + 0.25, table)
+    # Then the item's key holds the user, the zero-padded ms, the event id's prefix and the rule,
+    # and it expires a week later
+    (item,) = items(dynamodb, "STRIKE#")
+    assert item["pk"] == {"S": "ROOM#live-room-1"}
+    assert item["sk"] == {"S": f"STRIKE#bob#1800000000250#{EVENT_A[:16]}#banned-terms"}
+    assert item["expiration"] == {"N": str(1_800_000_000 + 7 * 86_400)}
+    assert item["user_id"] == {"S": "bob"}
+
+
+def test_many_strikes_are_all_counted_across_pages(table):
+    # Given 120 strikes, each from its own event
+    for index in range(120):
+        strike(f"{index:064x}", NOW - index, table)
+    # When they are counted over ten minutes
+    # Then all of them are
+    assert table.strike_count(ROOM, "bob", TEN_MINUTES, NOW) == 120
+
+
+# --- violations ------------------------------------------------------------------------------------
+
+
+def test_violations_are_counted_per_kind_within_the_window(table):
+    # Given two content violations in the window, one older, and one of another kind
+    for event_id, at, kind in [
+        (EVENT_A, NOW - 3600, "content"),
+        (EVENT_B, NOW - 60, "content"),
+        (EVENT_C, NOW - 30, "room-name"),
+        ("d" * 64, NOW - 7200, "content"),
+    ]:
+        table.apply([RecordViolation(room_id=ROOM, rule="r", violation=kind)], event_id=event_id, now=at)
+    # When the room's content violations of the last hour are counted
+    count = table.violation_count(ROOM, "content", 3600, NOW)
+    # Then the two inside the hour count
+    assert count == 2
+
+
+def test_a_violation_expires_after_thirty_days(table, dynamodb):
+    table.apply([RecordViolation(room_id=ROOM, rule="r", violation="content")], event_id=EVENT_A, now=NOW)
+    (item,) = items(dynamodb, "VIOL#")
+    assert item["sk"] == {"S": f"VIOL#content#1800000000000#{EVENT_A[:16]}"}
+    assert item["expiration"] == {"N": str(1_800_000_000 + 30 * 86_400)}
+
+
+# --- snapshots -------------------------------------------------------------------------------------
+
+
+def test_a_snapshot_is_the_approved_value(table):
+    # Given the admin approved topic=chess
+    table.apply(
+        [SaveSnapshot(room_id=ROOM, rule="admin", key="topic", value="chess")], event_id=EVENT_A, now=NOW
+    )
+    # When the engine asks for the approved value
+    # Then it is chess
+    assert table.approved_value(ROOM, "topic") == "chess"
+
+
+def test_a_key_without_a_snapshot_has_no_approved_value(table):
+    assert table.approved_value(ROOM, "topic") is None
+
+
+def test_a_snapshot_of_none_means_no_approved_value(table, dynamodb):
+    # Given the admin approved chess, then deleted the key
+    table.apply(
+        [SaveSnapshot(room_id=ROOM, rule="admin", key="topic", value="chess")], event_id=EVENT_A, now=NOW
+    )
+    table.apply(
+        [SaveSnapshot(room_id=ROOM, rule="admin", key="topic", value=None)], event_id=EVENT_B, now=NOW + 1
+    )
+    # Then the key has no approved value, and the item holds no value attribute
+    assert table.approved_value(ROOM, "topic") is None
+    (item,) = items(dynamodb, "SNAP#")
+    assert "value" not in item
+
+
+def test_a_late_redelivery_of_an_older_event_does_not_roll_a_snapshot_back(table):
+    # Given topic=chess approved at NOW, then topic=go approved a minute later
+    table.apply(
+        [SaveSnapshot(room_id=ROOM, rule="admin", key="topic", value="chess")], event_id=EVENT_A, now=NOW
+    )
+    table.apply(
+        [SaveSnapshot(room_id=ROOM, rule="admin", key="topic", value="go")], event_id=EVENT_B, now=NOW + 60
+    )
+    # When the first event's changes are applied again
+    table.apply(
+        [SaveSnapshot(room_id=ROOM, rule="admin", key="topic", value="chess")], event_id=EVENT_A, now=NOW
+    )
+    # Then the newer value stands
+    assert table.approved_value(ROOM, "topic") == "go"
+
+
+# --- sanctions -------------------------------------------------------------------------------------
+
+
+def test_a_sanction_holds_until_its_end(table):
+    # Given bob muted until NOW + 600
+    table.apply(
+        [RecordSanction(room_id=ROOM, rule="strikes", user_id="bob", sanction="muted", until=int(NOW) + 600)],
+        event_id=EVENT_A,
+        now=NOW,
+    )
+    # Then he is muted before the end, and not at it or after
+    assert table.sanction(ROOM, "bob", NOW + 599) == "muted"
+    assert table.sanction(ROOM, "bob", NOW + 600) is None
+    assert table.sanction(ROOM, "alice", NOW) is None
+
+
+def test_a_sanction_expires_from_the_table_at_its_end(table, dynamodb):
+    until = int(NOW) + 3600
+    table.apply(
+        [RecordSanction(room_id=ROOM, rule="strikes", user_id="bob", sanction="banned", until=until)],
+        event_id=EVENT_A,
+        now=NOW,
+    )
+    (item,) = items(dynamodb, "SANCTION#")
+    assert item["sk"] == {"S": "SANCTION#bob"}
+    assert item["sanction"] == {"S": "banned"}
+    assert item["until"] == {"N": str(until)}
+    assert item["expiration"] == {"N": str(until)}
+
+
+def test_a_newer_sanction_is_not_replaced_by_an_older_events(table):
+    ban = RecordSanction(
+        room_id=ROOM, rule="strikes", user_id="bob", sanction="banned", until=int(NOW) + 3600
+    )
+    mute = RecordSanction(room_id=ROOM, rule="strikes", user_id="bob", sanction="muted", until=int(NOW) + 600)
+    # Given bob banned by a later event
+    table.apply([ban], event_id=EVENT_B, now=NOW + 10)
+    # When an earlier event's mute is applied (late)
+    table.apply([mute], event_id=EVENT_A, now=NOW)
+    # Then the ban stands
+    assert table.sanction(ROOM, "bob", NOW + 700) == "banned"
+
+
+# --- audit -----------------------------------------------------------------------------------------
+
+
+def audit_record(record_id: str, at_ms: int, **fields: Any) -> AuditRecord:
+    values: dict[str, Any] = {
+        "kind": "event",
+        "command": "Live.CallbackAfterSetMetadata",
+        "outcome": "queued",
+    }
+    return AuditRecord(id=record_id, at_ms=at_ms, **{**values, **fields})
+
+
+def test_an_operator_reads_a_rooms_audit_oldest_first(table):
+    # Given two decisions and an action's outcome in the room, written out of order
+    params = {"RoomId": ROOM, "Keys": ["topic"]}
+    message = ActionMessage(
+        id=action_id(EVENT_A, "banned-terms", "del_room_metadata", params),
+        command="del_room_metadata",
+        params=params,
+        room=ROOM,
+        rule="banned-terms",
+        cause=EVENT_A,
+    )
+    table.audit(ROOM, audit_record(EVENT_B, 1_800_000_002_000))
+    table.audit(
+        ROOM,
+        audit_record(
+            EVENT_A,
+            1_800_000_001_000,
+            rules=["banned-terms"],
+            actions=[message],
+            changes=[AddStrike(room_id=ROOM, rule="banned-terms", user_id="bob")],
+        ),
+    )
+    table.audit(
+        ROOM,
+        {
+            "id": message.id,
+            "at_ms": 1_800_000_003_000,
+            "kind": "action",
+            "command": "del_room_metadata",
+            "rules": ["banned-terms"],
+            "outcome": "done",
+        },
+    )
+    # When the operator reads the room's audit
+    records = table.audit_for_room(ROOM)
+    # Then all three come back in time order, with what was decided
+    assert [r["id"] for r in records] == [EVENT_A, EVENT_B, message.id]
+    assert records[0]["rules"] == ["banned-terms"]
+    assert records[0]["actions"][0]["params"] == params
+    assert records[0]["changes"] == [
+        {"room_id": ROOM, "rule": "banned-terms", "kind": "strike", "user_id": "bob"}
+    ]
+    assert records[2]["kind"] == "action"
+    assert records[2]["outcome"] == "done"
+
+
+def test_the_audit_since_a_time_leaves_out_older_records(table):
+    table.audit(ROOM, audit_record(EVENT_A, 1_800_000_001_000))
+    table.audit(ROOM, audit_record(EVENT_B, 1_800_000_005_000))
+    assert [r["id"] for r in table.audit_for_room(ROOM, since=1_800_000_002.0)] == [EVENT_B]
+
+
+def test_an_audit_record_expires_after_thirty_days(table, dynamodb):
+    table.audit(ROOM, audit_record(EVENT_A, 1_800_000_001_000))
+    (item,) = items(dynamodb, "AUDIT#")
+    assert item["sk"] == {"S": f"AUDIT#1800000001000#{EVENT_A}"}
+    assert item["expiration"] == {"N": str(1_800_000_001 + 30 * 86_400)}
+
+
+def test_events_without_a_room_are_audited_under_the_app(table):
+    table.audit(None, audit_record(EVENT_A, 1_800_000_001_000))
+    assert [r["id"] for r in table.audit_for_room(None)] == [EVENT_A]
+    assert table.audit_for_room(ROOM) == []
+
+
+def test_a_recorded_decision_stands_against_a_second_one(table):
+    # Given a decision recorded for an event
+    first = audit_record(EVENT_A, 1_800_000_001_000, rules=["banned-terms"], outcome="decided")
+    assert table.record_decision(ROOM, first) == first
+    # When a retry decides differently and tries to record that
+    second = audit_record(EVENT_A, 1_800_000_001_000, rules=["strikes"], outcome="decided")
+    standing = table.record_decision(ROOM, second)
+    # Then the first decision is the one that stands
+    assert standing == first
+    assert table.recorded_decision(ROOM, EVENT_A, 1_800_000_001_000) == first
+
+
+def test_a_decision_never_recorded_is_none(table):
+    assert table.recorded_decision(ROOM, EVENT_A, 1_800_000_001_000) is None
+
+
+# --- attribute values ------------------------------------------------------------------------------
+
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers(-(10**15), 10**15) | st.text(max_size=20),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+    max_leaves=20,
+)
+
+
+@given(JSON)
+def test_every_json_value_survives_dynamodb_attribute_values(value):
+    assert from_attribute(to_attribute(value)) == value
+
+
+def test_a_float_survives_dynamodb_attribute_values():
+    assert from_attribute(to_attribute(2.5)) == 2.5
+
+
+# --- the ingress's GetItem, against moto's server --------------------------------------------------
+
+
+# Its own name: moto's servers in one process share their state with every other test's.
+SANCTIONS = "liveguard-state-sanctions-test"
+
+
+class RecordingProxy:
+    """Forwards each request to moto's server and keeps what was sent (moto checks no signature)."""
+
+    def __init__(self, upstream: str) -> None:
+        self.requests: list[dict[str, Any]] = []
+        proxy = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                proxy.requests.append({"path": self.path, "headers": dict(self.headers), "body": body})
+                forwarded = urllib.request.Request(  # noqa: S310 - loopback only
+                    upstream + self.path, data=body, headers=dict(self.headers), method="POST"
+                )
+                with urllib.request.urlopen(forwarded) as answer:  # noqa: S310 - loopback only
+                    payload = answer.read()
+                    self.send_response(answer.status)
+                self.send_header("Content-Type", "application/x-amz-json-1.0")
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self) -> RecordingProxy:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture(scope="module")
+def moto_dynamodb() -> Iterator[tuple[str, Any]]:
+    with moto_server() as endpoint:
+        client = boto3.client(
+            "dynamodb",
+            endpoint_url=endpoint,
+            region_name="us-east-1",
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+        )
+        create_table(client, SANCTIONS)
+        yield endpoint, client
+
+
+def test_the_ingress_reads_a_sanction_with_one_signed_get_item(moto_dynamodb, monkeypatch):
+    endpoint, boto = moto_dynamodb
+    # Given bob banned in the room (written by the moderator's StateTable, through boto3)
+    StateTable(SANCTIONS, client=boto).apply(
+        [
+            RecordSanction(
+                room_id=ROOM, rule="strikes", user_id="bob", sanction="banned", until=int(NOW) + 3600
+            )
+        ],
+        event_id=EVENT_A,
+        now=NOW,
+    )
+    credentials = AwsCredentials("AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", "session-token")
+    with RecordingProxy(endpoint) as proxy:
+        view = SanctionView(
+            SANCTIONS, client=DynamoDbClient(region="us-east-1", credentials=credentials, endpoint=proxy.url)
+        )
+        # When the ingress asks for bob's and alice's sanctions
+        bob, alice = view.sanction(ROOM, "bob", NOW), view.sanction(ROOM, "alice", NOW)
+    # Then bob is banned and alice is not
+    assert (bob, alice) == ("banned", None)
+    # And each request was a GetItem of the table's SANCTION# item
+    first = proxy.requests[0]
+    headers = {name.lower(): value for name, value in first["headers"].items()}
+    assert headers["x-amz-target"] == "DynamoDB_20120810.GetItem"
+    assert headers["content-type"] == "application/x-amz-json-1.0"
+    assert json.loads(first["body"]) == {
+        "TableName": SANCTIONS,
+        "Key": {"pk": {"S": "ROOM#live-room-1"}, "sk": {"S": "SANCTION#bob"}},
+        "ConsistentRead": False,
+    }
+    # And it is signed as botocore signs the same request for DynamoDB
+    moment = datetime.strptime(headers["x-amz-date"], "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
+    reference = AWSRequest(
+        method="POST",
+        url=proxy.url + "/",
+        data=first["body"],
+        headers={"Content-Type": headers["content-type"], "X-Amz-Target": headers["x-amz-target"]},
+    )
+    monkeypatch.setattr("botocore.auth.get_current_datetime", lambda: moment.replace(tzinfo=None))
+    SigV4Auth(
+        Credentials(credentials.access_key_id, credentials.secret_access_key, credentials.session_token),
+        "dynamodb",
+        "us-east-1",
+    ).add_auth(reference)
+    assert headers["authorization"] == reference.headers["Authorization"]
+    assert headers["x-amz-security-token"] == "session-token"
+
+
+def test_an_expired_sanction_reads_as_none_at_the_ingress(moto_dynamodb):
+    endpoint, boto = moto_dynamodb
+    StateTable(SANCTIONS, client=boto).apply(
+        [
+            RecordSanction(
+                room_id=ROOM, rule="strikes", user_id="carol", sanction="muted", until=int(NOW) + 60
+            )
+        ],
+        event_id=EVENT_B,
+        now=NOW,
+    )
+    view = SanctionView(
+        SANCTIONS,
+        client=DynamoDbClient(region="us-east-1", credentials=AwsCredentials("a", "b"), endpoint=endpoint),
+    )
+    assert view.sanction(ROOM, "carol", NOW + 30) == "muted"
+    assert view.sanction(ROOM, "carol", NOW + 61) is None
+
+
+def test_a_missing_table_is_an_error_that_names_its_type(moto_dynamodb):
+    endpoint, _ = moto_dynamodb
+    client = DynamoDbClient(region="us-east-1", credentials=AwsCredentials("a", "b"), endpoint=endpoint)
+    with pytest.raises(DynamoDbError) as raised:
+        client.get_item("no-such-table", {"pk": {"S": "x"}, "sk": {"S": "y"}})
+    assert raised.value.error_type == "ResourceNotFoundException"
+    assert not raised.value.retryable
+
+
+def test_an_unreachable_table_reads_as_no_sanction_and_warns(caplog):
+    # Given a state table nobody answers for
+    client = DynamoDbClient(
+        region="us-east-1", credentials=AwsCredentials("a", "b"), endpoint="http://127.0.0.1:9/"
+    )
+    view = SanctionView(SANCTIONS, client=client)
+    # When the ingress asks for a sanction
+    with caplog.at_level("WARNING", logger="liveguard.aws.dynamodb"):
+        sanction = view.sanction(ROOM, "bob", NOW)
+    # Then there is none, and a warning says why
+    assert sanction is None
+    assert "sanction unknown" in caplog.text
+
+
+def test_the_sanction_view_has_no_history():
+    view = SanctionView(
+        SANCTIONS, client=DynamoDbClient(region="us-east-1", credentials=AwsCredentials("a", "b"))
+    )
+    assert view.strike_count(ROOM, "bob", 600, NOW) == 0
+    assert view.violation_count(ROOM, "content", 600, NOW) == 0
+    assert view.approved_value(ROOM, "topic") is None
+
+
+def test_the_sanction_lookup_gives_up_quickly():
+    client = DynamoDbClient(
+        region="us-east-1", credentials=AwsCredentials("a", "b"), endpoint="http://127.0.0.1:9/"
+    )
+    assert client.timeout == pytest.approx(0.3)
