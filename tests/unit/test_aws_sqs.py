@@ -12,8 +12,9 @@ from botocore.credentials import Credentials
 from hypothesis import given
 from hypothesis import strategies as st
 
+from liveguard.aws.protocol import AwsCredentials, endpoint_from_environment
 from liveguard.aws.sigv4 import sign_headers
-from liveguard.aws.sqs import AwsCredentials, SqsClient, SqsSendError, endpoint_from_environment
+from liveguard.aws.sqs import SqsClient, SqsSendError
 from liveguard.messages import APP_GROUP, message_group
 
 MOMENT = datetime(2026, 11, 21, 23, 59, 58, tzinfo=UTC)
@@ -65,13 +66,13 @@ def test_distinct_awkward_room_ids_get_distinct_groups():
 
 
 def test_the_endpoint_follows_the_environment_as_boto3_does():
-    assert endpoint_from_environment("eu-west-1", {}) == "https://sqs.eu-west-1.amazonaws.com/"
+    assert endpoint_from_environment("sqs", "eu-west-1", {}) == "https://sqs.eu-west-1.amazonaws.com/"
     assert (
-        endpoint_from_environment("x", {"AWS_ENDPOINT_URL": "http://127.0.0.1:5000"})
+        endpoint_from_environment("sqs", "x", {"AWS_ENDPOINT_URL": "http://127.0.0.1:5000"})
         == "http://127.0.0.1:5000/"
     )
     env = {"AWS_ENDPOINT_URL": "http://a:1", "AWS_ENDPOINT_URL_SQS": "http://b:2"}
-    assert endpoint_from_environment("x", env) == "http://b:2/"
+    assert endpoint_from_environment("sqs", "x", env) == "http://b:2/"
 
 
 def test_credentials_never_show_in_their_repr():

@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 from moto import mock_aws
 
 from liveguard.aws.dynamodb import DynamoDbClient, DynamoDbError, SanctionView
-from liveguard.aws.sqs import AwsCredentials
+from liveguard.aws.protocol import AwsCredentials
 from liveguard.messages import ActionMessage, action_id
 from liveguard.rules.outcome import AddStrike, RecordSanction, RecordViolation, SaveSnapshot
 from liveguard.state import (
