@@ -56,9 +56,9 @@ unit: venv
 test: lint typecheck template unit
 
 bench: venv
-	$(BIN)/python bench/client.py
-	$(BIN)/python bench/ingress.py
-	$(BIN)/python bench/moderation.py
+	@status=0; for bench in client ingress moderation; do \
+	  echo "== bench/$$bench.py"; $(BIN)/python bench/$$bench.py || status=1; \
+	done; exit $$status
 
 events: venv
 	$(BIN)/python -m liveguard_local.events
