@@ -22,7 +22,7 @@ export PATH := $(CURDIR)/$(BIN):$(PATH)
 
 help:
 	@echo "make test   set up .venv (Python 3.13, pinned deps), then lint, typecheck, template checks, pytest"
-	@echo "make demo   the Tencent Live emulator, an app user, LiveClient and the webhooks between them"
+	@echo "make demo   the whole app on this machine (local stack + Tencent emulator) playing a moderation scenario"
 	@echo "make bench  benchmarks under bench/ (ratios against a baseline measured in the same run)"
 
 python:

@@ -236,6 +236,127 @@ def _rules_test(args: argparse.Namespace) -> int:
     return status
 
 
+def _add_ops(commands: Any) -> None:
+    """`liveguard dlq replay` and `liveguard tencent configure` (liveguard_local.ops; boto3 is
+    imported only when one of them runs)."""
+
+    def dlq_replay(args: argparse.Namespace) -> int:
+        from liveguard_local.ops import dlq_replay_command
+
+        return dlq_replay_command(args)
+
+    def tencent_configure(args: argparse.Namespace) -> int:
+        from liveguard_local.ops import tencent_configure_command
+
+        return tencent_configure_command(args)
+
+    def where(parser: argparse.ArgumentParser) -> None:
+        parser.add_argument(
+            "--stack", help="the deployed stack whose outputs say where things are (e.g. liveguard-dev)"
+        )
+        parser.add_argument(
+            "--endpoint", help="AWS endpoint URL (moto); a local stack's comes from .liveguard/local.json"
+        )
+        parser.add_argument("--region", help="AWS region (default: boto3's; us-east-1 with --endpoint)")
+        parser.add_argument(
+            "--local-file",
+            default=".liveguard/local.json",
+            help="the local stack's file, used when --stack is not given (default: %(default)s)",
+        )
+
+    dlq = commands.add_parser("dlq", help="dead-letter queues: move messages back after a fix")
+    dlq_commands = dlq.add_subparsers(dest="dlq_command", required=True)
+    replay = dlq_commands.add_parser(
+        "replay",
+        help="move messages from a DLQ back to its queue (group and dedup id kept; deleted once sent)",
+    )
+    replay.add_argument("--queue", choices=["events", "actions"], required=True, help="which DLQ")
+    replay.add_argument("--limit", type=int, help="move at most this many messages")
+    replay.add_argument("--dry-run", action="store_true", help="list what would move; move nothing")
+    where(replay)
+    replay.set_defaults(run=dlq_replay)
+
+    tencent = commands.add_parser("tencent", help="Tencent's side of the app: webhook configuration")
+    tencent_commands = tencent.add_subparsers(dest="tencent_command", required=True)
+    configure = tencent_commands.add_parser(
+        "configure",
+        help="point the app's webhooks at a URL (set_callback) and sign them (set_callback_token)",
+    )
+    configure.add_argument("--url", required=True, help="the webhook URL (the stack's CallbackUrl)")
+    configure.add_argument(
+        "--secret", help="ARN of LiveGuard's Tencent secret (default: the stack's TencentSecretArn)"
+    )
+    token = configure.add_mutually_exclusive_group()
+    token.add_argument(
+        "--token-from-secret", metavar="ARN", help="the webhook token: this secret's CallbackToken"
+    )
+    token.add_argument("--token", help="the webhook token (default: the Tencent secret's CallbackToken)")
+    configure.add_argument(
+        "--commands",
+        nargs="+",
+        metavar="COMMAND",
+        help="the CallbackCommands to receive (default: every one LiveGuard models)",
+    )
+    where(configure)
+    configure.set_defaults(run=tencent_configure)
+
+
+def _add_local(commands: Any) -> None:
+    """`liveguard local up`: the whole app from template.yaml on loopback, without Docker
+    (liveguard_local.stack; nothing of it is imported until the command runs)."""
+
+    def up(args: argparse.Namespace) -> int:
+        from liveguard_local.stack import LocalStackOptions, run
+        from liveguard_local.stack.core import default_template
+
+        options = LocalStackOptions(
+            port=args.port,
+            emulator_port=args.emulator_port,
+            aws_port=args.aws_port,
+            host=args.host,
+            rules=Path(args.rules) if args.rules else None,
+            aws_only=args.aws_only,
+            template=Path(args.template) if args.template else default_template(),
+            state_dir=Path(args.state_dir) if args.state_dir else None,
+            visibility_timeout=args.visibility_timeout,
+            instances=args.instances,
+        )
+        return run(options)
+
+    local = commands.add_parser("local", help="run LiveGuard on this machine (no Docker, no AWS account)")
+    local_commands = local.add_subparsers(dest="local_command", required=True)
+    start = local_commands.add_parser(
+        "up",
+        help="moto (SQS, Secrets Manager, DynamoDB), the Tencent emulator, the API and the functions, "
+        "from template.yaml, until Ctrl-C",
+    )
+    start.add_argument("--port", type=int, default=3000, help="the API (POST /tencent/callback)")
+    start.add_argument("--emulator-port", type=int, default=9000, help="the Tencent Live emulator")
+    start.add_argument("--aws-port", type=int, default=5000, help="moto's server (AWS_ENDPOINT_URL)")
+    start.add_argument("--host", default="127.0.0.1", help="the address everything listens on")
+    start.add_argument("--rules", help="a rules file for the functions (RULES_FILE); default: the layer's")
+    start.add_argument(
+        "--aws-only",
+        action="store_true",
+        help="moto and the emulator only, for `sam local start-api` (still writes local.json)",
+    )
+    start.add_argument("--template", help="the SAM template (default: ./template.yaml, else the repo's)")
+    start.add_argument("--state-dir", help="where local.json and the logs go (default: .liveguard beside it)")
+    start.add_argument(
+        "--visibility-timeout",
+        type=int,
+        metavar="SECONDS",
+        help="replace every queue's VisibilityTimeout (the wait before a failed record is retried)",
+    )
+    start.add_argument(
+        "--instances",
+        type=int,
+        default=1,
+        help="worker processes per function; an SQS source runs min(its MaximumConcurrency, this) at once",
+    )
+    start.set_defaults(run=up)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="liveguard", description="LiveGuard development tools")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -275,6 +396,8 @@ def build_parser() -> argparse.ArgumentParser:
     test.add_argument("--admin", default="administrator", help="the AdminIdentifier (its events are echoes)")
     test.add_argument("--now", type=float, help="the time to decide at, unix seconds (default: now)")
     test.set_defaults(run=_rules_test)
+    _add_ops(commands)
+    _add_local(commands)
     return parser
 
 

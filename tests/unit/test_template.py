@@ -734,6 +734,7 @@ SHARED_ENVIRONMENT = {
     "POWERTOOLS_METRICS_NAMESPACE": "LiveGuard",
     "POWERTOOLS_LOG_LEVEL": "${LogLevel}",
     "LOG_LEVEL": "${LogLevel}",
+    "AWS_ENDPOINT_URL": "",  # declared empty so sam local's env.json may set it (see env.json)
 }
 
 

@@ -1,0 +1,269 @@
+"""moto's server in its own process, for the local stack, with one fix to its SQS FIFO receive.
+
+Run as ``python -m liveguard_local.stack.motoserver --host H --port P`` (``--port 0``: a free port).
+The first line on stdout is JSON, ``{"port": N}`` once listening or ``{"error": "..."}``; the process
+then serves until its stdin closes (the parent stopped or died) or SIGTERM. SIGINT is ignored: Ctrl-C
+reaches the whole process group, and the parent stops everything in order.
+
+Three fixes to moto 5.2.5's SQS, which the app's FIFO semantics depend on:
+
+- Order after a timeout. When several in-flight messages of one FIFO group time out together, moto's
+  ``receive_message`` checks each against the groups still held by the others (released only as the
+  loop reaches them), so it skips the first and hands out the last alone: the group comes back out
+  of order, and reaches the DLQ out of order. The replacement releases every timed-out message
+  before looking at groups, then hands out a group's visible messages oldest first, redriving to
+  the DLQ after ``maxReceiveCount`` receives as moto does. While long polling it also wakes when an
+  in-flight message times out (not up to a second later), and sleeps rather than spins while the
+  only visible messages belong to groups still in flight.
+- Deduplication. moto compares a FIFO message's deduplication id only with the messages still in
+  the queue, queue-wide: a duplicate sent after the first was deleted is delivered again, and with
+  ``DeduplicationScope: messageGroup`` the same id in two groups is dropped. SQS remembers an id for
+  5 minutes from the first send, deleted or not, per group when the scope is ``messageGroup``.
+- Thread safety. moto's threaded server runs a DeleteMessage (which rebuilds the message list) and a
+  SendMessage (which appends to it) at once, and the append can be lost. Sends, deletes and receives
+  take one lock here.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Sequence
+from copy import deepcopy
+from pathlib import Path
+from typing import IO, Any
+
+# One lock over every change to a queue's messages (an RLock: a redrive adds to the DLQ mid-receive).
+_STATE_LOCK = threading.RLock()
+DEDUPLICATION_INTERVAL = 300.0  # seconds SQS remembers a FIFO message's deduplication id
+
+
+def _receive_once(
+    backend: Any, queue: Any, queue_name: str, count: int, visibility_timeout: int, names: list[str]
+) -> tuple[list[Any], list[Any]]:
+    """One pass over the queue: (the messages handed out, the visible messages seen)."""
+    from moto.sqs.models import _filter_message_attributes
+
+    result: list[Any] = []
+    visible = queue.messages
+    for message in visible:  # timed out: no longer in flight
+        queue.pending_messages.discard(message)
+    held = queue.pending_message_groups if queue.fifo_queue else set()
+    to_dead_letter = []
+    for message in visible:
+        if message.group_id is not None and message.group_id in held:
+            continue  # an earlier message of this group is still being processed
+        if (
+            queue.dead_letter_queue is not None
+            and queue.redrive_policy
+            and message.approximate_receive_count >= queue.redrive_policy["maxReceiveCount"]
+        ):
+            to_dead_letter.append(message)
+            continue
+        if not backend.is_message_valid_based_on_retention_period(queue_name, message):
+            continue
+        queue.pending_messages.add(message)
+        message.mark_received(visibility_timeout=visibility_timeout)
+        copy = deepcopy(message)  # the caller's copy; attribute filtering must not touch ours
+        _filter_message_attributes(copy, names)
+        result.append(copy)
+        if len(result) >= count:
+            break
+    for message in to_dead_letter:
+        queue._messages.remove(message)
+        _append(queue.dead_letter_queue, message)  # moved as it is: no deduplication on redrive
+    return result, visible
+
+
+def _append(queue: Any, message: Any) -> None:
+    with queue._messages_lock:
+        queue._messages.append(message)
+        queue._messages_lock.notify_all()
+
+
+def _add_message(self: Any, message: Any) -> None:
+    """Queue.add_message, with SQS's deduplication (5 minutes from the first send, per group when
+    the scope is messageGroup). moto's Lambda event source mappings are not run: the stack polls."""
+    with _STATE_LOCK:
+        if self.fifo_queue and message.deduplication_id:
+            seen: dict[tuple[str | None, str], float] = self.__dict__.setdefault("_liveguard_seen", {})
+            now = time.time()
+            if len(seen) > 10_000:
+                for key in [key for key, at in seen.items() if now - at >= DEDUPLICATION_INTERVAL]:
+                    del seen[key]
+            group = message.group_id if self.deduplication_scope == "messageGroup" else None
+            first = seen.get((group, message.deduplication_id))
+            if first is not None and now - first < DEDUPLICATION_INTERVAL:
+                return  # accepted, not delivered
+            seen[(group, message.deduplication_id)] = now
+        _append(self, message)
+
+
+def _delete_message(self: Any, receipt_handle: str) -> None:
+    with _STATE_LOCK:
+        _ORIGINAL["delete_message"](self, receipt_handle)
+
+
+_ORIGINAL: dict[str, Any] = {}
+
+
+def _receive_message(
+    self: Any,
+    queue_name: str,
+    count: int,
+    wait_seconds_timeout: int,
+    visibility_timeout: int,
+    message_attribute_names: list[str] | None = None,
+) -> list[Any]:
+    from moto.core.utils import unix_time
+
+    names = message_attribute_names or []
+    queue = self.get_queue(queue_name)
+    polling_end = unix_time() + wait_seconds_timeout
+    while True:
+        with _STATE_LOCK:  # moto's server is threaded; concurrent pollers must not share a message
+            result, visible = _receive_once(self, queue, queue_name, count, visibility_timeout, names)
+        now = unix_time()
+        if result or not wait_seconds_timeout or now > polling_end:
+            return result
+        if visible:
+            time.sleep(0.05)  # visible, but held by their groups: wait_for_messages would return at once
+        else:
+            # Until a message arrives (notified) or an in-flight one times out, whichever is first.
+            in_flight = [message.visible_at / 1000 for message in queue._messages if not message.visible]
+            wake = min([polling_end, now + 1, *in_flight])
+            queue.wait_for_messages(max(0.01, wake - now))  # a float works, as Condition.wait_for's
+
+
+def apply_fixes() -> None:
+    from moto.sqs.models import Queue, SQSBackend
+
+    _ORIGINAL["delete_message"] = Queue.delete_message
+    SQSBackend.receive_message = _receive_message  # type: ignore[method-assign]
+    Queue.add_message = _add_message  # type: ignore[method-assign]
+    Queue.delete_message = _delete_message  # type: ignore[method-assign]
+
+
+def _exit_with_parent() -> None:
+    sys.stdin.buffer.read()  # returns at EOF: the parent closed the pipe or is gone
+    os._exit(0)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="liveguard_local.stack.motoserver")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=5000)
+    args = parser.parse_args(argv)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    apply_fixes()
+    from moto.moto_server.werkzeug_app import (
+        DomainDispatcherApplication,
+        MotoRequestHandler,
+        create_backend_app,
+    )
+    from werkzeug.serving import make_server
+
+    try:
+        server = make_server(
+            args.host,
+            args.port,
+            DomainDispatcherApplication(create_backend_app),
+            threaded=True,
+            request_handler=MotoRequestHandler,
+        )
+    except OSError as error:
+        print(
+            json.dumps({"error": f"cannot listen on {args.host}:{args.port}: {error.strerror}"}), flush=True
+        )
+        return 1
+    os.environ["MOTO_PORT"] = str(server.server_port)
+    print(json.dumps({"port": server.server_port}), flush=True)
+    threading.Thread(target=_exit_with_parent, daemon=True).start()
+    server.serve_forever()
+    return 0
+
+
+class MotoProcess:
+    """The parent's handle on the moto server process."""
+
+    def __init__(self, host: str, port: int, log_path: Path) -> None:
+        self.host = host
+        self.port = port
+        self.log_path = log_path
+        self.url = ""
+        self._process: subprocess.Popen[bytes] | None = None
+        self._log: IO[bytes] | None = None
+
+    def start(self, timeout: float = 30.0) -> str:
+        self.launch()
+        return self.wait(timeout)
+
+    def launch(self) -> None:
+        """Start the process; ``wait`` for it to listen (the caller can do other work meanwhile)."""
+        environment = dict(os.environ)
+        here = str(Path(__file__).resolve().parents[2])  # the folder holding liveguard_local
+        environment["PYTHONPATH"] = os.pathsep.join([here, *filter(None, [environment.get("PYTHONPATH")])])
+        self._log = self.log_path.open("ab")
+        self._process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
+            [
+                sys.executable,
+                "-m",
+                "liveguard_local.stack.motoserver",
+                "--host",
+                self.host,
+                "--port",
+                str(self.port),
+            ],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=self._log,
+            env=environment,
+        )
+
+    def wait(self, timeout: float = 30.0) -> str:
+        """The server's URL once it listens; OSError when it could not start."""
+        assert self._process is not None
+        lines: list[bytes] = []
+        stdout = self._process.stdout
+        assert stdout is not None
+        reader = threading.Thread(target=lambda: lines.append(stdout.readline()), daemon=True)
+        reader.start()
+        reader.join(timeout)
+        first = lines[0].decode(errors="replace").strip() if lines else ""
+        try:
+            answer: dict[str, Any] = json.loads(first) if first else {}
+        except ValueError:
+            answer = {}
+        if "port" not in answer:
+            self.stop()
+            reason = answer.get("error") or f"moto did not start (see {self.log_path})"
+            raise OSError(reason)
+        self.port = int(answer["port"])
+        self.url = f"http://{self.host}:{self.port}"
+        return self.url
+
+    def stop(self) -> None:
+        process, self._process = self._process, None
+        if process is not None:
+            if process.stdin is not None:
+                process.stdin.close()  # the server exits on EOF
+            try:
+                process.wait(5)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(5)
+            if process.stdout is not None:
+                process.stdout.close()
+        if self._log is not None:
+            self._log.close()
+            self._log = None
+
+
+if __name__ == "__main__":
+    sys.exit(main())
