@@ -18,6 +18,7 @@ from samtranslator.translator.transform import transform
 
 from liveguard.rules.outcome import Action
 from liveguard.settings import IngressEnvironment, TencentSecret
+from liveguard_local.stack.template import CloudFormationLoader
 
 REPO = Path(__file__).resolve().parents[2]
 TEMPLATE = REPO / "template.yaml"
@@ -27,28 +28,6 @@ RUNTIME = "python3.13"
 
 # name[extras]==version, and nothing else: no ranges, no markers, no second specifier.
 EXACT_PIN = re.compile(r"^(?P<name>[A-Za-z0-9][A-Za-z0-9._-]*)(\[[^\]]*\])?==(?P<version>[^\s=<>!~,;]+)$")
-
-
-class CloudFormationLoader(yaml.SafeLoader):
-    """A safe YAML loader that reads CloudFormation's short-form tags (!Sub, !Ref, !GetAtt...)."""
-
-
-def _construct_intrinsic(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> dict[str, Any]:
-    value: Any
-    if isinstance(node, yaml.ScalarNode):
-        value = loader.construct_scalar(node)
-    elif isinstance(node, yaml.SequenceNode):
-        value = loader.construct_sequence(node, deep=True)
-    else:
-        value = loader.construct_mapping(node, deep=True)
-    if suffix == "Ref":
-        return {"Ref": value}
-    if suffix == "GetAtt" and isinstance(value, str):
-        value = value.split(".", 1)
-    return {f"Fn::{suffix}": value}
-
-
-CloudFormationLoader.add_multi_constructor("!", _construct_intrinsic)
 
 
 def _requirement_lines(path: Path) -> list[str]:

@@ -45,7 +45,7 @@ class _NoValue:
 NO_VALUE = _NoValue()
 
 
-class _Loader(yaml.SafeLoader):  # type: ignore[misc]  # yaml is untyped
+class CloudFormationLoader(yaml.SafeLoader):  # type: ignore[misc]  # yaml is untyped
     """A safe YAML loader that reads CloudFormation's short-form tags."""
 
 
@@ -66,11 +66,11 @@ def _intrinsic(loader: Any, suffix: str, node: Any) -> dict[str, Any]:
     return {f"Fn::{suffix}": value}
 
 
-_Loader.add_multi_constructor("!", _intrinsic)
+CloudFormationLoader.add_multi_constructor("!", _intrinsic)
 
 
 def load_template(path: Path) -> dict[str, Any]:
-    document = yaml.load(path.read_text(encoding="utf-8"), Loader=_Loader)  # noqa: S506 - a SafeLoader
+    document = yaml.load(path.read_text(encoding="utf-8"), Loader=CloudFormationLoader)  # noqa: S506 - a SafeLoader
     if not isinstance(document, dict) or not isinstance(document.get("Resources"), dict):
         raise TemplateError(f"{path}: not a CloudFormation template (no Resources)")
     return document
