@@ -198,7 +198,7 @@ def test_a_new_room_gets_its_default_metadata_through_the_whole_chain(local):
     # line comes once its invocation has returned, a moment after the emulator has the metadata)
     functions = {"IngressFunction", "ModeratorFunction", "ActuatorFunction"}
     wait_for(lambda: {i.function for i in local.stack.invocations} >= functions, 5, "every function")
-    assert len(local.console) == len(local.stack.invocations)
+    wait_for(lambda: len(local.console) == len(local.stack.invocations), 5, "a line per invocation")
     assert any("ActuatorFunction" in line and " ok " in line for line in local.console)
 
 

@@ -30,7 +30,7 @@ from .motoserver import MotoProcess
 from .pollers import SqsPoller
 from .resources import Created, ResourceMaker
 from .template import FunctionSpec, Template, TemplateError
-from .workers import FunctionPool, Result, WorkerSpec
+from .workers import CrashOnGroup, FunctionPool, Result, WorkerSpec
 
 FAKE_CREDENTIALS = {
     "AWS_ACCESS_KEY_ID": "testing",
@@ -76,6 +76,9 @@ class LocalStackOptions:
     # once; 1 (the default) is one instance per function, as when Lambda has scaled to one.
     instances: int = 1
     console: Callable[[str], None] | None = None  # one line per invocation; default: stdout
+    # Test-only fault injection, off by default: a function's invocations raise on batches holding a
+    # record of one message group, the first N times (workers.CrashOnGroup).
+    crash_on_group: CrashOnGroup | None = None
 
 
 @dataclass(frozen=True)
@@ -228,6 +231,7 @@ class LocalStack:
 
     def _start_functions(self, template: Template) -> None:
         options = self.options
+        crash = options.crash_on_group
         for spec in self.functions:
             worker = WorkerSpec(
                 function=spec.logical_id,
@@ -241,6 +245,7 @@ class LocalStack:
                 timeout=float(spec.timeout),
                 log_path=str(self.logs_dir / f"{spec.logical_id}.log"),
                 log_group=spec.log_group,
+                crash=crash if crash is not None and crash.function == spec.logical_id else None,
             )
             self._pools[spec.logical_id] = FunctionPool(worker, max(1, options.instances))
         for pool in self._pools.values():  # every cold start at once
@@ -373,7 +378,6 @@ class LocalStack:
             detail=detail,
             error=result.error,
         )
-        self.invocations.append(invocation)
         clock = time.strftime("%H:%M:%S", time.localtime(invocation.at))
         clock += f".{int(invocation.at * 1000) % 1000:03d}"
         line = (
@@ -383,7 +387,8 @@ class LocalStack:
         if result.error:
             message = str(result.error.get("errorMessage", "")).strip().splitlines()
             line += f"  {result.error.get('errorType')}: {message[-1][:200] if message else ''}"
-        with self._console_lock:
+        with self._console_lock:  # the record and its line together, in the same order
+            self.invocations.append(invocation)
             self._console(line)
 
     def settings(self) -> dict[str, Any]:

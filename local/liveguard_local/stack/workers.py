@@ -48,6 +48,32 @@ class WorkerSpec:
     timeout: float
     log_path: str
     log_group: str
+    # Test-only fault injection, off by default (see CrashOnGroup).
+    crash: CrashOnGroup | None = None
+
+
+@dataclass(frozen=True)
+class CrashOnGroup:
+    """Test-only fault injection at the Lambda-runtime level, never in the product's code: the first
+    ``times`` invocations of ``function`` (a logical id) whose batch holds an SQS record of message
+    group ``group`` raise ``InjectedCrashError`` before the handler runs, so nothing of the batch is
+    deleted and every record comes back, as after a crashed invocation. Counted per instance."""
+
+    function: str
+    group: str
+    times: int = 1
+
+
+class InjectedCrashError(RuntimeError):
+    """The invocation failure CrashOnGroup injects."""
+
+
+def _holds_group(event: Any, group: str) -> bool:
+    records = event.get("Records") if isinstance(event, dict) else None
+    return any(
+        isinstance(record, dict) and (record.get("attributes") or {}).get("MessageGroupId") == group
+        for record in records or []
+    )
 
 
 class LocalContext:
@@ -106,6 +132,7 @@ def worker_main(spec: WorkerSpec, conn: Connection) -> None:
         conn.close()
         return
     conn.send(("ready", (time.perf_counter() - started) * 1000))
+    crashes_left = spec.crash.times if spec.crash is not None else 0
     while True:
         try:
             message = conn.recv()
@@ -117,7 +144,11 @@ def worker_main(spec: WorkerSpec, conn: Connection) -> None:
         context = LocalContext(spec, request_id, time.monotonic() + timeout)
         reply: tuple[str, Any]
         try:
-            result = handler(json.loads(event_json), context)
+            event = json.loads(event_json)
+            if crashes_left > 0 and spec.crash is not None and _holds_group(event, spec.crash.group):
+                crashes_left -= 1
+                raise InjectedCrashError(f"injected crash on a batch holding group {spec.crash.group}")
+            result = handler(event, context)
             reply = ("ok", json.dumps(result))
         except SystemExit as exc:
             conn.send(("error", _error(exc, "Runtime.ExitError")))
