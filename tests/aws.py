@@ -6,6 +6,7 @@ from __future__ import annotations
 import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 from moto.server import ThreadedMotoServer
 
@@ -35,3 +36,19 @@ def moto_server() -> Iterator[str]:
         yield f"http://127.0.0.1:{port}"
     finally:
         server.stop()
+
+
+def create_state_table(client: Any, name: str) -> None:
+    """The table as template.yaml declares it: pk + sk strings, TTL on ``expiration``."""
+    client.create_table(
+        TableName=name,
+        BillingMode="PAY_PER_REQUEST",
+        AttributeDefinitions=[
+            {"AttributeName": "pk", "AttributeType": "S"},
+            {"AttributeName": "sk", "AttributeType": "S"},
+        ],
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+    )
+    client.update_time_to_live(
+        TableName=name, TimeToLiveSpecification={"AttributeName": "expiration", "Enabled": True}
+    )

@@ -19,7 +19,7 @@ import pytest
 
 from liveguard_local.emulator.server import Emulator, EmulatorConfig
 from liveguard_local.receiver import Received, WebhookReceiver
-from tests.aws import FAKE_CREDENTIALS, moto_server
+from tests.aws import FAKE_CREDENTIALS, create_state_table, moto_server
 
 from .conftest import ADMIN, KEY, SDK_APP_ID, TOKEN
 
@@ -73,18 +73,7 @@ def chain() -> Iterator[dict[str, Any]]:
             for name in ("events", "events-dlq", "actions", "actions-dlq")
         }
         table = "chain-state"
-        boto3.client("dynamodb").create_table(
-            TableName=table,
-            KeySchema=[
-                {"AttributeName": "pk", "KeyType": "HASH"},
-                {"AttributeName": "sk", "KeyType": "RANGE"},
-            ],
-            AttributeDefinitions=[
-                {"AttributeName": "pk", "AttributeType": "S"},
-                {"AttributeName": "sk", "AttributeType": "S"},
-            ],
-            BillingMode="PAY_PER_REQUEST",
-        )
+        create_state_table(boto3.client("dynamodb"), table)
         secret = {
             "SdkAppId": SDK_APP_ID,
             "SecretKey": KEY,

@@ -21,8 +21,7 @@ from aws_lambda_powertools.utilities import parameters
 from liveguard.messages import CallbackQuery, EventEnvelope, action_id, event_id, message_group
 from liveguard.state import StateTable
 from liveguard_local.events import CALLBACK_BODIES, LOCAL_SECRET
-from tests.aws import FAKE_CREDENTIALS, moto_server
-from tests.unit.test_state import create_table
+from tests.aws import FAKE_CREDENTIALS, create_state_table, moto_server
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLE_BATCH = ROOT / "events" / "sqs" / "moderator-batch.json"
@@ -63,7 +62,7 @@ def aws(monkeypatch_module) -> Iterator[dict[str, Any]]:
         for key, value in {**FAKE_CREDENTIALS, "AWS_ENDPOINT_URL": endpoint}.items():
             monkeypatch_module.setenv(key, value)
         sqs, dynamodb = boto3.client("sqs"), boto3.client("dynamodb")
-        create_table(dynamodb, TABLE)
+        create_state_table(dynamodb, TABLE)
         resources = {
             "sqs": sqs,
             "dynamodb": dynamodb,

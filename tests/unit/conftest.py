@@ -7,12 +7,17 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+import boto3
 import httpx
 import pytest
+from moto import mock_aws
 
+from liveguard.state import StateTable
 from liveguard.tencent.client import AdminUserSig, LiveClient
 from liveguard.tencent.ratelimit import CommandRateLimiter
+from tests.aws import FAKE_CREDENTIALS, create_state_table
 
+STATE_TABLE = "liveguard-state-test"
 SDK_APP_ID = 1400000001
 SECRET_KEY = "5bd2850fff3ecb11d7c805251c51ee463a25727bddc2385f3fa8bfee1bb93b5e"
 ADMIN = "administrator"
@@ -112,3 +117,20 @@ def admin_usersig(usersig_clock: FakeClock) -> AdminUserSig:
     from pydantic import SecretStr
 
     return AdminUserSig(SDK_APP_ID, SecretStr(SECRET_KEY), ADMIN, clock=usersig_clock)
+
+
+@pytest.fixture
+def dynamodb(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """In-process moto DynamoDB with the state table as template.yaml declares it."""
+    for key, value in FAKE_CREDENTIALS.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    with mock_aws():
+        client = boto3.client("dynamodb")
+        create_state_table(client, STATE_TABLE)
+        yield client
+
+
+@pytest.fixture
+def table(dynamodb: Any) -> StateTable:
+    return StateTable(STATE_TABLE, client=dynamodb)

@@ -32,7 +32,7 @@ from liveguard.messages import ActionMessage, action_id, message_group
 from liveguard.state import StateTable
 from liveguard.tencent.commands import EmptyReply, Reply
 from liveguard.tencent.errors import TencentApiError
-from tests.aws import FAKE_CREDENTIALS
+from tests.aws import FAKE_CREDENTIALS, create_state_table
 
 CAUSE = "c" * 64
 TABLE = "liveguard-state-test"
@@ -152,15 +152,7 @@ def create_resources(suffix: str = "test") -> Aws:
     """The state table and the two FIFO queues, shaped as the template makes them."""
     dynamodb = boto3.client("dynamodb")
     table = f"liveguard-state-{suffix}"
-    dynamodb.create_table(
-        TableName=table,
-        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
-        AttributeDefinitions=[
-            {"AttributeName": "pk", "AttributeType": "S"},
-            {"AttributeName": "sk", "AttributeType": "S"},
-        ],
-        BillingMode="PAY_PER_REQUEST",
-    )
+    create_state_table(dynamodb, table)
     sqs = boto3.client("sqs")
     fifo = {
         "FifoQueue": "true",

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import copy
 import json
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -14,7 +13,6 @@ import boto3
 import pytest
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
-from moto import mock_aws
 from pydantic import ValidationError
 
 from liveguard.messages import ActionMessage, CallbackQuery, EventEnvelope, action_id, event_id, message_group
@@ -34,12 +32,10 @@ from liveguard.rules.outcome import (
     StateView,
 )
 from liveguard.rules.verdict import Verdict
-from liveguard.state import StateTable
 from liveguard.webhooks.models import MessageSent, MessageToSend, RoomMetadataSet
 from liveguard_local.events import CALLBACK_BODIES, LOCAL_SECRET
-from tests.aws import FAKE_CREDENTIALS
 
-from .test_state import TABLE, create_table
+from .conftest import STATE_TABLE as TABLE
 
 ADMIN = LOCAL_SECRET["AdminIdentifier"]
 ROOM = "live-room-1"
@@ -194,22 +190,6 @@ class RecordingDeadLetters:
 
 
 # --- fixtures --------------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def dynamodb(monkeypatch) -> Iterator[Any]:
-    for key, value in FAKE_CREDENTIALS.items():
-        monkeypatch.setenv(key, value)
-    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
-    with mock_aws():
-        client = boto3.client("dynamodb")
-        create_table(client)
-        yield client
-
-
-@pytest.fixture
-def table(dynamodb) -> StateTable:
-    return StateTable(TABLE, client=dynamodb)
 
 
 @pytest.fixture

@@ -18,7 +18,6 @@ from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 from hypothesis import given
 from hypothesis import strategies as st
-from moto import mock_aws
 
 from liveguard.aws.dynamodb import DynamoDbClient, DynamoDbError, SanctionView
 from liveguard.aws.protocol import AwsCredentials
@@ -31,47 +30,16 @@ from liveguard.state import (
     room_pk,
     to_attribute,
 )
-from tests.aws import FAKE_CREDENTIALS, moto_server
+from tests.aws import create_state_table, moto_server
 
-TABLE = "liveguard-state-test"
+from .conftest import STATE_TABLE as TABLE
+
 ROOM = "live-room-1"
 NOW = 1_800_000_000.0  # unix seconds
 EVENT_A = "a" * 64
 EVENT_B = "b" * 64
 EVENT_C = "c" * 64
 TEN_MINUTES = 600
-
-
-def create_table(client: Any, name: str = TABLE) -> None:
-    """The table as template.yaml declares it: pk + sk strings, TTL on ``expiration``."""
-    client.create_table(
-        TableName=name,
-        BillingMode="PAY_PER_REQUEST",
-        AttributeDefinitions=[
-            {"AttributeName": "pk", "AttributeType": "S"},
-            {"AttributeName": "sk", "AttributeType": "S"},
-        ],
-        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
-    )
-    client.update_time_to_live(
-        TableName=name, TimeToLiveSpecification={"AttributeName": "expiration", "Enabled": True}
-    )
-
-
-@pytest.fixture
-def dynamodb(monkeypatch) -> Iterator[Any]:
-    for key, value in FAKE_CREDENTIALS.items():
-        monkeypatch.setenv(key, value)
-    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
-    with mock_aws():
-        client = boto3.client("dynamodb")
-        create_table(client)
-        yield client
-
-
-@pytest.fixture
-def table(dynamodb) -> StateTable:
-    return StateTable(TABLE, client=dynamodb)
 
 
 def items(dynamodb: Any, prefix: str) -> list[dict[str, Any]]:
@@ -457,7 +425,7 @@ def moto_dynamodb() -> Iterator[tuple[str, Any]]:
             aws_access_key_id="testing",
             aws_secret_access_key="testing",
         )
-        create_table(client, SANCTIONS)
+        create_state_table(client, SANCTIONS)
         yield endpoint, client
 
 
