@@ -13,7 +13,7 @@ import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 
 def _emulator(args: argparse.Namespace) -> int:
@@ -74,72 +74,6 @@ def _rules_check(args: argparse.Namespace) -> int:
     return 0
 
 
-class _MemoryState:
-    """State for `rules test`: from --state, then each event's changes applied in memory, in order
-    (so a run over several events shows thresholds being reached). Nothing is written anywhere."""
-
-    def __init__(self) -> None:
-        self.strikes: list[tuple[str, str, float]] = []
-        self.violations: list[tuple[str, str, float]] = []
-        self.snapshots: dict[tuple[str, str], str | None] = {}
-        self.sanctions: dict[tuple[str, str], tuple[Literal["muted", "banned"], float]] = {}
-
-    @classmethod
-    def from_file(cls, path: str, now: float) -> _MemoryState:
-        """``{"strikes": [{"room", "user", "ago"?, "count"?}], "violations": [{"room", "kind", "ago"?,
-        "count"?}], "snapshots": {room: {key: value}}, "sanctions": [{"room", "user", "sanction",
-        "left"}]}``; ``ago`` and ``left`` are seconds before and after now."""
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
-        if not isinstance(data, dict):
-            raise ValueError("the state file must hold a JSON object")
-        state = cls()
-        for item in data.get("strikes", []):
-            at = now - float(item.get("ago", 0))
-            state.strikes.extend([(str(item["room"]), str(item["user"]), at)] * int(item.get("count", 1)))
-        for item in data.get("violations", []):
-            at = now - float(item.get("ago", 0))
-            state.violations.extend([(str(item["room"]), str(item["kind"]), at)] * int(item.get("count", 1)))
-        for room, values in data.get("snapshots", {}).items():
-            for key, value in values.items():
-                state.snapshots[(room, key)] = None if value is None else str(value)
-        for item in data.get("sanctions", []):
-            if item["sanction"] not in ("muted", "banned"):
-                raise ValueError(f"a sanction is muted or banned, not {item['sanction']!r}")
-            state.sanctions[(str(item["room"]), str(item["user"]))] = (
-                item["sanction"],
-                now + float(item["left"]),
-            )
-        return state
-
-    def strike_count(self, room_id: str, user_id: str, window_seconds: int, now: float) -> int:
-        return sum(
-            1 for r, u, at in self.strikes if (r, u) == (room_id, user_id) and at > now - window_seconds
-        )
-
-    def approved_value(self, room_id: str, key: str) -> str | None:
-        return self.snapshots.get((room_id, key))
-
-    def violation_count(self, room_id: str, kind: str, window_seconds: int, now: float) -> int:
-        return sum(
-            1 for r, k, at in self.violations if (r, k) == (room_id, kind) and at > now - window_seconds
-        )
-
-    def sanction(self, room_id: str, user_id: str, now: float) -> Literal["muted", "banned"] | None:
-        found = self.sanctions.get((room_id, user_id))
-        return found[0] if found is not None and found[1] > now else None
-
-    def apply(self, changes: Sequence[Any], now: float) -> None:
-        for change in changes:
-            if change.kind == "strike":
-                self.strikes.append((change.room_id, change.user_id, now))
-            elif change.kind == "violation":
-                self.violations.append((change.room_id, change.violation, now))
-            elif change.kind == "snapshot":
-                self.snapshots[(change.room_id, change.key)] = change.value
-            elif change.kind == "sanction":
-                self.sanctions[(change.room_id, change.user_id)] = (change.sanction, float(change.until))
-
-
 def _read_event(path: str) -> tuple[str, dict[str, Any], bytes, str]:
     """(command, body, raw body, SdkAppid) from a Tencent callback body or an API Gateway proxy event."""
     document = json.loads(Path(path).read_text(encoding="utf-8"))
@@ -181,6 +115,7 @@ def _rules_test(args: argparse.Namespace) -> int:
     from liveguard.rules.engine import evaluate, snapshots_from_admin
     from liveguard.rules.loader import RulesInvalid, load_rules
     from liveguard.webhooks.models import BEFORE_COMMANDS, CallbackInvalid, parse_callback
+    from liveguard_local.memory_state import MemoryState
 
     try:
         rules = load_rules(args.file)
@@ -190,7 +125,7 @@ def _rules_test(args: argparse.Namespace) -> int:
         return 1
     now = time.time() if args.now is None else args.now
     try:
-        state = _MemoryState.from_file(args.state, now) if args.state else _MemoryState()
+        state = MemoryState.from_file(args.state, now) if args.state else MemoryState()
     except (OSError, ValueError, KeyError, TypeError) as error:
         print(f"{args.state}: cannot use this state file: {error}", file=sys.stderr)
         return 1

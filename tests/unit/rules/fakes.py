@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterable
-from dataclasses import dataclass, field
 from typing import Any
 
-from liveguard.rules.outcome import Sanction, StateChange
+import liveguard_local.memory_state
 from liveguard.webhooks.models import Callback, parse_callback
 from liveguard_local.events import CALLBACK_BODIES
 
@@ -16,41 +14,8 @@ ROOM = "live-room-1"
 NOW = 1_800_000_000.0
 
 
-@dataclass
-class MemoryState:
-    """Strikes and violations with their times, approved values and sanctions; ``apply`` records a
-    decision's changes the way the moderator would."""
-
-    strikes: list[tuple[str, str, float]] = field(default_factory=list)
-    violations: list[tuple[str, str, float]] = field(default_factory=list)
-    approved: dict[tuple[str, str], str | None] = field(default_factory=dict)
-    sanctions: dict[tuple[str, str], tuple[Sanction, float]] = field(default_factory=dict)
-    reads: int = 0
-
-    def strike_count(self, room_id: str, user_id: str, window_seconds: int, now: float) -> int:
-        self.reads += 1
-        return sum(
-            1
-            for r, u, at in self.strikes
-            if (r, u) == (room_id, user_id) and now - window_seconds < at <= now
-        )
-
-    def approved_value(self, room_id: str, key: str) -> str | None:
-        self.reads += 1
-        return self.approved.get((room_id, key))
-
-    def violation_count(self, room_id: str, kind: str, window_seconds: int, now: float) -> int:
-        self.reads += 1
-        return sum(
-            1
-            for r, k, at in self.violations
-            if (r, k) == (room_id, kind) and now - window_seconds < at <= now
-        )
-
-    def sanction(self, room_id: str, user_id: str, now: float) -> Sanction | None:
-        self.reads += 1
-        found = self.sanctions.get((room_id, user_id))
-        return found[0] if found is not None and found[1] > now else None
+class MemoryState(liveguard_local.memory_state.MemoryState):
+    """The CLI's in-memory state, with shorthands to seed strikes and violations."""
 
     def strike(self, user: str, *, at: float, times: int = 1, room: str = ROOM) -> MemoryState:
         self.strikes.extend([(room, user, at)] * times)
@@ -59,17 +24,6 @@ class MemoryState:
     def violate(self, kind: str, *, at: float, times: int = 1, room: str = ROOM) -> MemoryState:
         self.violations.extend([(room, kind, at)] * times)
         return self
-
-    def apply(self, changes: Iterable[StateChange], now: float) -> None:
-        for change in changes:
-            if change.kind == "strike":
-                self.strikes.append((change.room_id, change.user_id, now))
-            elif change.kind == "violation":
-                self.violations.append((change.room_id, change.violation, now))
-            elif change.kind == "snapshot":
-                self.approved[(change.room_id, change.key)] = change.value
-            else:
-                self.sanctions[(change.room_id, change.user_id)] = (change.sanction, float(change.until))
 
 
 def body(command: str, **fields: Any) -> dict[str, Any]:
