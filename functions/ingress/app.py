@@ -2,7 +2,9 @@
 
 Thin on purpose: Powertools wiring here, the logic in the layer (liveguard.ingress). Everything is
 made once per cold start; nothing heavier than pydantic and httpx is imported on the way (the SQS
-client is boto3-free; the secret's reader loads boto3 on first use, or during a SnapStart init).
+client and the spool's DynamoDB client are boto3-free; the secret's reader loads boto3 on first use,
+or during a SnapStart init). When SQS cannot take an event, it is kept in the state table's spool
+(liveguard.spool) and the drain function queues it later.
 """
 
 import os
@@ -11,6 +13,7 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from liveguard.aws.dynamodb import DynamoDbSpool
 from liveguard.aws.sqs import SqsClient
 from liveguard.ingress import Ingress
 from liveguard.rules.verdict import CompiledRules, DeferredRules
@@ -42,6 +45,7 @@ ingress = Ingress(
     secret=lambda: load_tencent_secret(environment.tencent_secret_arn, environment.secret_max_age),
     rules=rules,
     metrics=metrics,
+    spool=DynamoDbSpool(environment.state_table_name) if environment.state_table_name else None,
 )
 if os.environ.get("AWS_LAMBDA_INITIALIZATION_TYPE") == "snap-start":
     # Under SnapStart this init runs once before the snapshot: pay for boto3, the first secret read

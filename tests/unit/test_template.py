@@ -17,7 +17,7 @@ from samtranslator.translator.managed_policy_translator import ManagedPolicyLoad
 from samtranslator.translator.transform import transform
 
 from liveguard.rules.outcome import Action
-from liveguard.settings import IngressEnvironment, TencentSecret
+from liveguard.settings import DrainEnvironment, IngressEnvironment, TencentSecret
 from liveguard_local.stack.template import CloudFormationLoader
 
 REPO = Path(__file__).resolve().parents[2]
@@ -308,6 +308,20 @@ def _role(resources: dict[str, Any], function: str) -> dict[str, Any]:
     return resources[role_name]["Properties"]
 
 
+# The condition that limits a statement to the spool's items (partition keys SPOOL#<shard>).
+SPOOL_ONLY = {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["SPOOL#*"]}}
+
+
+def _conditions(role: dict[str, Any], action: str) -> list[Any]:
+    """The Condition of each of the role's statements that grants ``action``."""
+    return [
+        statement.get("Condition")
+        for policy in role.get("Policies", [])
+        for statement in policy["PolicyDocument"]["Statement"]
+        if action in _as_list(statement["Action"])
+    ]
+
+
 def _granted(role: dict[str, Any]) -> set[tuple[str, str, str]]:
     """A role's inline statements as (effect, action, resource), one triple per pair."""
     statements = [
@@ -340,8 +354,11 @@ def test_ingress_role_may_only_send_to_the_events_queue_read_the_secret_and_read
         ),
         ("Allow", "secretsmanager:GetSecretValue", SECRET_ARN),
         ("Allow", "dynamodb:GetItem", "${StateTable.Arn}"),
+        ("Allow", "dynamodb:PutItem", "${StateTable.Arn}"),
     }
     assert all("*" not in str(resource) for _, _, resource in granted)
+    # And its only write to the table is keeping an event in the spool's partitions
+    assert _conditions(role, "dynamodb:PutItem") == [SPOOL_ONLY]
     # And the only managed policy is the logs one SAM attaches to every function
     assert role["ManagedPolicyArns"] == [LOGS_ONLY_MANAGED_POLICY]
 
@@ -376,7 +393,7 @@ def test_ingress_environment_names_the_events_queue_and_the_secret(resources: di
     assert _render(variables["TENCENT_SECRET_ARN"]) == SECRET_ARN
 
 
-FUNCTIONS = ["IngressFunction", "ModeratorFunction", "ActuatorFunction"]
+FUNCTIONS = ["IngressFunction", "ModeratorFunction", "ActuatorFunction", "SpoolDrainFunction"]
 
 
 @pytest.mark.parametrize("function", FUNCTIONS)
@@ -429,6 +446,7 @@ def test_secret_placeholder_has_the_contract_keys_and_is_refused_until_replaced(
         ("IngressFunctionErrorsAlarm", "AWS/Lambda", "Errors", {"FunctionName": "${IngressFunction}"}),
         ("ModeratorFunctionErrorsAlarm", "AWS/Lambda", "Errors", {"FunctionName": "${ModeratorFunction}"}),
         ("ActuatorFunctionErrorsAlarm", "AWS/Lambda", "Errors", {"FunctionName": "${ActuatorFunction}"}),
+        ("SpoolDrainFunctionErrorsAlarm", "AWS/Lambda", "Errors", {"FunctionName": "${SpoolDrainFunction}"}),
         (
             "CallbackApi5xxAlarm",
             "AWS/ApiGateway",
@@ -655,6 +673,60 @@ def test_actuator_role_may_only_consume_and_defer_actions_dead_letter_them_keep_
     }
 
 
+def test_spool_drain_role_may_only_send_to_the_events_queue_and_read_and_delete_spool_items(
+    resources: dict[str, Any],
+) -> None:
+    # Given the spool drain's execution role
+    role = _role(resources, "SpoolDrainFunction")
+    # When its statements are listed as (effect, action, resource)
+    granted = _granted(role)
+    # Then it writes its own logs, sends to the events queue, and reads and deletes table items
+    assert granted == {
+        ("Allow", "logs:CreateLogStream", "${SpoolDrainFunctionLogGroup.Arn}"),
+        ("Allow", "logs:PutLogEvents", "${SpoolDrainFunctionLogGroup.Arn}"),
+        ("Allow", "sqs:SendMessage", "${EventsQueue.Arn}"),
+        ("Allow", "dynamodb:Query", "${StateTable.Arn}"),
+        ("Allow", "dynamodb:DeleteItem", "${StateTable.Arn}"),
+    }
+    # And only the spool's items: no strike, snapshot or audit is readable or deletable by it
+    assert _conditions(role, "dynamodb:Query") == [SPOOL_ONLY]
+    assert _conditions(role, "dynamodb:DeleteItem") == [SPOOL_ONLY]
+    assert role.get("ManagedPolicyArns", []) == []
+
+
+def test_spool_drain_runs_every_minute_and_each_run_ends_before_the_next(resources: dict[str, Any]) -> None:
+    # Given the drain function and the rules that invoke it
+    rules = [resource for resource in resources.values() if resource["Type"] == "AWS::Events::Rule"]
+    properties = resources["SpoolDrainFunction"]["Properties"]
+    # When EventBridge fires the schedule
+    (rule,) = rules
+    (target,) = rule["Properties"]["Targets"]
+    # Then it invokes the drain once a minute; a run ends before the next starts, and a missed run
+    # is not retried (the next one makes up for it)
+    assert rule["Properties"]["ScheduleExpression"] == "rate(1 minute)"
+    assert _render(target["Arn"]) == "${SpoolDrainFunction.Arn}"
+    assert properties["Timeout"] < 60
+    config = next(r for r in resources.values() if r["Type"] == "AWS::Lambda::EventInvokeConfig")
+    retries = config["Properties"]["MaximumRetryAttempts"]
+    assert (retries, config["Properties"]["MaximumEventAgeInSeconds"]) == (0, 60)
+
+
+def test_spool_alarms_when_a_kept_event_waited_ten_minutes(resources: dict[str, Any]) -> None:
+    # Given the alarm on the drain's OldestKeptEventAge metric (0 when the spool is empty)
+    properties = resources["SpoolStaleAlarm"]["Properties"]
+    watched = {d["Name"]: _render(d["Value"]) for d in properties["Dimensions"]}
+    # When a kept event is still in the spool after a run, ten minutes after the ingress kept it
+    # Then it fires, on the metric the drain publishes under its service name
+    assert (properties["Namespace"], properties["MetricName"]) == ("LiveGuard", "OldestKeptEventAge")
+    drain_variables = resources["SpoolDrainFunction"]["Properties"]["Environment"]["Variables"]
+    assert watched == {"service": drain_variables["POWERTOOLS_SERVICE_NAME"]}
+    assert (properties["Statistic"], properties["ComparisonOperator"], properties["Threshold"]) == (
+        "Maximum",
+        "GreaterThanThreshold",
+        600,
+    )
+
+
 @pytest.mark.parametrize("function", ["ModeratorFunction", "ActuatorFunction"])
 def test_queue_consumers_get_no_managed_policy(resources: dict[str, Any], function: str) -> None:
     # Given a queue consumer's role (SAM would attach AWSLambdaSQSQueueExecutionRole, whose queue
@@ -707,6 +779,11 @@ ENVIRONMENT = {
         "DRY_RUN": "${DryRun}",
         "ACTUATOR_CONCURRENCY": "${ActuatorConcurrency}",
         "POWERTOOLS_SERVICE_NAME": "liveguard-actuator",
+    },
+    "SpoolDrainFunction": {
+        "EVENTS_QUEUE_URL": "${EventsQueue}",
+        "STATE_TABLE_NAME": "${StateTable}",
+        "POWERTOOLS_SERVICE_NAME": "liveguard-spool-drain",
     },
 }
 SHARED_ENVIRONMENT = {
@@ -763,6 +840,7 @@ def test_environment_models_find_every_variable_they_require(resources: dict[str
         "IngressFunction": IngressEnvironment,
         "ModeratorFunction": ModeratorEnvironment,
         "ActuatorFunction": ActuatorEnvironment,
+        "SpoolDrainFunction": DrainEnvironment,
     }
     # When the variables each requires are compared with what the template sets
     missing = {

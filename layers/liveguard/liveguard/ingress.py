@@ -23,6 +23,7 @@ from pydantic import ValidationError
 from liveguard.messages import CallbackQuery, EventEnvelope, event_id, message_group
 from liveguard.rules.verdict import ALLOW_ALL, CompiledRules, Verdict, decide, tencent_default
 from liveguard.settings import TencentSecret
+from liveguard.spool import MESSAGE_REFUSALS, EventSpool, KeptEvent, KeptGroups
 from liveguard.tencent.webhook_signature import WebhookSignatureError, verify_webhook_signature
 from liveguard.webhooks.models import BEFORE_COMMANDS, CallbackInvalid, UnknownCallback, parse_callback
 
@@ -31,6 +32,12 @@ logger = logging.getLogger(__name__)
 MAX_BODY_BYTES = 64 * 1024
 # Tencent waits 2 s. Keep a margin for API Gateway and the network on both sides.
 ANSWER_BUDGET = 1.5
+# Of that budget, what SQS's tries leave for keeping the event in the spool when they all fail: one
+# PutItem (a few ms when DynamoDB is well; its timeout below) and a second try.
+KEEP_RESERVE = 0.45
+KEEP_TIMEOUT = 0.2
+# A kept room's "is my last kept event drained yet?" read, on the answer's path.
+KEPT_CHECK_TIMEOUT = 0.1
 OK_REPLY = {"ActionStatus": "OK", "ErrorInfo": "", "ErrorCode": 0}
 
 
@@ -120,9 +127,13 @@ class Ingress:
         clock: Callable[[], float] = time.time,
         monotonic: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
+        spool: EventSpool | None = None,
     ) -> None:
         self.queue = queue
         self.queue_url = queue_url
+        # Where an event goes when SQS cannot take it (liveguard.spool); None: answer 503 instead.
+        self.spool = spool
+        self.kept_groups = KeptGroups(monotonic=monotonic)
         self.secret = secret
         self.rules = rules
         self.metrics: Metrics = metrics or _NoMetrics()
@@ -228,7 +239,40 @@ class Ingress:
         return verdict
 
     def _queue(self, envelope: EventEnvelope, deadline: float, log: dict[str, Any]) -> bool:
+        """Queue the event on SQS, or keep it in the spool; False when neither took it.
+
+        With a spool, SQS's tries stop ``KEEP_RESERVE`` before the deadline so that keeping the
+        event still fits in the answer. An event goes straight to the spool while this instance has
+        an earlier event of its room there (``KeptGroups``: no overtaking), and, for a few seconds
+        after SQS failed, every event does."""
         body = envelope.model_dump_json(by_alias=True)
+        if self.spool is None:
+            return self._send(envelope, body, deadline, log) is None
+        kept = KeptEvent(
+            event_id=envelope.id,
+            group=envelope.group,
+            received_at=envelope.received_at,
+            body=body,
+            kept_at=int(self._clock() * 1000),
+        )
+        groups = self.kept_groups
+        if groups.sqs_on_hold or groups.must_keep(envelope.group, self.spool, KEPT_CHECK_TIMEOUT):
+            if self._keep(kept, deadline, log):
+                return True
+            # Losing the event is worse than the risk of it overtaking its room's kept events.
+            return self._send(envelope, body, deadline, log) is None
+        error = self._send(envelope, body, deadline - KEEP_RESERVE, log)
+        if error is None:
+            return True
+        if getattr(error, "error_type", "") in MESSAGE_REFUSALS:
+            return False  # SQS refuses this message itself: the drain could never queue it either
+        groups.sqs_failed()
+        return self._keep(kept, deadline, log)
+
+    def _send(
+        self, envelope: EventEnvelope, body: str, deadline: float, log: dict[str, Any]
+    ) -> Exception | None:
+        """SendMessage, retried with jitter until ``deadline``; the last error, or None once sent."""
         attempt = 0
         while True:
             attempt += 1
@@ -241,8 +285,8 @@ class Ingress:
                     deduplication_id=envelope.id,
                     timeout=max(min(left, 1.0), 0.05),
                 )
-                return True
-            except Exception as error:  # any failure to queue is answered 5xx below, never swallowed
+                return None
+            except Exception as error:  # any failure to queue is kept or answered 5xx, never swallowed
                 retryable = bool(getattr(error, "retryable", True))
                 pause = random.uniform(0, min(0.2, 0.025 * 2**attempt))  # noqa: S311 - jitter
                 if not retryable or self._monotonic() + pause + 0.05 >= deadline:
@@ -256,8 +300,36 @@ class Ingress:
                             "detail": str(error)[:300],
                         },
                     )
-                    return False
+                    return error
                 self._sleep(pause)
+
+    def _keep(self, kept: KeptEvent, deadline: float, log: dict[str, Any]) -> bool:
+        """Write the event to the spool, tried twice within the deadline."""
+        assert self.spool is not None
+        error: Exception | None = None
+        for _ in range(2):
+            left = deadline - self._monotonic()
+            if left < 0.02:
+                break
+            try:
+                self.spool.keep(kept, timeout=min(left, KEEP_TIMEOUT))
+            except Exception as failure:  # counted and logged below; the caller answers 503
+                error = failure
+                continue
+            self.kept_groups.kept(kept)
+            self.metrics.add_metric("EventsKept", "Count", 1)
+            logger.info("SQS did not take the event: kept in the spool for the drain", extra=log)
+            return True
+        self.metrics.add_metric("KeepFailed", "Count", 1)
+        logger.error(
+            "could not keep the event in the spool either",
+            extra={
+                **log,
+                "error": type(error).__name__ if error else "no time left",
+                "detail": str(error)[:300],
+            },
+        )
+        return False
 
     def _refuse(
         self, refusal: tuple[int, int, str], why: str, *, command: str | None = None

@@ -81,6 +81,15 @@ class IngressEnvironment(BaseModel):
     rules_file: str | None = Field(default=None, alias="RULES_FILE", min_length=1)
 
 
+class DrainEnvironment(BaseModel):
+    """The spool drain's environment: where kept events are (the state table) and where they go."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore", populate_by_name=True)
+
+    events_queue_url: HttpUrl = Field(alias="EVENTS_QUEUE_URL")
+    state_table_name: str = Field(alias="STATE_TABLE_NAME", min_length=1)
+
+
 def load_tencent_secret(arn: str, max_age: int = 300) -> TencentSecret:
     """The Tencent secret through Powertools parameters, cached for ``max_age`` seconds.
 

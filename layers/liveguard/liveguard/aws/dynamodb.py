@@ -1,21 +1,24 @@
-"""DynamoDB GetItem over HTTPS, signed with SigV4, in the standard library; and the ingress's view
-of the state table.
+"""DynamoDB GetItem, PutItem, DeleteItem and Query over HTTPS, signed with SigV4, in the standard
+library; and the ingress's two views of the state table.
 
 The ingress decides gifts inline and must know whether the sender is muted or banned: one GetItem
-of a SANCTION# item. boto3 costs about 0.3 s to import, more than the ingress's whole cold start, so
-this is DynamoDB's JSON protocol (``X-Amz-Target: DynamoDB_20120810.GetItem``) as one small POST on
-a kept-alive connection (``liveguard.aws.protocol``).
+of a SANCTION# item. When SQS cannot take an event, the ingress keeps it in the table's spool
+(``liveguard.spool``): one PutItem. boto3 costs about 0.3 s to import, more than the ingress's whole
+cold start, so this is DynamoDB's JSON protocol (``X-Amz-Target: DynamoDB_20120810.<Operation>``) as
+one small POST on a kept-alive connection (``liveguard.aws.protocol``).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any
 
 from liveguard.aws.protocol import AwsCallError, AwsJsonClient
-from liveguard.rules.outcome import Sanction
-from liveguard.state import active_sanction, room_pk, sanction_sk
+from liveguard.spool import KeptEvent, spool_pk
+
+if TYPE_CHECKING:
+    from liveguard.rules.outcome import Sanction
 
 logger = logging.getLogger(__name__)
 
@@ -38,8 +41,11 @@ RETRYABLE_ERROR_TYPES = frozenset(
 )
 
 
+Key = Mapping[str, Mapping[str, str]]
+
+
 class DynamoDbClient(AwsJsonClient):
-    """GetItem only, over one kept-alive connection."""
+    """The four item calls LiveGuard's boto3-free paths make, over one kept-alive connection."""
 
     service = "dynamodb"
     target_prefix = "DynamoDB_20120810."
@@ -61,6 +67,53 @@ class DynamoDbClient(AwsJsonClient):
         payload = {"TableName": table_name, "Key": dict(key), "ConsistentRead": consistent_read}
         item = self.call("GetItem", payload, timeout).get("Item")
         return item if isinstance(item, dict) else None
+
+    def put_item(
+        self, table_name: str, item: Mapping[str, Mapping[str, str]], *, timeout: float | None = None
+    ) -> None:
+        """Write ``item`` (DynamoDB JSON), replacing any item under its key."""
+        self.call("PutItem", {"TableName": table_name, "Item": dict(item)}, timeout)
+
+    def delete_item(
+        self, table_name: str, key: Key, *, only_if_present: bool = False, timeout: float | None = None
+    ) -> bool:
+        """Delete the item under ``key``. With ``only_if_present``, the delete is conditional on the
+        item still being there, and False means someone else deleted it first."""
+        payload: dict[str, Any] = {"TableName": table_name, "Key": dict(key)}
+        if only_if_present:
+            payload["ConditionExpression"] = "attribute_exists(pk)"
+        try:
+            self.call("DeleteItem", payload, timeout)
+        except DynamoDbError as error:
+            if only_if_present and error.error_type == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
+    def query_partition(
+        self,
+        table_name: str,
+        pk: str,
+        *,
+        limit: int,
+        start_key: Key | None = None,
+        consistent_read: bool = True,
+        timeout: float | None = None,
+    ) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+        """One page of the partition ``pk`` in sort-key order: (items, the key to continue from)."""
+        payload: dict[str, Any] = {
+            "TableName": table_name,
+            "KeyConditionExpression": "pk = :pk",
+            "ExpressionAttributeValues": {":pk": {"S": pk}},
+            "Limit": limit,
+            "ConsistentRead": consistent_read,
+        }
+        if start_key is not None:
+            payload["ExclusiveStartKey"] = dict(start_key)
+        answer = self.call("Query", payload, timeout)
+        items = [item for item in answer.get("Items") or [] if isinstance(item, dict)]
+        last = answer.get("LastEvaluatedKey")
+        return items, last if isinstance(last, dict) else None
 
 
 class SanctionView:
@@ -86,6 +139,10 @@ class SanctionView:
         return 0
 
     def sanction(self, room_id: str, user_id: str, now: float) -> Sanction | None:
+        # Here, not at the top: the ingress imports this module for its spool on every cold start,
+        # and the state's models (about 30 ms) only for a gift's verdict.
+        from liveguard.state import active_sanction, room_pk, sanction_sk
+
         key = {"pk": {"S": room_pk(room_id)}, "sk": {"S": sanction_sk(user_id)}}
         try:
             item = self.client.get_item(self.table_name, key)
@@ -96,3 +153,39 @@ class SanctionView:
             )
             return None
         return active_sanction(item, now)
+
+
+class DynamoDbSpool:
+    """The spool (``liveguard.spool``) in the state table: the ingress keeps events here when SQS
+    cannot take them, and the drain reads them back in order and deletes each once it is queued."""
+
+    def __init__(self, table_name: str, client: DynamoDbClient | None = None) -> None:
+        self.table_name = table_name
+        self.client = client or DynamoDbClient.from_environment()
+
+    def keep(self, event: KeptEvent, *, timeout: float) -> None:
+        """Write the event; raises ``DynamoDbError`` when the table did not take it."""
+        self.client.put_item(self.table_name, event.to_item(), timeout=timeout)
+
+    def still_kept(self, event: KeptEvent, *, timeout: float) -> bool:
+        """Whether the event is still in the spool (a strongly consistent read: a drained event
+        is never reported as kept, and a kept one never as drained)."""
+        found = self.client.get_item(self.table_name, event.key(), consistent_read=True, timeout=timeout)
+        return found is not None
+
+    def page(
+        self, shard: int, *, limit: int = 100, start_key: Key | None = None, timeout: float = 2.0
+    ) -> tuple[list[KeptEvent], dict[str, Any] | None]:
+        """One page of a shard's kept events, oldest first, and the key to continue from."""
+        items, last = self.client.query_partition(
+            self.table_name, spool_pk(shard), limit=limit, start_key=start_key, timeout=timeout
+        )
+        return [KeptEvent.from_item(item) for item in items], last
+
+    def remove(self, event: KeptEvent, *, timeout: float = 2.0) -> bool:
+        """Delete a kept event once it is queued; False when another drain deleted it first."""
+        return self.client.delete_item(self.table_name, event.key(), only_if_present=True, timeout=timeout)
+
+    def shards_holding(self, shards: Iterable[int], *, timeout: float = 2.0) -> list[int]:
+        """The shards among ``shards`` that hold at least one kept event."""
+        return [shard for shard in shards if self.page(shard, limit=1, timeout=timeout)[0]]
