@@ -255,6 +255,7 @@ def _add_local(commands: Any) -> None:
             state_dir=Path(args.state_dir) if args.state_dir else None,
             visibility_timeout=args.visibility_timeout,
             instances=args.instances,
+            schedule_interval=args.schedule_interval,
         )
         return run(options)
 
@@ -288,6 +289,12 @@ def _add_local(commands: Any) -> None:
         type=int,
         default=1,
         help="worker processes per function; an SQS source runs min(its MaximumConcurrency, this) at once",
+    )
+    start.add_argument(
+        "--schedule-interval",
+        type=float,
+        metavar="SECONDS",
+        help="run scheduled functions (the spool drain) this often instead of the template's rate",
     )
     start.set_defaults(run=up)
 

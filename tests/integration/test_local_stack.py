@@ -312,6 +312,36 @@ def test_moto_deduplicates_fifo_messages_as_sqs_does(local):
     assert bodies == ["g2"]
 
 
+def test_moto_refuses_sqs_sends_while_the_fault_switch_is_on_and_only_to_the_named_queues(local):
+    # Given two queues, and the switch refusing sends to one of them
+    from botocore.exceptions import ClientError
+
+    sqs = local.aws("sqs")
+    down = sqs.create_queue(QueueName="fault-down")["QueueUrl"]
+    up = sqs.create_queue(QueueName="fault-up")["QueueUrl"]
+    local.stack.refuse_sqs_sends(["fault-down"])
+    try:
+        # When something sends to each
+        with pytest.raises(ClientError) as refused:
+            sqs.send_message(QueueUrl=down, MessageBody="lost?")
+        sqs.send_message(QueueUrl=up, MessageBody="taken")
+    finally:
+        local.stack.refuse_sqs_sends([])
+    # Then the named queue answered as an unavailable SQS does (503), and the other took its message
+    assert refused.value.response["ResponseMetadata"]["HTTPStatusCode"] == 503
+    assert [m["Body"] for m in sqs.receive_message(QueueUrl=up).get("Messages", [])] == ["taken"]
+    # And once switched off, the first takes messages again
+    sqs.send_message(QueueUrl=down, MessageBody="taken too")
+    assert [m["Body"] for m in sqs.receive_message(QueueUrl=down).get("Messages", [])] == ["taken too"]
+
+
+def test_the_spool_drain_runs_on_the_templates_schedule(local):
+    # Given the stack started without a schedule interval of its own
+    # When it describes itself
+    # Then the drain is invoked every minute, as the template's rate(1 minute) says
+    assert "  schedule  SpoolDrainFunction every 60 s" in local.stack.describe().splitlines()
+
+
 def test_the_cli_runs_aws_only_until_sigterm_and_cleans_up(tmp_path):
     state = tmp_path / "state"
     ports = [str(free_port()) for _ in range(3)]
@@ -436,3 +466,19 @@ def test_what_stays_in_the_queue_follows_lambdas_partial_batch_response_rules(re
     # Without ReportBatchItemFailures, a successful invocation deletes the whole batch
     plain = SqsSource("Q", "arn:aws:sqs:us-east-1:123456789012:q", 10, 0, False, None, True)
     assert failed_ids(plain, result, BATCH) == (set() if result.status == "ok" else set(BATCH))
+
+
+@pytest.mark.parametrize(
+    ("expression", "seconds"), [("rate(1 minute)", 60), ("rate(5 minutes)", 300), ("rate(2 hours)", 7200)]
+)
+def test_a_schedules_rate_is_read_as_eventbridge_means_it(expression, seconds):
+    from liveguard_local.stack.template import rate_seconds
+
+    assert rate_seconds(expression) == seconds
+
+
+def test_a_cron_schedule_is_refused_rather_than_run_at_the_wrong_times():
+    from liveguard_local.stack.template import TemplateError, rate_seconds
+
+    with pytest.raises(TemplateError, match="only rate"):
+        rate_seconds("cron(0 12 * * ? *)")

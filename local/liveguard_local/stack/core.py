@@ -26,9 +26,10 @@ from pathlib import Path
 from typing import Any
 
 from .front import ApiFront, Route
-from .motoserver import MotoProcess
+from .motoserver import SQS_FAULTS_PATH, MotoProcess
 from .pollers import SqsPoller
 from .resources import Created, ResourceMaker
+from .schedules import ScheduledInvoker
 from .template import FunctionSpec, Template, TemplateError
 from .workers import CrashOnGroup, FunctionPool, Result, WorkerSpec
 
@@ -79,6 +80,9 @@ class LocalStackOptions:
     # Test-only fault injection, off by default: a function's invocations raise on batches holding a
     # record of one message group, the first N times (workers.CrashOnGroup).
     crash_on_group: CrashOnGroup | None = None
+    # Seconds between a Schedule event's invocations; None keeps the template's rate (the spool
+    # drain's is a minute). Tests and demos that make SQS fail set a second or two.
+    schedule_interval: float | None = None
 
 
 @dataclass(frozen=True)
@@ -122,6 +126,7 @@ class LocalStack:
         self._emulator: Any = None
         self._pools: dict[str, FunctionPool] = {}
         self._pollers: list[SqsPoller] = []
+        self._schedules: list[ScheduledInvoker] = []
         self._clients: dict[str, Any] = {}
         self._started = False
 
@@ -285,11 +290,27 @@ class LocalStack:
                 )
                 self._pollers.append(poller)
                 poller.start()
+        for spec in self.functions:
+            for schedule in spec.schedules:
+                if not schedule.enabled:
+                    continue
+                invoker = ScheduledInvoker(
+                    spec.logical_id,
+                    schedule,
+                    region=options.region,
+                    invoke=self._pools[spec.logical_id].invoke,
+                    report=self._report,
+                    every=options.schedule_interval,
+                )
+                self._schedules.append(invoker)
+                invoker.start()
 
     def stop(self) -> None:
         """Stop everything that was started, in order; safe to call twice or after a failed start."""
         for poller in self._pollers:
             poller.signal_stop()
+        for invoker in self._schedules:
+            invoker.signal_stop()
         if self._emulator is not None:
             self._emulator.stop()
             self._emulator = None
@@ -299,6 +320,9 @@ class LocalStack:
         for poller in self._pollers:
             poller.stop()
         self._pollers.clear()
+        for invoker in self._schedules:
+            invoker.stop()
+        self._schedules.clear()
         for pool in self._pools.values():
             pool.stop()
         self._pools.clear()
@@ -310,6 +334,16 @@ class LocalStack:
         self._started = False
 
     # --- AWS side -----------------------------------------------------------------------------------
+
+    def refuse_sqs_sends(self, queue_names: list[str]) -> None:
+        """Make moto refuse SendMessage and SendMessageBatch to these queues (by name) with HTTP 503,
+        as SQS does when unavailable; ``[]`` makes it take them again (motoserver's fault switch)."""
+        import httpx
+
+        response = httpx.post(
+            f"{self.aws_url}{SQS_FAULTS_PATH}", json={"refuse_send": queue_names}, timeout=5
+        )
+        response.raise_for_status()
 
     def _new_client(self, service: str) -> Any:
         import boto3
@@ -482,6 +516,16 @@ class LocalStack:
                 + f", {poller.concurrency} at once"
                 + (f" of MaximumConcurrency {source.max_concurrency}" if source.max_concurrency else "")
                 + ")"
+            )
+        for invoker in self._schedules:
+            rate = f"every {invoker.every:g} s"
+            if invoker.every != invoker.source.every:
+                rate += f" (the template says {invoker.source.every:g} s)"
+            lines.append(f"  schedule  {invoker.function} {rate}")
+        if not self.options.aws_only:
+            lines.append(
+                f"  faults    POST {self.aws_url}{SQS_FAULTS_PATH} "
+                '{"refuse_send": ["<queue name>"]} makes SQS refuse SendMessage ([] stops it)'
             )
         for warning in self.warnings:
             lines.append(f"  note      {warning}")

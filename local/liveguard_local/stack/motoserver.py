@@ -22,11 +22,18 @@ Three fixes to moto 5.2.5's SQS, which the app's FIFO semantics depend on:
 - Thread safety. moto's threaded server runs a DeleteMessage (which rebuilds the message list) and a
   SendMessage (which appends to it) at once, and the append can be lost. Sends, deletes and receives
   take one lock here.
+
+And one fault switch, off by default, for the spool's fault test: ``POST /_liveguard/sqs-faults``
+with ``{"refuse_send": ["<queue name>", ...]}`` (``"*"`` for every queue; ``[]`` turns it off) makes
+SendMessage and SendMessageBatch to those queues answer HTTP 503 ``ServiceUnavailable``, as SQS does
+when it is unavailable, until switched off. ``GET`` on the same path shows the switch. Only SQS's
+JSON protocol (what boto3 and LiveGuard's own client speak) is refused.
 """
 
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import os
 import signal
@@ -38,6 +45,7 @@ from collections.abc import Sequence
 from copy import deepcopy
 from pathlib import Path
 from typing import IO, Any
+from urllib.parse import urlsplit
 
 # One lock over every change to a queue's messages (an RLock: a redrive adds to the DLQ mid-receive).
 _STATE_LOCK = threading.RLock()
@@ -150,6 +158,73 @@ def apply_fixes() -> None:
     Queue.delete_message = _delete_message  # type: ignore[method-assign]
 
 
+SQS_FAULTS_PATH = "/_liveguard/sqs-faults"
+_SENDS = frozenset({"AmazonSQS.SendMessage", "AmazonSQS.SendMessageBatch"})
+
+
+class SqsFaults:
+    """WSGI middleware in front of moto: the fault switch, and SQS's refusal while it is on."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.refused: frozenset[str] = frozenset()
+        self.refusals = 0
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        if environ.get("PATH_INFO") == SQS_FAULTS_PATH:
+            return self._switch(environ, start_response)
+        if self.refused and environ.get("HTTP_X_AMZ_TARGET") in _SENDS:
+            body = _read_body(environ)
+            environ["wsgi.input"] = io.BytesIO(body)  # moto reads it again
+            try:
+                url = str(json.loads(body).get("QueueUrl", ""))
+            except (ValueError, AttributeError):
+                url = ""
+            name = urlsplit(url).path.rsplit("/", 1)[-1]
+            if "*" in self.refused or name in self.refused:
+                self.refusals += 1
+                return _json_answer(
+                    start_response,
+                    "503 Service Unavailable",
+                    {
+                        "__type": "com.amazonaws.sqs#ServiceUnavailable",
+                        "message": "injected: SQS unavailable",
+                    },
+                )
+        return self.app(environ, start_response)
+
+    def _switch(self, environ: dict[str, Any], start_response: Any) -> Any:
+        if environ.get("REQUEST_METHOD") == "POST":
+            try:
+                names = json.loads(_read_body(environ) or b"{}").get("refuse_send", [])
+            except (ValueError, AttributeError):
+                names = None
+            if not isinstance(names, list) or not all(isinstance(name, str) for name in names):
+                return _json_answer(
+                    start_response, "400 Bad Request", {"error": 'expected {"refuse_send": [queue names]}'}
+                )
+            self.refused = frozenset(names)
+        state = {"refuse_send": sorted(self.refused), "refusals": self.refusals}
+        return _json_answer(start_response, "200 OK", state)
+
+
+def _read_body(environ: dict[str, Any]) -> bytes:
+    try:
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        length = 0
+    data: bytes = environ["wsgi.input"].read(length) if length > 0 else b""
+    return data
+
+
+def _json_answer(start_response: Any, status: str, payload: dict[str, Any]) -> list[bytes]:
+    body = json.dumps(payload).encode()
+    start_response(
+        status, [("Content-Type", "application/x-amz-json-1.0"), ("Content-Length", str(len(body)))]
+    )
+    return [body]
+
+
 def _exit_with_parent() -> None:
     sys.stdin.buffer.read()  # returns at EOF: the parent closed the pipe or is gone
     os._exit(0)
@@ -173,7 +248,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         server = make_server(
             args.host,
             args.port,
-            DomainDispatcherApplication(create_backend_app),
+            SqsFaults(DomainDispatcherApplication(create_backend_app)),
             threaded=True,
             request_handler=MotoRequestHandler,
         )

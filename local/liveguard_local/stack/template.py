@@ -90,6 +90,27 @@ class SqsSource:
 
 
 @dataclass(frozen=True)
+class ScheduleSource:
+    """A ``Schedule`` event: EventBridge invoking the function every ``every`` seconds."""
+
+    name: str
+    every: float
+    enabled: bool
+
+
+_RATE = re.compile(r"rate\(\s*(\d+)\s+(minute|minutes|hour|hours|day|days)\s*\)")
+_UNIT_SECONDS = {"minute": 60, "hour": 3600, "day": 86400}
+
+
+def rate_seconds(expression: str) -> float:
+    """Seconds between runs of an EventBridge ``rate(...)`` expression (cron is not emulated)."""
+    match = _RATE.fullmatch(expression.strip())
+    if match is None:
+        raise TemplateError(f"schedule {expression!r}: only rate(N minutes|hours|days) runs locally")
+    return float(int(match.group(1)) * _UNIT_SECONDS[match.group(2).rstrip("s")])
+
+
+@dataclass(frozen=True)
 class ApiRoute:
     """An ``Api`` event: the REST API it belongs to, its path and method."""
 
@@ -116,6 +137,7 @@ class FunctionSpec:
     log_group: str
     sqs: tuple[SqsSource, ...] = ()
     api: tuple[ApiRoute, ...] = ()
+    schedules: tuple[ScheduleSource, ...] = ()
     arn: str = ""
 
 
@@ -426,8 +448,20 @@ class Template:
         logging = self.resolve(properties.get("LoggingConfig") or {})
         snap_start = self.resolve(properties.get("SnapStart") or {}).get("ApplyOn") == "PublishedVersions"
         sqs: list[SqsSource] = []
+        schedules: list[ScheduleSource] = []
         api: list[ApiRoute] = [route for owner, route in self.api_routes() if owner == logical_id]
         for event_name, event in (properties.get("Events") or {}).items():
+            if event.get("Type") == "Schedule":
+                spec = self.resolve(event.get("Properties") or {})
+                schedules.append(
+                    ScheduleSource(
+                        name=event_name,
+                        every=rate_seconds(str(spec["Schedule"])),
+                        enabled=spec.get("Enabled", True) not in (False, "false", "False")
+                        and spec.get("State", "ENABLED") == "ENABLED",
+                    )
+                )
+                continue
             if event.get("Type") != "SQS":
                 continue
             spec = self.resolve(event.get("Properties") or {})
@@ -473,5 +507,6 @@ class Template:
             log_group=_string(logging.get("LogGroup", f"/aws/lambda/{name}")),
             sqs=tuple(sqs),
             api=tuple(api),
+            schedules=tuple(schedules),
             arn=f"arn:aws:lambda:{self.region}:{ACCOUNT_ID}:function:{name}",
         )
