@@ -1,10 +1,12 @@
 """Build the events under events/: an API Gateway proxy event per Tencent callback, the main
-refusals, and the SQS batches the moderator and the actuator receive.
+refusals, the SQS batches the moderator and the actuator receive, and the scheduled event that
+starts the spool drain.
 
     python -m liveguard_local.events          # (or `make events`) rewrite events/ signed for now
     sam local invoke IngressFunction -e events/callbacks/Live.CallbackAfterSetMetadata.json
     sam local invoke ModeratorFunction -e events/sqs/moderator-batch.json
     sam local invoke ActuatorFunction -e events/sqs/actuator-batch.json
+    sam local invoke SpoolDrainFunction -e events/scheduled/spool-drain.json
 
 Events are signed for the local test secret (events/local-secret.json) with the current time, and
 Tencent's signatures are good for 60 s: regenerate right before `sam local invoke`. Tests use
@@ -438,6 +440,21 @@ def sqs_batch(
     return {"Records": records}
 
 
+def scheduled_event(rule: str, now: int) -> dict[str, Any]:
+    """What EventBridge sends a function for a schedule rule (``rate(1 minute)``)."""
+    return {
+        "version": "0",
+        "id": str(uuid.uuid5(uuid.NAMESPACE_URL, f"{rule}/{now}")),
+        "detail-type": "Scheduled Event",
+        "source": "aws.events",
+        "account": SAMPLE_ACCOUNT,
+        "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now)),
+        "region": SAMPLE_REGION,
+        "resources": [f"arn:aws:events:{SAMPLE_REGION}:{SAMPLE_ACCOUNT}:rule/{rule}"],
+        "detail": {},
+    }
+
+
 def write_events(directory: Path = EVENTS_DIR, now: int | None = None) -> list[Path]:
     stamp = int(time.time()) if now is None else now
     written: list[Path] = []
@@ -454,6 +471,9 @@ def write_events(directory: Path = EVENTS_DIR, now: int | None = None) -> list[P
     )
     files[directory / "sqs" / "actuator-batch.json"] = sqs_batch(
         ACTIONS_QUEUE, actuator_actions(envelopes), sent_at_ms=stamp * 1000 + 100
+    )
+    files[directory / "scheduled" / "spool-drain.json"] = scheduled_event(
+        "liveguard-dev-SpoolDrainFunctionEveryMinute", stamp
     )
     for path, content in files.items():
         path.parent.mkdir(parents=True, exist_ok=True)
