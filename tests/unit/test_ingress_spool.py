@@ -202,3 +202,29 @@ def test_the_kept_events_shard_is_the_rooms():
     assert {(event.group, event.shard) for event in spool.events()} == {
         (room, spool_shard(room)) for room in ("r1", "r2", "r3")
     }
+
+
+@dataclass
+class TimingOutQueue:
+    """SQS not answering: every send uses up its whole timeout, then fails."""
+
+    clock: FakeClock
+    timeouts: list[float] = field(default_factory=list)
+
+    def send_message(self, queue_url: str, body: str, *, group_id, deduplication_id, timeout) -> object:
+        self.timeouts.append(timeout)
+        self.clock.now += timeout
+        raise TimeoutError("timed out")
+
+
+def test_an_sqs_that_does_not_answer_still_leaves_the_spool_time_within_the_budget():
+    # Given SQS timing out on every send
+    clock, spool = FakeClock(now=0.0), FakeSpool()
+    queue = TimingOutQueue(clock)
+    # When a callback arrives
+    status, _ = answer(make(queue, spool, clock).handle(metadata_event("r1", "slow")))
+    # Then SQS's tries end early enough for the spool write to have its full timeout, and Tencent
+    # is answered 200 within the budget
+    assert status == 200
+    assert spool.timeouts == [0.2]
+    assert clock.now < ANSWER_BUDGET

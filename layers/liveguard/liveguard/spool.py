@@ -35,7 +35,9 @@ from pydantic import BaseModel, ConfigDict, Field
 SPOOL_SHARDS = 16
 SPOOL_PREFIX = "SPOOL#"
 # Error types with which SQS refuses this message itself, not the service being unavailable: keeping
-# such an event would only hold its room behind a message SQS will never take.
+# such an event would only hold its room behind a message SQS will never take. InvalidMessageContents:
+# characters outside SQS's allowed set (https://docs.aws.amazon.com/AWSSimpleQueueService/latest/
+# APIReference/API_SendMessage.html); the others, a body or attribute SQS finds malformed.
 MESSAGE_REFUSALS = frozenset(
     {"InvalidMessageContents", "InvalidParameterValue", "MissingParameter", "InvalidParameterValueException"}
 )
