@@ -248,16 +248,9 @@ class Ingress:
         body = envelope.model_dump_json(by_alias=True)
         if self.spool is None:
             return self._send(envelope, body, deadline, log) is None
-        kept = KeptEvent(
-            event_id=envelope.id,
-            group=envelope.group,
-            received_at=envelope.received_at,
-            body=body,
-            kept_at=int(self._clock() * 1000),
-        )
         groups = self.kept_groups
         if groups.sqs_on_hold or groups.must_keep(envelope.group, self.spool, KEPT_CHECK_TIMEOUT):
-            if self._keep(kept, deadline, log):
+            if self._keep(envelope, body, deadline, log):
                 return True
             # Losing the event is worse than the risk of it overtaking its room's kept events.
             return self._send(envelope, body, deadline, log) is None
@@ -267,7 +260,7 @@ class Ingress:
         if getattr(error, "error_type", "") in MESSAGE_REFUSALS:
             return False  # SQS refuses this message itself: the drain could never queue it either
         groups.sqs_failed()
-        return self._keep(kept, deadline, log)
+        return self._keep(envelope, body, deadline, log)
 
     def _send(
         self, envelope: EventEnvelope, body: str, deadline: float, log: dict[str, Any]
@@ -303,9 +296,16 @@ class Ingress:
                     return error
                 self._sleep(pause)
 
-    def _keep(self, kept: KeptEvent, deadline: float, log: dict[str, Any]) -> bool:
-        """Write the event to the spool, tried twice within the deadline."""
+    def _keep(self, envelope: EventEnvelope, body: str, deadline: float, log: dict[str, Any]) -> bool:
+        """Write the event to the spool, as it would have been queued; tried twice within the deadline."""
         assert self.spool is not None
+        kept = KeptEvent(
+            event_id=envelope.id,
+            group=envelope.group,
+            received_at=envelope.received_at,
+            body=body,
+            kept_at=int(self._clock() * 1000),
+        )
         error: Exception | None = None
         for _ in range(2):
             left = deadline - self._monotonic()

@@ -59,7 +59,9 @@ def spool_sk(received_at_ms: int, event_id: str) -> str:
 class KeptEvent(BaseModel):
     """One event in the spool: the events-queue message exactly as the ingress would have sent it."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    # defer_build: the ingress imports this module on every cold start and builds one only when SQS
+    # fails (as state.AuditRecord).
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
     event_id: str = Field(pattern=r"^[0-9a-f]{64}$", description="the FIFO deduplication id")
     group: str = Field(min_length=1, max_length=128, description="the FIFO message group (the room)")
