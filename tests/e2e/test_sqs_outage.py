@@ -192,8 +192,10 @@ def test_every_event_accepted_while_sqs_refuses_sends_is_moderated_once_in_order
     drains = [
         i for i in list(stack.invocations) if i.function == "SpoolDrainFunction" and "drained" in i.detail
     ]
+    latencies = sorted(float(hook["latency_ms"]) for hook in during)
     print(
         f"\nsqs outage: {len(rooms)} rooms, {len(hooks)} deliveries all answered 200,"
-        f" {len(held)} events kept while the events queue refused sends,"
-        f" drained in {len(drains)} drain runs"
+        f" {len(held)} events kept while the events queue refused sends, drained in {len(drains)} runs;"
+        f" answer latency during the outage: median {latencies[len(latencies) // 2]:.0f} ms,"
+        f" max {latencies[-1]:.0f} ms"
     )
