@@ -114,7 +114,7 @@ def _response(status: int, payload: Mapping[str, Any]) -> dict[str, Any]:
 
 
 class Ingress:
-    """One per process: the queue client, the cached secret loader and the compiled rules."""
+    """One per process: the queue client, the spool, the cached secret loader and the compiled rules."""
 
     def __init__(
         self,
