@@ -249,8 +249,14 @@ class Ingress:
         if self.spool is None:
             return self._send(envelope, body, deadline, log) is None
         groups = self.kept_groups
-        if groups.sqs_on_hold or groups.must_keep(envelope.group, self.spool, KEPT_CHECK_TIMEOUT):
-            if self._keep(envelope, body, deadline, log):
+        if groups.sqs_on_hold:
+            why = "sqs_on_hold"
+        elif groups.must_keep(envelope.group, self.spool, KEPT_CHECK_TIMEOUT):
+            why = "room_has_kept_events"
+        else:
+            why = ""
+        if why:
+            if self._keep(envelope, body, deadline, {**log, "why": why}):
                 return True
             # Losing the event is worse than the risk of it overtaking its room's kept events.
             return self._send(envelope, body, deadline, log) is None
@@ -260,7 +266,7 @@ class Ingress:
         if getattr(error, "error_type", "") in MESSAGE_REFUSALS:
             return False  # SQS refuses this message itself: the drain could never queue it either
         groups.sqs_failed()
-        return self._keep(envelope, body, deadline, log)
+        return self._keep(envelope, body, deadline, {**log, "why": "sqs_failed"})
 
     def _send(
         self, envelope: EventEnvelope, body: str, deadline: float, log: dict[str, Any]
@@ -318,7 +324,7 @@ class Ingress:
                 continue
             self.kept_groups.kept(kept)
             self.metrics.add_metric("EventsKept", "Count", 1)
-            logger.info("SQS did not take the event: kept in the spool for the drain", extra=log)
+            logger.info("event kept in the spool for the drain", extra=log)
             return True
         self.metrics.add_metric("KeepFailed", "Count", 1)
         logger.error(
@@ -326,7 +332,7 @@ class Ingress:
             extra={
                 **log,
                 "error": type(error).__name__ if error else "no time left",
-                "detail": str(error)[:300],
+                "detail": str(error)[:300] if error else "",
             },
         )
         return False
