@@ -1,11 +1,13 @@
-"""No event lost when SQS is down, end to end: the local stack (template.yaml, the default rules, the
-spool drain on a 1 s schedule) with the events queue refusing every SendMessage for a while in the
+"""No event lost when SQS is down, end to end: the local stack (template.yaml, the default rules, two
+instances of each function) with the events queue refusing every SendMessage for a while in the
 middle of several rooms' traffic, driven over HTTP only.
 
 Tencent does not retry a refused webhook, so every delivery must be answered 200 (with its verdict,
-for comments) while SQS is down; the ingress keeps those events in the state table's spool and the
-drain queues them once SQS is back. Afterwards every expected effect happens exactly once and in
-each room's order, the audit holds each event once, and the queues and the spool are empty.
+for comments) while SQS is down; the ingress keeps those events in the state table's spool. Once
+SQS is back, and before the drain has run, each room gets one more event: it must not overtake the
+room's kept ones. Then the drain runs (the test invokes it, as its schedule would), and every
+expected effect happens exactly once and in each room's order, the audit holds each event once, and
+the queues and the spool are empty.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import boto3
 import httpx
 import pytest
 
+from liveguard.spool import SQS_HOLD
 from liveguard_local.demo import Driver
 from liveguard_local.stack import LocalStack, LocalStackOptions
 
@@ -37,7 +40,9 @@ NOTE = [{"Key": "note", "Value": "Buy Followers again"}]
 
 @pytest.fixture(scope="module")
 def local(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LocalStack, Driver]]:
-    """The stack as in conftest, with the spool drain every second instead of every minute."""
+    """The stack as in conftest, with two instances of each function (a room's consecutive callbacks
+    reach different ingress instances: the order must hold across instances, not only within one),
+    and the spool drain run by the test rather than on its schedule."""
     options = LocalStackOptions(
         port=0,
         emulator_port=0,
@@ -45,7 +50,8 @@ def local(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LocalStack
         template=ROOT / "template.yaml",
         state_dir=tmp_path_factory.mktemp("e2e-sqs-outage"),
         visibility_timeout=2,
-        schedule_interval=1.0,
+        schedule_interval=3600.0,
+        instances=2,
         console=lambda line: None,
     )
     with LocalStack(options) as stack, httpx.Client(timeout=30) as http:
@@ -158,11 +164,22 @@ def test_every_event_accepted_while_sqs_refuses_sends_is_moderated_once_in_order
     assert during
     assert Counter((hook["status"], hook["outcome"]) for hook in during) == {(200, "ok"): len(during)}
     assert len(held) >= len(second) * 2, len(held)
-    # And when SQS is back, more traffic comes
+    # And when SQS is back (past the instances' hold after its failures), before the drain ran, each
+    # room gets one more event, on either ingress instance
+    time.sleep(SQS_HOLD + 0.5)
     with ThreadPoolExecutor(max_workers=4) as pool:
         list(pool.map(lambda room: room.after_outage(driver), rooms))
     hooks = [hook for hook in driver.webhooks() if hook["order_key"] in names]
     assert {(hook["status"], hook["outcome"]) for hook in hooks} == {(200, "ok")}
+    # Then it is kept behind the room's kept events rather than sent ahead of them
+    assert len(kept(stack)) == len(held) + len(rooms)
+    # And when the drain runs (as its schedule would, every minute)
+    drained = eventually(
+        lambda: stack.run_scheduled("SpoolDrainFunction") and not kept(stack),
+        "the drain to empty the spool",
+        timeout=SETTLE_TIMEOUT,
+    )
+    assert drained
 
     # Then every room's effects happen, once each, in the order of the events that caused them
     eventually(

@@ -198,3 +198,39 @@ def test_the_ingress_keeps_what_sqs_refuses_and_the_drain_queues_it(aws, queue_u
     assert [m["Attributes"]["MessageDeduplicationId"] for m in messages] == [e["id"] for e in envelopes]
     assert {m["Attributes"]["MessageGroupId"] for m in messages} == {"ing-1"}
     assert kept_events(aws) == []
+
+
+def test_a_rooms_kept_events_are_found_by_its_own_group_only(aws):
+    # Given a kept event of room "a#b" and of room "ab" (groups whose names begin alike)
+    for index, group in enumerate(("a#b", "ab")):
+        spool().keep(kept(group, 300 + index, 1_800_000_300_000), timeout=2.0)
+    # When the ingress asks about room "a"
+    # Then it finds nothing for "a", and each of the others finds its own
+    assert [spool().room_has_kept(group, timeout=2.0) for group in ("a", "a#b", "ab")] == [False, True, True]
+    for item in kept_events(aws):  # leave the spool empty for the next test
+        aws["dynamodb"].delete_item(TableName=TABLE, Key={"pk": item["pk"], "sk": item["sk"]})
+
+
+def test_the_drain_takes_the_activity_mark_down_only_once_the_spool_is_empty_and_the_mark_idle(
+    aws, queue_url
+):
+    # Given the mark set a minute ago and an empty spool
+    spool().mark_active(at_ms=int(time.time() * 1000) - 60_000, timeout=2.0)
+    assert spool().is_active(timeout=2.0)
+    # When the drain runs, Then it takes the mark down
+    assert drain_for(queue_url).run(time.monotonic() + 60).mark_cleared
+    assert not spool().is_active(timeout=2.0)
+    # But a mark an ingress refreshed a moment ago stays up (it may have just kept an event)
+    spool().mark_active(at_ms=int(time.time() * 1000), timeout=2.0)
+    assert not drain_for(queue_url).run(time.monotonic() + 60).mark_cleared
+    assert spool().is_active(timeout=2.0)
+    # And so does one with kept events left in the spool
+    spool().mark_active(at_ms=int(time.time() * 1000) - 60_000, timeout=2.0)
+    spool().keep(kept("mark-room", 400, 1_800_000_400_000), timeout=2.0)
+    refusing = SpoolDrain(
+        spool=spool, queue=lambda: RefusingSender("mark-room"), queue_url=queue_url, workers=1
+    )
+    assert not refusing.run(time.monotonic() + 60).mark_cleared
+    assert spool().is_active(timeout=2.0)
+    drain_for(queue_url).run(time.monotonic() + 60)
+    received(aws, queue_url)

@@ -27,12 +27,17 @@ def kept(group: str, index: int) -> KeptEvent:
 class PagedSpool:
     events: list[KeptEvent]
     failing_removes: set[str] = field(default_factory=set)
+    mark_cleared: bool = False
 
     def page(self, shard: int, *, limit: int = 100, start_key: Any = None, timeout: float = 2.0):
-        mine = sorted((e for e in self.events if e.shard == shard), key=lambda e: e.received_at)
+        mine = sorted((e for e in self.events if e.shard == shard), key=lambda e: e.key()["sk"]["S"])
         start = int(start_key or 0)
         page = mine[start : start + limit]
         return page, (start + limit if start + limit < len(mine) else None)
+
+    def clear_mark(self, *, older_than_ms: int, timeout: float = 2.0) -> bool:
+        self.mark_cleared = True
+        return True
 
     def remove(self, event: KeptEvent, *, timeout: float = 2.0) -> bool:
         if event.event_id in self.failing_removes:
@@ -115,3 +120,5 @@ def test_a_kept_event_that_could_not_be_deleted_holds_its_room_and_is_sent_again
     drain(spool, sqs).run(deadline=100.0)
     assert sqs.sent == [("room-a", first.event_id), ("room-a", first.event_id), ("room-a", second.event_id)]
     assert spool.events == []
+    # And once the spool is empty, the run takes the activity mark down
+    assert spool.mark_cleared

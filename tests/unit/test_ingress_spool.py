@@ -20,28 +20,41 @@ from .test_ingress import NOW, SECRET, QueueDownError, RecordingQueue, Rules, an
 
 @dataclass
 class FakeSpool:
-    """An in-memory spool: ``down`` makes every call fail; ``drain`` empties it as the drain would."""
+    """An in-memory spool: ``down`` makes every call fail; ``drain`` empties it as the drain would
+    (the activity mark stays up: the real drain takes it down only once it has been idle a while)."""
 
     down: bool = False
     kept: dict[tuple[int, str], KeptEvent] = field(default_factory=dict)
+    marked: list[int] = field(default_factory=list)
     timeouts: list[float] = field(default_factory=list)
-    reads: int = 0
+    mark_reads: int = 0
+    room_reads: int = 0
+
+    def _check(self) -> None:
+        if self.down:
+            raise OSError("table unreachable")
 
     def keep(self, event: KeptEvent, *, timeout: float) -> None:
         self.timeouts.append(timeout)
-        if self.down:
-            raise OSError("table unreachable")
-        key = event.key()
-        self.kept[(event.shard, key["sk"]["S"])] = event
+        self._check()
+        self.kept[(event.shard, event.key()["sk"]["S"])] = event
 
-    def still_kept(self, event: KeptEvent, *, timeout: float) -> bool:
-        self.reads += 1
-        if self.down:
-            raise OSError("table unreachable")
-        return (event.shard, event.key()["sk"]["S"]) in self.kept
+    def room_has_kept(self, group: str, *, timeout: float) -> bool:
+        self.room_reads += 1
+        self._check()
+        return any(event.group == group for event in self.kept.values())
+
+    def is_active(self, *, timeout: float) -> bool:
+        self.mark_reads += 1
+        self._check()
+        return bool(self.marked)
+
+    def mark_active(self, *, at_ms: int, timeout: float) -> None:
+        self._check()
+        self.marked.append(at_ms)
 
     def events(self) -> list[KeptEvent]:
-        return [self.kept[key] for key in sorted(self.kept)]
+        return sorted(self.kept.values(), key=lambda event: (event.received_at, event.event_id))
 
     def drain(self) -> list[KeptEvent]:
         drained, self.kept = self.events(), {}
@@ -166,18 +179,54 @@ def test_a_rooms_events_are_kept_behind_its_kept_ones_until_the_drain_has_queued
     assert spool.events() == []
 
 
-def test_a_kept_room_is_rechecked_at_most_once_a_second():
+def test_while_nothing_is_kept_the_guard_reads_only_the_mark_at_most_once_a_second():
+    # Given SQS well and an empty spool
     clock, spool = FakeClock(now=0.0), FakeSpool()
-    queue = RecordingQueue(failures=down())
+    queue = RecordingQueue()
     ingress = make(queue, spool, clock)
-    ingress.handle(metadata_event("r1", "0"))
-    queue.failures.clear()
-    clock.now += 10
-    for index in range(5):
-        ingress.handle(metadata_event("r1", str(index + 1)))
-        clock.now += 0.1
-    assert spool.reads == 1
-    assert len(spool.events()) == 6
+    # When ten events arrive within a second, then one more a second later
+    for index in range(10):
+        ingress.handle(metadata_event(f"r{index}", "x"))
+        clock.now += 0.05
+    clock.now += 1
+    ingress.handle(metadata_event("r10", "x"))
+    # Then all are queued, the mark was read twice, and no room was asked about
+    assert len(queue.sent) == 11
+    assert (spool.mark_reads, spool.room_reads) == (2, 0)
+
+
+def test_another_instance_keeps_a_rooms_event_behind_the_one_this_instance_kept():
+    # Given instance A, which kept r1's event while SQS refused it, and instance B, which never
+    # saw SQS fail, both on the same spool
+    clock, spool = FakeClock(now=0.0), FakeSpool()
+    queue_a, queue_b = RecordingQueue(failures=down()), RecordingQueue()
+    a, b = make(queue_a, spool, clock), make(queue_b, spool, clock)
+    b.handle(metadata_event("r0", "before"))  # B read the mark before anything was kept
+    assert answer(a.handle(metadata_event("r1", "first")))[0] == 200
+    assert spool.marked
+    # When SQS is back and r1's next event reaches B (its view of the mark a second old or more)
+    queue_a.failures.clear()
+    clock.now += 1
+    assert answer(b.handle(metadata_event("r1", "second")))[0] == 200
+    # Then B keeps it behind the first instead of sending it ahead
+    assert [message["group"] for message in queue_b.sent] == ["r0"]
+    assert [json.loads(e.body)["event"]["Metadata"][0]["Value"] for e in spool.events()] == [
+        "first",
+        "second",
+    ]
+    # And a room with nothing kept goes straight to SQS, from either instance
+    b.handle(metadata_event("r2", "other"))
+    assert [message["group"] for message in queue_b.sent] == ["r0", "r2"]
+
+
+def test_an_instance_that_keeps_refreshes_the_mark_every_few_seconds_not_every_event():
+    clock, spool = FakeClock(now=0.0), FakeSpool()
+    ingress = make(RecordingQueue(failures=down()), spool, clock)
+    for index in range(12):  # 12 events over 6 s, SQS down throughout
+        ingress.handle(metadata_event(f"r{index}", "x"))
+        clock.now += 0.5
+    assert len(spool.events()) == 12
+    assert len(spool.marked) == 2
 
 
 def test_when_the_spool_fails_for_a_kept_room_sqs_still_gets_the_event():

@@ -355,10 +355,12 @@ def test_ingress_role_may_only_send_to_the_events_queue_read_the_secret_and_read
         ("Allow", "secretsmanager:GetSecretValue", SECRET_ARN),
         ("Allow", "dynamodb:GetItem", "${StateTable.Arn}"),
         ("Allow", "dynamodb:PutItem", "${StateTable.Arn}"),
+        ("Allow", "dynamodb:Query", "${StateTable.Arn}"),
     }
     assert all("*" not in str(resource) for _, _, resource in granted)
-    # And its only write to the table is keeping an event in the spool's partitions
+    # And its only writes and queries are in the spool's partitions (keeping an event, its mark)
     assert _conditions(role, "dynamodb:PutItem") == [SPOOL_ONLY]
+    assert _conditions(role, "dynamodb:Query") == [SPOOL_ONLY]
     # And the only managed policy is the logs one SAM attaches to every function
     assert role["ManagedPolicyArns"] == [LOGS_ONLY_MANAGED_POLICY]
 

@@ -1,12 +1,14 @@
 """The spool's drain: kept events onto the events queue, in order, each deleted once SQS took it.
 
 Run on a schedule (functions/drain). Each shard of the spool (``liveguard.spool``) is read in sort-key
-order, which is each room's arrival order, and each kept event is sent with the message group and
+order, room by room and each room's in arrival order, and each kept event is sent with the message group and
 deduplication id the ingress would have used. A kept event is deleted only after SendMessage
 succeeded, with a conditional delete (a concurrent drain that deleted it first is counted, not an
 error). When a send fails, the rest of that room's kept events wait for the next run (sending them
 would put them ahead of it); after ``MAX_FAILURES_IN_A_ROW`` failures a shard is left for the next
-run (SQS is still down). A run repeats its passes while they move events and time is left.
+run (SQS is still down). A run repeats its passes while they move events and time is left. A run
+that leaves the spool empty takes the activity mark down (``SpoolGuard``): the ingress then stops
+asking about kept events.
 
 Exactly once, end to end: a kept event is sent at least once (never deleted unsent); a repeat (a
 send whose delete failed, two drains at once, an ingress send that timed out but arrived) carries
@@ -23,7 +25,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from liveguard.spool import SPOOL_SHARDS, KeptEvent
+from liveguard.spool import MARK_IDLE, SPOOL_SHARDS, KeptEvent
 
 logger = logging.getLogger(__name__)
 
@@ -43,6 +45,8 @@ class SpoolPages(Protocol):
 
     def remove(self, event: KeptEvent, *, timeout: float = ...) -> bool: ...
 
+    def clear_mark(self, *, older_than_ms: int, timeout: float = ...) -> bool: ...
+
 
 class EventSender(Protocol):
     def send_message(
@@ -59,6 +63,7 @@ class DrainReport:
     held: int = 0  # kept events left for the next run behind a failed one of their room
     already_gone: int = 0  # sent, but another drain had deleted it first
     passes: int = 0
+    mark_cleared: bool = False
     oldest_kept_ms: int | None = None  # received_at of the oldest event still kept after the run
     shards_given_up: set[int] = field(default_factory=set)
 
@@ -90,10 +95,12 @@ class SpoolDrain:
         queue_url: str,
         workers: int = 4,
         monotonic: Callable[[], float] = time.monotonic,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self.queue_url = queue_url
         self.workers = max(1, min(workers, SPOOL_SHARDS))
         self._monotonic = monotonic
+        self._clock = clock
         self._clients = [(spool(), queue()) for _ in range(self.workers)]
 
     def run(self, deadline: float) -> DrainReport:
@@ -109,8 +116,26 @@ class SpoolDrain:
             total.shards_given_up |= passed.shards_given_up
             # The last pass's view of what is left is the run's.
             total.held, total.oldest_kept_ms = passed.held, passed.oldest_kept_ms
-            if passed.drained == 0 or passed.oldest_kept_ms is None or self._monotonic() >= stop_at:
+            if passed.oldest_kept_ms is None:
+                total.mark_cleared = self._clear_mark()
                 return total
+            if passed.drained == 0 or self._monotonic() >= stop_at:
+                return total
+
+    def _clear_mark(self) -> bool:
+        """Take the activity mark down if every shard is still empty and no ingress refreshed the
+        mark lately: an event kept after this look at its shard came with a fresh mark."""
+        looked_ms = int(self._clock() * 1000)
+        spool = self._clients[0][0]
+        try:
+            if any(spool.page(shard, limit=1)[0] for shard in range(SPOOL_SHARDS)):
+                return False
+            return spool.clear_mark(older_than_ms=looked_ms - int(MARK_IDLE * 1000))
+        except Exception as error:  # the next run tries again; the mark only costs the ingress reads
+            logger.warning(
+                "could not take the spool's activity mark down", extra={"error": type(error).__name__}
+            )
+            return False
 
     def _pass(self, stop_at: float) -> DrainReport:
         shards = [list(range(index, SPOOL_SHARDS, self.workers)) for index in range(self.workers)]
@@ -154,16 +179,14 @@ class SpoolDrain:
                 report.shards_given_up.add(shard)
                 report.oldest_kept_ms = 0  # unknown: report it as old as can be, for the alarm
                 return report
-            for index, event in enumerate(page):
-                if event.group in held:
-                    left_behind(event)
+            for event in page:
+                if event.group in held or shard in report.shards_given_up:
+                    left_behind(event)  # (read on, so that the oldest left is known)
                     continue
                 if failures_in_row >= MAX_FAILURES_IN_A_ROW or self._monotonic() >= stop_at:
                     report.shards_given_up.add(shard)
-                    for rest in page[index:]:
-                        left_behind(rest)
-                    # What lies beyond this page is younger than what is left here.
-                    return report
+                    left_behind(event)
+                    continue
                 log = {"event_id": event.event_id, "group": event.group, "shard": shard}
                 try:
                     sender.send_message(
@@ -198,5 +221,5 @@ class SpoolDrain:
                     report.drained += 1
                 else:
                     report.already_gone += 1
-            if start_key is None:
-                return report
+            if start_key is None or self._monotonic() >= stop_at + STOP_MARGIN / 2:
+                return report  # (out of time: the oldest reported is the oldest seen)

@@ -23,7 +23,7 @@ from pydantic import ValidationError
 from liveguard.messages import CallbackQuery, EventEnvelope, event_id, message_group
 from liveguard.rules.verdict import ALLOW_ALL, CompiledRules, Verdict, decide, tencent_default
 from liveguard.settings import TencentSecret
-from liveguard.spool import MESSAGE_REFUSALS, EventSpool, KeptEvent, KeptGroups
+from liveguard.spool import MESSAGE_REFUSALS, EventSpool, KeptEvent, SpoolGuard
 from liveguard.tencent.webhook_signature import WebhookSignatureError, verify_webhook_signature
 from liveguard.webhooks.models import BEFORE_COMMANDS, CallbackInvalid, UnknownCallback, parse_callback
 
@@ -36,7 +36,7 @@ ANSWER_BUDGET = 1.5
 # PutItem (a few ms when DynamoDB is well; its timeout below) and a second try.
 KEEP_RESERVE = 0.45
 KEEP_TIMEOUT = 0.2
-# A kept room's "is my last kept event drained yet?" read, on the answer's path.
+# The guard's reads on the answer's path (the activity mark, "has this room kept events?").
 KEPT_CHECK_TIMEOUT = 0.1
 OK_REPLY = {"ActionStatus": "OK", "ErrorInfo": "", "ErrorCode": 0}
 
@@ -133,7 +133,7 @@ class Ingress:
         self.queue_url = queue_url
         # Where an event goes when SQS cannot take it (liveguard.spool); None: answer 503 instead.
         self.spool = spool
-        self.kept_groups = KeptGroups(monotonic=monotonic)
+        self.guard = SpoolGuard(monotonic=monotonic, clock=clock)
         self.secret = secret
         self.rules = rules
         self.metrics: Metrics = metrics or _NoMetrics()
@@ -242,16 +242,16 @@ class Ingress:
         """Queue the event on SQS, or keep it in the spool; False when neither took it.
 
         With a spool, SQS's tries stop ``KEEP_RESERVE`` before the deadline so that keeping the
-        event still fits in the answer. An event goes straight to the spool while this instance has
-        an earlier event of its room there (``KeptGroups``: no overtaking), and, for a few seconds
-        after SQS failed, every event does."""
+        event still fits in the answer. An event goes straight to the spool while its room has an
+        earlier event there (``SpoolGuard``: no overtaking), and, for a few seconds after SQS
+        failed on this instance, every event does."""
         body = envelope.model_dump_json(by_alias=True)
         if self.spool is None:
             return self._send(envelope, body, deadline, log) is None
-        groups = self.kept_groups
-        if groups.sqs_on_hold:
+        guard = self.guard
+        if guard.sqs_on_hold:
             why = "sqs_on_hold"
-        elif groups.must_keep(envelope.group, self.spool, KEPT_CHECK_TIMEOUT):
+        elif guard.must_keep(envelope.group, self.spool, KEPT_CHECK_TIMEOUT):
             why = "room_has_kept_events"
         else:
             why = ""
@@ -265,7 +265,7 @@ class Ingress:
             return True
         if getattr(error, "error_type", "") in MESSAGE_REFUSALS:
             return False  # SQS refuses this message itself: the drain could never queue it either
-        groups.sqs_failed()
+        guard.sqs_failed()
         return self._keep(envelope, body, deadline, {**log, "why": "sqs_failed"})
 
     def _send(
@@ -322,7 +322,9 @@ class Ingress:
             except Exception as failure:  # counted and logged below; the caller answers 503
                 error = failure
                 continue
-            self.kept_groups.kept(kept)
+            self.guard.kept(
+                self.spool, timeout=max(min(deadline - self._monotonic(), KEPT_CHECK_TIMEOUT), 0.02)
+            )
             self.metrics.add_metric("EventsKept", "Count", 1)
             logger.info("event kept in the spool for the drain", extra=log)
             return True

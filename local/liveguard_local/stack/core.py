@@ -335,6 +335,14 @@ class LocalStack:
 
     # --- AWS side -----------------------------------------------------------------------------------
 
+    def run_scheduled(self, function: str) -> Result:
+        """Invoke a function that has a Schedule event now, as its rule would (for tests that must
+        choose when the spool drain runs); the result, also reported like a scheduled run's."""
+        invoker = next((invoker for invoker in self._schedules if invoker.function == function), None)
+        if invoker is None:
+            raise LocalStackError(f"{function} has no enabled Schedule event in this stack")
+        return invoker.run_once()
+
     def refuse_sqs_sends(self, queue_names: list[str]) -> None:
         """Make moto refuse SendMessage and SendMessageBatch to these queues (by name) with HTTP 503,
         as SQS does when unavailable; ``[]`` makes it take them again (motoserver's fault switch)."""

@@ -75,8 +75,13 @@ class ScheduledInvoker:
 
     def _run(self) -> None:
         while not self._stopping.wait(self.every):
-            result = self._invoke(scheduled_event(self.rule_arn, self.region))
-            self.runs += 1
-            payload = result.payload if isinstance(result.payload, dict) else {}
-            detail = ", ".join(f"{key} {value}" for key, value in payload.items() if value)
-            self._report(self.function, "schedule", result, result.status, detail[:120])
+            self.run_once()
+
+    def run_once(self) -> Result:
+        """One invocation, now."""
+        result = self._invoke(scheduled_event(self.rule_arn, self.region))
+        self.runs += 1
+        payload = result.payload if isinstance(result.payload, dict) else {}
+        detail = ", ".join(f"{key} {value}" for key, value in payload.items() if value)
+        self._report(self.function, "schedule", result, result.status, detail[:120])
+        return result

@@ -11,11 +11,11 @@ one small POST on a kept-alive connection (``liveguard.aws.protocol``).
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from liveguard.aws.protocol import AwsCallError, AwsJsonClient
-from liveguard.spool import KeptEvent, spool_pk
+from liveguard.spool import ACTIVE_KEY, KeptEvent, group_prefix, spool_pk, spool_shard
 
 if TYPE_CHECKING:
     from liveguard.rules.outcome import Sanction
@@ -75,17 +75,25 @@ class DynamoDbClient(AwsJsonClient):
         self.call("PutItem", {"TableName": table_name, "Item": dict(item)}, timeout)
 
     def delete_item(
-        self, table_name: str, key: Key, *, only_if_present: bool = False, timeout: float | None = None
+        self,
+        table_name: str,
+        key: Key,
+        *,
+        condition: str | None = None,
+        values: Mapping[str, Mapping[str, str]] | None = None,
+        timeout: float | None = None,
     ) -> bool:
-        """Delete the item under ``key``. With ``only_if_present``, the delete is conditional on the
-        item still being there, and False means someone else deleted it first."""
+        """Delete the item under ``key``, if ``condition`` (a ConditionExpression over ``values``)
+        holds; False when it did not."""
         payload: dict[str, Any] = {"TableName": table_name, "Key": dict(key)}
-        if only_if_present:
-            payload["ConditionExpression"] = "attribute_exists(pk)"
+        if condition is not None:
+            payload["ConditionExpression"] = condition
+        if values:
+            payload["ExpressionAttributeValues"] = dict(values)
         try:
             self.call("DeleteItem", payload, timeout)
         except DynamoDbError as error:
-            if only_if_present and error.error_type == "ConditionalCheckFailedException":
+            if condition is not None and error.error_type == "ConditionalCheckFailedException":
                 return False
             raise
         return True
@@ -97,10 +105,12 @@ class DynamoDbClient(AwsJsonClient):
         *,
         limit: int,
         start_key: Key | None = None,
+        sk_prefix: str | None = None,
         consistent_read: bool = True,
         timeout: float | None = None,
     ) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
-        """One page of the partition ``pk`` in sort-key order: (items, the key to continue from)."""
+        """One page of the partition ``pk`` (its sort keys beginning with ``sk_prefix``, if given) in
+        sort-key order: (items, the key to continue from)."""
         payload: dict[str, Any] = {
             "TableName": table_name,
             "KeyConditionExpression": "pk = :pk",
@@ -108,6 +118,9 @@ class DynamoDbClient(AwsJsonClient):
             "Limit": limit,
             "ConsistentRead": consistent_read,
         }
+        if sk_prefix is not None:
+            payload["KeyConditionExpression"] += " AND begins_with(sk, :prefix)"
+            payload["ExpressionAttributeValues"][":prefix"] = {"S": sk_prefix}
         if start_key is not None:
             payload["ExclusiveStartKey"] = dict(start_key)
         answer = self.call("Query", payload, timeout)
@@ -163,20 +176,36 @@ class DynamoDbSpool:
         self.table_name = table_name
         self.client = client or DynamoDbClient.from_environment()
 
+    # --- the ingress's side (liveguard.spool.EventSpool) ---
+
     def keep(self, event: KeptEvent, *, timeout: float) -> None:
-        """Write the event; raises ``DynamoDbError`` when the table did not take it."""
         self.client.put_item(self.table_name, event.to_item(), timeout=timeout)
 
-    def still_kept(self, event: KeptEvent, *, timeout: float) -> bool:
-        """Whether the event is still in the spool (a strongly consistent read: a drained event
-        is never reported as kept, and a kept one never as drained)."""
-        found = self.client.get_item(self.table_name, event.key(), consistent_read=True, timeout=timeout)
-        return found is not None
+    def room_has_kept(self, group: str, *, timeout: float) -> bool:
+        items, _ = self.client.query_partition(
+            self.table_name,
+            spool_pk(spool_shard(group)),
+            limit=1,
+            sk_prefix=group_prefix(group),
+            timeout=timeout,
+        )
+        return bool(items)
+
+    def is_active(self, *, timeout: float) -> bool:
+        return (
+            self.client.get_item(self.table_name, ACTIVE_KEY, consistent_read=True, timeout=timeout)
+            is not None
+        )
+
+    def mark_active(self, *, at_ms: int, timeout: float) -> None:
+        self.client.put_item(self.table_name, {**ACTIVE_KEY, "marked_at": {"N": str(at_ms)}}, timeout=timeout)
+
+    # --- the drain's side (liveguard.drain.SpoolPages) ---
 
     def page(
         self, shard: int, *, limit: int = 100, start_key: Key | None = None, timeout: float = 2.0
     ) -> tuple[list[KeptEvent], dict[str, Any] | None]:
-        """One page of a shard's kept events, oldest first, and the key to continue from."""
+        """One page of a shard's kept events, room by room, each room's oldest first."""
         items, last = self.client.query_partition(
             self.table_name, spool_pk(shard), limit=limit, start_key=start_key, timeout=timeout
         )
@@ -184,8 +213,16 @@ class DynamoDbSpool:
 
     def remove(self, event: KeptEvent, *, timeout: float = 2.0) -> bool:
         """Delete a kept event once it is queued; False when another drain deleted it first."""
-        return self.client.delete_item(self.table_name, event.key(), only_if_present=True, timeout=timeout)
+        return self.client.delete_item(
+            self.table_name, event.key(), condition="attribute_exists(pk)", timeout=timeout
+        )
 
-    def shards_holding(self, shards: Iterable[int], *, timeout: float = 2.0) -> list[int]:
-        """The shards among ``shards`` that hold at least one kept event."""
-        return [shard for shard in shards if self.page(shard, limit=1, timeout=timeout)[0]]
+    def clear_mark(self, *, older_than_ms: int, timeout: float = 2.0) -> bool:
+        """Take the activity mark down if no ingress refreshed it since ``older_than_ms``."""
+        return self.client.delete_item(
+            self.table_name,
+            ACTIVE_KEY,
+            condition="attribute_exists(pk) AND marked_at < :cutoff",
+            values={":cutoff": {"N": str(older_than_ms)}},
+            timeout=timeout,
+        )
