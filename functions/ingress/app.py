@@ -54,5 +54,7 @@ if os.environ.get("AWS_LAMBDA_INITIALIZATION_TYPE") == "snap-start":
 @metrics.log_metrics
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
     # API Gateway's request id, read directly (a JMESPath correlation path costs more per event).
-    logger.set_correlation_id((event.get("requestContext") or {}).get("requestId"))
+    # Whatever reaches the handler is answered, so nothing here assumes the event's shape.
+    request_context = event.get("requestContext") if isinstance(event, dict) else None
+    logger.set_correlation_id(request_context.get("requestId") if isinstance(request_context, dict) else None)
     return ingress.handle(event, context.get_remaining_time_in_millis())

@@ -13,6 +13,7 @@ import binascii
 import json
 import logging
 import random
+import re
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -24,7 +25,13 @@ from liveguard.messages import CallbackQuery, EventEnvelope, event_id, message_g
 from liveguard.rules.verdict import ALLOW_ALL, CompiledRules, Verdict, decide, tencent_default
 from liveguard.settings import TencentSecret
 from liveguard.tencent.webhook_signature import WebhookSignatureError, verify_webhook_signature
-from liveguard.webhooks.models import BEFORE_COMMANDS, CallbackInvalid, UnknownCallback, parse_callback
+from liveguard.webhooks.models import (
+    BEFORE_COMMANDS,
+    CallbackInvalid,
+    UnknownCallback,
+    is_command_name,
+    parse_callback,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -32,6 +39,11 @@ MAX_BODY_BYTES = 64 * 1024
 # Tencent waits 2 s. Keep a margin for API Gateway and the network on both sides.
 ANSWER_BUDGET = 1.5
 OK_REPLY = {"ActionStatus": "OK", "ErrorInfo": "", "ErrorCode": 0}
+# Tencent's bodies are five levels deep at most; a deeper one is not Tencent's, and past a few hundred
+# levels the JSON, validation and serialisation libraries each give up in their own way.
+MAX_DEPTH = 32
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 
 
 class Refusal:
@@ -79,6 +91,62 @@ class _NoMetrics:
         pass
 
 
+class BodyUnreadable(ValueError):  # noqa: N818 - the domain's word: the body is unreadable
+    """A body that is not a JSON document LiveGuard will read; the message names why, never the body."""
+
+
+def _no_surrogates(text: str) -> str:
+    """Lone surrogates (from ``\\ud800`` escapes, or a proxy event's own) as U+FFFD: Python keeps them
+    in a str, but no UTF-8 encoder, queue or log line takes them, and a viewer can type the escape."""
+    return _SURROGATE.sub("\ufffd", text) if _SURROGATE.search(text) else text
+
+
+def _clean(value: object, depth_left: int) -> object:
+    """The parsed body with lone surrogates replaced in every key and string, refused past ``MAX_DEPTH``
+    levels. Iterative: a hostile body must not exhaust the interpreter's stack."""
+    root = [value]
+    stack: list[tuple[list[Any] | dict[str, Any], int]] = [(root, depth_left + 1)]
+    while stack:
+        container, left = stack.pop()
+        if left < 0:
+            raise BodyUnreadable(f"body: nested deeper than {MAX_DEPTH} levels")
+        if isinstance(container, dict):
+            for key in list(container):
+                item = container[key]
+                fixed = _no_surrogates(key)
+                if fixed != key:
+                    del container[key]
+                    container[fixed] = item
+                if isinstance(item, str):
+                    container[fixed] = _no_surrogates(item)
+                elif isinstance(item, (dict, list)):
+                    stack.append((item, left - 1))
+        else:
+            for index, item in enumerate(container):
+                if isinstance(item, str):
+                    container[index] = _no_surrogates(item)
+                elif isinstance(item, (dict, list)):
+                    stack.append((item, left - 1))
+    return root[0]
+
+
+def read_body(raw: bytes) -> object:
+    """The body as JSON. Bytes that are not UTF-8 are read as U+FFFD; lone surrogates become U+FFFD;
+    nesting past ``MAX_DEPTH`` is refused. Raises BodyUnreadable."""
+    text = raw.decode("utf-8", "replace")
+    try:
+        value = json.loads(text)
+    except RecursionError:
+        raise BodyUnreadable(f"body: nested deeper than {MAX_DEPTH} levels") from None
+    except ValueError:  # JSONDecodeError, and integers past Python's 4300-digit conversion limit
+        raise BodyUnreadable("body: not JSON") from None
+    # Walk the document only when it could be too deep or could hold a surrogate: the common body
+    # has a handful of brackets and no \ud8xx escape, and costs two scans of its text.
+    if text.count("{") + text.count("[") > MAX_DEPTH or _SURROGATE_ESCAPE.search(text):
+        value = _clean(value, MAX_DEPTH)
+    return value
+
+
 @dataclass(frozen=True)
 class Request:
     """What the ingress reads of an API Gateway proxy event."""
@@ -87,14 +155,25 @@ class Request:
     body: bytes
 
     @classmethod
-    def from_proxy_event(cls, event: Mapping[str, Any]) -> Request:
-        query = event.get("queryStringParameters") or {}
-        raw = event.get("body") or ""
+    def from_proxy_event(cls, event: object) -> Request:
+        """Any event gives a Request (a missing or mistyped part reads as empty); raises ValueError
+        only for a body flagged base64 that is not."""
+        if not isinstance(event, Mapping):
+            return cls({}, b"")
+        query = event.get("queryStringParameters")
+        raw = event.get("body")
+        if not isinstance(raw, str):
+            raw = ""
         if event.get("isBase64Encoded"):
-            body = base64.b64decode(raw, validate=True) if isinstance(raw, str) else b""
+            body = base64.b64decode(raw, validate=True)
         else:
-            body = raw.encode("utf-8", "surrogatepass") if isinstance(raw, str) else b""
-        return cls({str(k): str(v) for k, v in query.items() if v is not None}, body)
+            body = raw.encode("utf-8", "surrogatepass")
+        if not isinstance(query, Mapping):
+            return cls({}, body)
+        return cls(
+            {_no_surrogates(str(k)): _no_surrogates(str(v)) for k, v in query.items() if v is not None},
+            body,
+        )
 
 
 def _response(status: int, payload: Mapping[str, Any]) -> dict[str, Any]:
@@ -137,8 +216,8 @@ class Ingress:
         deadline = started + max(budget, 0.05)
         try:
             request = Request.from_proxy_event(event)
-        except (binascii.Error, ValueError, AttributeError, TypeError):
-            return self._refuse(Refusal.NOT_JSON, "the body is not valid base64")
+        except (binascii.Error, ValueError):
+            return self._refuse(Refusal.NOT_JSON, "body: not valid base64")
         if len(request.body) > MAX_BODY_BYTES:
             return self._refuse(Refusal.TOO_LARGE, f"the body is over {MAX_BODY_BYTES} bytes")
         try:
@@ -152,15 +231,32 @@ class Ingress:
         command = request.query.get("CallbackCommand", "")
         if not command:
             return self._refuse(Refusal.NO_COMMAND, "CallbackCommand: missing from the query string")
+        if not is_command_name(command):
+            return self._refuse(Refusal.NO_COMMAND, "CallbackCommand: not a callback command name")
         try:
-            body = json.loads(request.body)
-        except (ValueError, UnicodeDecodeError):
-            return self._refuse(Refusal.NOT_JSON, "body: not JSON")
+            body = read_body(request.body)
+        except BodyUnreadable as unreadable:
+            return self._refuse(Refusal.NOT_JSON, str(unreadable), command=command)
         try:
             callback = parse_callback(command, body)
         except CallbackInvalid as invalid:
             return self._refuse(Refusal.BAD_SHAPE, str(invalid), command=command)
-        return self._accept(secret, request, command, callback, deadline)
+        named = callback.callback_command
+        if named != command:
+            # Tencent's own pages show the query's CallbackCommand differing from the body's; the
+            # body's names the event (parse_callback). Accepted, and counted so a new case is seen.
+            self.metrics.add_metric("CommandMismatch", "Count", 1)
+            logger.warning(
+                "CallbackCommand differs between query and body; the body's is used",
+                extra={"query_command": command, "command": named},
+            )
+        for field, value in callback.unknown_values().items():
+            self.metrics.add_metric(f"UnknownValue_{field}", "Count", 1)
+            logger.warning(
+                "a value Tencent did not document; accepted",
+                extra={"command": named, "field": field, "value": value[:64]},
+            )
+        return self._accept(secret, request, named, callback, deadline)
 
     def _authenticate(self, query: Mapping[str, str], secret: TencentSecret) -> dict[str, Any] | None:
         if query.get("SdkAppid", query.get("SdkAppId")) != str(secret.sdk_app_id):
@@ -228,7 +324,7 @@ class Ingress:
         return verdict
 
     def _queue(self, envelope: EventEnvelope, deadline: float, log: dict[str, Any]) -> bool:
-        body = envelope.model_dump_json(by_alias=True)
+        body = envelope.message_body()
         attempt = 0
         while True:
             attempt += 1
