@@ -199,3 +199,55 @@ def test_a_failing_receiver_is_recorded_as_a_failed_delivery(emulator_config, ht
         records = http.get(f"{emulator.base_url}/emulator/v1/webhooks").json()["webhooks"]
     assert records
     assert {r["outcome"] for r in records} == {"connection_error"}
+
+
+# --- kicks and the Chat side ------------------------------------------------------------------------
+
+
+def test_a_ban_reports_the_member_offline_as_kicked(client, app_user, receiver):
+    # Given bob watching a room
+    app_user("create_room", "host", RoomId="r1")
+    app_user("enter_room", "bob", RoomId="r1")
+    # When the admin bans him over REST
+    client.execute("ban_member", {"RoomId": "r1", "MemberList_Account": ["bob"], "Duration": 600})
+    # Then the member-state callback says Offline with cause Kicked (trtc.io 64424), not Leave
+    *_, kicked = receiver.wait_for("Live.CallbackAfterMemberStateChanged", count=3)
+    assert (kicked.body["EventType"], kicked.body["EventCause"], kicked.body["MemberList"]) == (
+        "Offline",
+        "Kicked",
+        [{"Member_Account": "bob"}],
+    )
+    assert kicked.query["OptPlatform"] == "RESTAPI"
+
+
+def test_chat_side_callbacks_reach_the_chat_url_signed_with_the_chat_token(http):
+    # Given an emulator whose Chat console has its own URL and token
+    with (
+        WebhookReceiver(token=TOKEN) as live,
+        WebhookReceiver(token="chat-console-token") as chat,
+        Emulator(
+            EmulatorConfig(
+                sdk_app_id=SDK_APP_ID,
+                secret_key=KEY,
+                admin=ADMIN,
+                webhook_url=live.url,
+                callback_token=TOKEN,
+                chat_webhook_url=chat.url,
+                chat_callback_token="chat-console-token",
+            )
+        ) as emulator,
+    ):
+        # When a room is created and a viewer comments in it
+        for action, user, fields in (
+            ("create_room", "host", {"RoomId": "r1"}),
+            ("send_text_msg", "host", {"RoomId": "r1", "Text": "hello"}),
+        ):
+            http.post(f"{emulator.base_url}/emulator/v1/client/{action}", json={"UserId": user, **fields})
+        # Then the Live callbacks reach the Live URL and the comment's the Chat URL, each validly
+        # signed with its own side's token
+        (created,) = live.wait_for("Live.CallbackAfterCreateRoom")
+        (before,) = chat.wait_for("Group.CallbackBeforeSendMsg")
+        (sent,) = chat.wait_for("Group.CallbackAfterSendMsg")
+        assert [created.signature, before.signature, sent.signature] == ["valid"] * 3
+        assert not any(command.startswith("Group.") for command in live.commands())
+        assert not any(command.startswith(("Live.", "Mic.")) for command in chat.commands())

@@ -51,6 +51,8 @@ class EmulatorConfig:
     port: int = 0
     webhook_url: str | None = None
     callback_token: str | None = None
+    chat_webhook_url: str | None = None  # the Chat console's URL (Group.*, Follow.*...); default webhook_url
+    chat_callback_token: str | None = None  # the Chat console's token; default callback_token
     auto_destroy_after: float = 1800.0
     webhook_timeout: float = 2.0
     message_failure_policy: Literal["deliver", "reject"] = "deliver"
@@ -108,6 +110,8 @@ class Emulator:
             config.sdk_app_id,
             url=config.webhook_url,
             token=config.callback_token,
+            chat_url=config.chat_webhook_url,
+            chat_token=config.chat_callback_token,
             timeout=config.webhook_timeout,
             message_failure_policy=config.message_failure_policy,
             gift_failure_policy=config.gift_failure_policy,
