@@ -222,7 +222,8 @@ def _add_ops(commands: Any) -> None:
     tencent_commands = tencent.add_subparsers(dest="tencent_command", required=True)
     configure = tencent_commands.add_parser(
         "configure",
-        help="point the app's webhooks at a URL (set_callback) and sign them (set_callback_token)",
+        help="point the app's Live-side webhooks at a URL and sign them (live_config: changes only what "
+        "differs, all or nothing), and say what to set in the Chat console",
     )
     configure.add_argument("--url", required=True, help="the webhook URL (the stack's CallbackUrl)")
     configure.add_argument(
