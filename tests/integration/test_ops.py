@@ -4,6 +4,8 @@ Tencent Live emulator with the app's secret in moto."""
 from __future__ import annotations
 
 import json
+import threading
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,6 +20,7 @@ from liveguard.tencent.commands.config import GetCallback, GetCallbackToken
 from liveguard.tencent.errors import TencentApiError
 from liveguard_local.cli import main
 from liveguard_local.emulator.callbacks import Actor
+from liveguard_local.emulator.faults import RestFault
 from liveguard_local.emulator.server import Emulator, EmulatorConfig
 from liveguard_local.events import actuator_actions, moderator_envelopes
 from liveguard_local.ops import prepare, replay_dead_letters, stack_from_local_file
@@ -690,3 +693,39 @@ def test_the_chat_side_is_explained_naming_the_secrets_key_never_its_value(
     assert "ContentCallback.ResultNotify" in out.out
     for value in (*keys.values(), KEY):
         assert value not in out.out + out.err
+
+
+def test_when_putting_the_token_back_fails_too_it_says_so_and_a_rerun_finishes(
+    endpoint, app_secret, emulator, client, http, new_receiver, capsys
+):
+    # Given Tencent failing update_callback (slowly), and failing set_callback_token from the moment
+    # the first set_callback_token has gone through: the put-back will fail too
+    http.post(
+        f"{emulator.base_url}/emulator/v1/faults",
+        json={"rest": [{"command": "update_callback", "code": 60020, "latency": 1.0}]},
+    )
+
+    def break_token_after_first_success() -> None:
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            if any(c["command"] == "set_callback_token" and c["code"] == 0 for c in emulator.calls()):
+                emulator.faults.add([RestFault(command="set_callback_token", code=60020)])
+                return
+            time.sleep(0.005)
+
+    breaker = threading.Thread(target=break_token_after_first_success)
+    breaker.start()
+    # When configure runs
+    status = configure("--url", new_receiver.url, "--secret", app_secret, "--endpoint", endpoint)
+    breaker.join()
+    # Then it fails saying exactly in which state Tencent is, and what to do
+    assert status == 1
+    err = capsys.readouterr().err
+    assert "signs with the new token but calls the previous URL; run this command again" in err
+    # And once Tencent works again, running it again finishes the job
+    http.post(f"{emulator.base_url}/emulator/v1/faults", json={"clear": True})
+    assert configure("--url", new_receiver.url, "--secret", app_secret, "--endpoint", endpoint) == 0
+    assert client.call(GetCallback()).url == new_receiver.url
+    token = client.call(GetCallbackToken()).token
+    assert token is not None
+    assert token.get_secret_value() == NEW_TOKEN
