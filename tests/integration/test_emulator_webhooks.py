@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from typing import Any
 
 import httpx
 import pytest
 
+from liveguard.tencent.client import LiveClient
+from liveguard.tencent.commands.messages import SendTextMsg
 from liveguard.tencent.commands.metadata import SetRoomMetadata
 from liveguard.tencent.commands.rooms import CreateRoom
 from liveguard_local.emulator.server import Emulator, EmulatorConfig
@@ -251,3 +254,48 @@ def test_chat_side_callbacks_reach_the_chat_url_signed_with_the_chat_token(http)
         assert [created.signature, before.signature, sent.signature] == ["valid"] * 3
         assert not any(command.startswith("Group.") for command in live.commands())
         assert not any(command.startswith(("Live.", "Mic.")) for command in chat.commands())
+
+
+def test_a_rest_call_is_in_the_call_log_while_it_still_runs(http):
+    # Given a receiver that holds the message before-callback until told to answer
+    asked, release = threading.Event(), threading.Event()
+
+    def respond(received: Received) -> dict[str, Any]:
+        if received.command == "Group.CallbackBeforeSendMsg":
+            asked.set()
+            release.wait(5)
+        return OK
+
+    with (
+        WebhookReceiver(answer=respond) as receiver,
+        Emulator(
+            EmulatorConfig(sdk_app_id=SDK_APP_ID, secret_key=KEY, admin=ADMIN, webhook_url=receiver.url)
+        ) as emulator,
+    ):
+        client = LiveClient(
+            sdk_app_id=SDK_APP_ID,
+            secret_key=KEY,
+            admin_identifier=ADMIN,
+            base_url=emulator.base_url,
+            http=http,
+        )
+        client.call(CreateRoom.model_validate({"RoomInfo": {"RoomId": "r1", "Owner_Account": "host"}}))
+        # When the admin sends a message, which waits for its before-callback
+        sending = threading.Thread(
+            target=lambda: client.call(SendTextMsg(room_id="r1", sender_account="host", text_content="hi"))
+        )
+        sending.start()
+        assert asked.wait(5)
+
+        def logged() -> list[dict[str, Any]]:
+            calls = http.get(f"{emulator.base_url}/emulator/v1/calls").json()["calls"]
+            return [call for call in calls if call["command"] == "send_text_msg"]
+
+        # Then the call log already shows it, in flight: whoever sees its effects finds the call too
+        [in_flight] = logged()
+        assert (in_flight["code"], in_flight["info"]) == (None, "in flight")
+        release.set()
+        sending.join(5)
+        # And once it answered, the same entry holds its outcome
+        [done] = logged()
+        assert (done["code"], done["request_id"] is not None) == (0, True)
