@@ -402,14 +402,6 @@ def dlq_replay_command(args: argparse.Namespace) -> int:
 # --- liveguard tencent configure ------------------------------------------------------------------
 
 
-def _describe(error: ValidationError) -> str:
-    # Field paths and messages only: the input may be the key or the token.
-    return "; ".join(
-        f"{'.'.join(str(part) for part in item['loc']) or '<secret>'}: {item['msg']}"
-        for item in error.errors()
-    )
-
-
 def _secret_string(secrets: Any, arn: str) -> str:
     from botocore.exceptions import BotoCoreError, ClientError
 
@@ -424,12 +416,14 @@ def _secret_string(secrets: Any, arn: str) -> str:
 
 def read_tencent_secret(secrets: Any, arn: str) -> Any:
     """The app's settings (liveguard.settings.TencentSecret) from Secrets Manager."""
-    from liveguard.settings import TencentSecret
+    from liveguard.settings import TencentSecret, describe_secret_errors
 
     try:
         return TencentSecret.model_validate_json(_secret_string(secrets, arn))
-    except ValidationError as error:
-        raise OpsError(f"secret {arn}: not LiveGuard's Tencent settings: {_describe(error)}") from None
+    except ValidationError as error:  # keys and reasons, never values (nor a pasted token as a key)
+        raise OpsError(
+            f"secret {arn}: not LiveGuard's Tencent settings: {describe_secret_errors(error)}"
+        ) from None
 
 
 def read_token(secrets: Any, arn: str) -> str:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 import pytest
 from pydantic import ValidationError
 
@@ -73,3 +75,46 @@ def test_secrets_do_not_show_in_the_repr():
     assert "k3y-value" not in repr(secret)
     assert "tok-value" not in repr(secret)
     assert secret.secret_key.get_secret_value() == "k3y-value"
+
+
+# --- where the admin UserSig may go -------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://adminapisgp.im.qcloud.com",
+        "http://127.0.0.1:9000",
+        "http://127.8.9.10:9000/",
+        "http://localhost:9000",
+        "http://LOCALHOST",
+        "http://[::1]:9000",
+    ],
+)
+def test_an_api_base_url_is_https_or_loopback(url):
+    secret = TencentSecret.model_validate({**BASE, "ApiBaseUrl": url})
+    assert secret.base_url.lower() == url.rstrip("/").lower()
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://adminapisgp.im.qcloud.com",
+        "http://10.0.0.5:9000",
+        "http://host.docker.internal:9000",
+        "http://localhost.attacker.example",
+        "http://[::2]:9000",
+        "http://0.0.0.0:9000",
+    ],
+)
+def test_a_plain_http_api_base_url_off_loopback_is_refused_naming_the_key_not_the_value(url):
+    # Given a secret that would send the administrator's UserSig in clear over the network
+    with pytest.raises(ValidationError) as raised:
+        TencentSecret.model_validate({**BASE, "ApiBaseUrl": url})
+    # Then the error names ApiBaseUrl and what it must be, and never repeats the URL
+    [error] = raised.value.errors()
+    assert error["loc"] == ("ApiBaseUrl",)
+    assert "https" in error["msg"]
+    host = urlsplit(url).hostname
+    assert host
+    assert host not in str(raised.value)

@@ -22,7 +22,7 @@ from pydantic import ValidationError
 
 from liveguard.messages import CallbackQuery, EventEnvelope, event_id, message_group
 from liveguard.rules.verdict import ALLOW_ALL, CompiledRules, Verdict, decide, tencent_default
-from liveguard.settings import TencentSecret
+from liveguard.settings import SecretUnusable, TencentSecret
 from liveguard.tencent.webhook_signature import WebhookSignatureError, verify_webhook_signature
 from liveguard.webhooks.models import BEFORE_COMMANDS, CallbackInvalid, UnknownCallback, parse_callback
 
@@ -143,7 +143,17 @@ class Ingress:
             return self._refuse(Refusal.TOO_LARGE, f"the body is over {MAX_BODY_BYTES} bytes")
         try:
             secret = self.secret()
-        except (ValidationError, ValueError, KeyError) as exc:
+        except SecretUnusable as unusable:  # its reason names keys, never values
+            logger.error(
+                "tencent secret unusable",
+                extra={
+                    "error": type(unusable).__name__,
+                    "reason": unusable.reason,
+                    "retryable": unusable.retryable,
+                },
+            )
+            return self._refuse(Refusal.NOT_CONFIGURED, "LiveGuard is not configured")
+        except (ValidationError, ValueError, KeyError) as exc:  # str() may hold values: not logged
             logger.error("tencent secret unusable", extra={"error": type(exc).__name__})
             return self._refuse(Refusal.NOT_CONFIGURED, "LiveGuard is not configured")
         refusal = self._authenticate(request.query, secret)
