@@ -54,6 +54,7 @@ ingress = Ingress(
     secret=tencent_secret,
     rules=rules,
     metrics=metrics,
+    allow_unsigned=environment.allow_unsigned_callbacks,
 )
 if os.environ.get("AWS_LAMBDA_INITIALIZATION_TYPE") == "snap-start":
     # Under SnapStart this init runs once before the snapshot: pay for boto3, the first secret read

@@ -118,3 +118,37 @@ def test_a_plain_http_api_base_url_off_loopback_is_refused_naming_the_key_not_th
     host = urlsplit(url).hostname
     assert host
     assert host not in str(raised.value)
+
+
+# --- the Chat side's token ----------------------------------------------------------------------
+
+
+def test_the_chat_token_is_optional_and_falls_back_to_the_callback_token():
+    secret = TencentSecret.model_validate({**BASE, "Region": "USA", "CallbackToken": "live-tok"})
+    assert secret.chat_callback_token is None
+    assert secret.callback_token_for("Group.CallbackBeforeSendMsg").get_secret_value() == "live-tok"
+
+
+@pytest.mark.parametrize(
+    ("command", "token"),
+    [
+        ("Live.CallbackAfterCreateRoom", "live-tok"),
+        ("Mic.CallbackAfterSeatInfoChanged", "live-tok"),
+        ("Group.CallbackBeforeSendMsg", "chat-tok"),
+        ("ContentCallback.ResultNotify", "chat-tok"),
+        ("Follow.CallbackAfterFollowAdd", "chat-tok"),
+        ("Somewhere.New", "chat-tok"),
+        ("", "chat-tok"),
+        ("LiveX.Callback", "chat-tok"),
+    ],
+)
+def test_the_query_commands_namespace_picks_the_sides_token(command, token):
+    secret = TencentSecret.model_validate(
+        {**BASE, "Region": "USA", "CallbackToken": "live-tok", "ChatCallbackToken": "chat-tok"}
+    )
+    assert secret.callback_token_for(command).get_secret_value() == token
+
+
+def test_the_chat_token_does_not_show_in_the_repr():
+    secret = TencentSecret.model_validate({**BASE, "Region": "USA", "ChatCallbackToken": "chat-tok-value"})
+    assert "chat-tok-value" not in repr(secret)

@@ -403,7 +403,7 @@ def test_secret_placeholder_has_the_contract_keys_and_is_refused_until_replaced(
     # When the functions validate it at cold start
     # Then every key is one the model knows (it refuses unknown keys), and SdkAppId 0 fails loudly
     assert set(placeholder) <= contract
-    assert contract - set(placeholder) == {"ApiBaseUrl"}
+    assert contract - set(placeholder) == {"ApiBaseUrl", "ChatCallbackToken"}
     with pytest.raises(ValidationError, match="SdkAppId"):
         TencentSecret.model_validate(placeholder)
 
@@ -573,6 +573,29 @@ def test_actuator_dry_run_comes_from_a_parameter_that_defaults_to_off(
     assert parameter["AllowedValues"] == ["true", "false"]
 
 
+def test_unsigned_callbacks_are_refused_unless_a_parameter_says_otherwise(
+    template: dict[str, Any], resources: dict[str, Any]
+) -> None:
+    # Given the ingress's environment and the AllowUnsignedCallbacks parameter
+    variables = resources["IngressFunction"]["Properties"]["Environment"]["Variables"]
+    parameter = template["Parameters"]["AllowUnsignedCallbacks"]
+    # When the stack is deployed without overrides
+    # Then a secret without a token means callbacks are refused (503 50302); "true" is a console test
+    assert _render(variables["ALLOW_UNSIGNED_CALLBACKS"]) == "${AllowUnsignedCallbacks}"
+    assert parameter["Default"] == "false"
+    assert parameter["AllowedValues"] == ["true", "false"]
+    assert (
+        IngressEnvironment.model_validate(
+            {
+                "EVENTS_QUEUE_URL": "https://q.example",
+                "TENCENT_SECRET_ARN": "arn",
+                "ALLOW_UNSIGNED_CALLBACKS": "false",
+            }
+        ).allow_unsigned_callbacks
+        is False
+    )
+
+
 def test_state_table_expires_items_on_their_expiration_attribute(resources: dict[str, Any]) -> None:
     # Given the deployed state table
     table = resources["StateTable"]
@@ -711,6 +734,7 @@ ENVIRONMENT = {
         "STATE_TABLE_NAME": "${StateTable}",
         "TENCENT_SECRET_ARN": SECRET_ARN,
         "POWERTOOLS_SERVICE_NAME": "liveguard-ingress",
+        "ALLOW_UNSIGNED_CALLBACKS": "${AllowUnsignedCallbacks}",
     },
     "ModeratorFunction": {
         "ACTIONS_QUEUE_URL": "${ActionsQueue}",

@@ -84,6 +84,12 @@ class TencentSecret(BaseModel):
     callback_token: Annotated[SecretStr | None, BeforeValidator(_blank_is_none)] = Field(
         default=None, alias="CallbackToken", max_length=128
     )
+    chat_callback_token: Annotated[SecretStr | None, BeforeValidator(_blank_is_none)] = Field(
+        default=None,
+        alias="ChatCallbackToken",
+        max_length=128,
+        description="the Chat side's token (Group.*, ContentCallback.*, ...); absent: CallbackToken",
+    )
     api_base_url: Annotated[HttpUrl | None, BeforeValidator(_blank_is_none)] = Field(
         default=None, alias="ApiBaseUrl"
     )
@@ -118,6 +124,26 @@ class TencentSecret(BaseModel):
         assert self.region is not None  # guaranteed by the validator
         return REGION_BASE_URLS[self.region]
 
+    def callback_token_for(self, command: str) -> SecretStr | None:
+        """The token a callback named ``command`` (its query CallbackCommand) is signed with.
+
+        Tencent has two callback configurations, each with its own token: the Live side
+        (``live_config/set_callback_token``) sends ``Live.*`` and ``Mic.*``; the Chat side (the Chat
+        console) sends the rest (``Group.*``, ``ContentCallback.*``, ``Follow.*``, and anything new).
+        Without a ``ChatCallbackToken`` the operator gave both sides the ``CallbackToken``.
+        """
+        if is_live_side(command) or self.chat_callback_token is None:
+            return self.callback_token
+        return self.chat_callback_token
+
+
+LIVE_SIDE_NAMESPACES = ("Live.", "Mic.")
+
+
+def is_live_side(command: str) -> bool:
+    """Whether Tencent's Live side sends this CallbackCommand (else the Chat side does)."""
+    return command.startswith(LIVE_SIDE_NAMESPACES)
+
 
 class IngressEnvironment(BaseModel):
     """The ingress function's environment, validated once per cold start."""
@@ -129,6 +155,11 @@ class IngressEnvironment(BaseModel):
     secret_max_age: int = Field(default=300, alias="TENCENT_SECRET_MAX_AGE", ge=0, le=3600)
     state_table_name: str | None = Field(default=None, alias="STATE_TABLE_NAME", min_length=1)
     rules_file: str | None = Field(default=None, alias="RULES_FILE", min_length=1)
+    allow_unsigned_callbacks: bool = Field(
+        default=False,
+        alias="ALLOW_UNSIGNED_CALLBACKS",
+        description="accept callbacks when the secret has no token (a console test); off: 503 50302",
+    )
 
 
 class SecretUnusable(Exception):  # noqa: N818 - a condition of the configuration, like ValueError
