@@ -154,23 +154,52 @@ def broken(request: pytest.FixtureRequest, aws: dict[str, Any]) -> Iterator[str]
     DEFAULT_PROVIDERS.clear()
 
 
+# Loggers that do not propagate to the root (Powertools' copy_config_to_registered_loggers makes the
+# layer's loggers write straight to the function's handler), so the recorder is attached to each.
+OWN_LOGGERS = ("liveguard", "liveguard-ingress", "liveguard-moderator", "liveguard-actuator")
+
+
+class Recorder(logging.Handler):
+    """Every record, formatted with its traceback, as CloudWatch would receive its text."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(f"{self.format(record)} {record.__dict__}")
+
+
 @pytest.fixture
-def captured(capfd: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture) -> Callable[..., str]:
+def captured(capfd: pytest.CaptureFixture[str]) -> Iterator[Callable[..., str]]:
     """Everything the code under test printed (both file descriptors) and logged (with tracebacks),
     plus whatever the test hands in (replies, exception texts)."""
+    recorder = Recorder()
     # Everything of ours; botocore's DEBUG wire log (off in Lambda) would show the secret it fetched.
-    caplog.set_level(logging.INFO)
-    caplog.set_level(logging.DEBUG, logger="liveguard")
+    loggers = {"": logging.INFO, **dict.fromkeys(OWN_LOGGERS, logging.DEBUG)}
+    levels = {name: logging.getLogger(name).level for name in loggers}
+    restore: list[tuple[logging.StreamHandler[Any], Any]] = []
+    for name, level in loggers.items():
+        logger = logging.getLogger(name)
+        logger.setLevel(level)
+        logger.addHandler(recorder)
+        # Powertools' handlers keep the stdout of the test that first made them: point them at this
+        # one's (not with setStream, which flushes the old stream, maybe closed).
+        for handler in logger.handlers if name else []:
+            if type(handler) is logging.StreamHandler:
+                restore.append((handler, handler.stream))
+                handler.stream = sys.stdout
 
     def everything(*extra: Any) -> str:
         out = capfd.readouterr()
-        logged = "\n".join(
-            f"{record.getMessage()} {record.__dict__} {record.exc_text or ''}" for record in caplog.records
-        )
-        formatted = caplog.text  # includes formatted tracebacks
-        return "\n".join([out.out, out.err, logged, formatted, *map(str, extra)])
+        return "\n".join([out.out, out.err, *recorder.lines, *map(str, extra)])
 
-    return everything
+    yield everything
+    for name, level in levels.items():
+        logging.getLogger(name).removeHandler(recorder)
+        logging.getLogger(name).setLevel(level)
+    for handler, stream in restore:
+        handler.stream = stream
 
 
 def test_the_ingress_refuses_as_not_configured_and_leaks_nothing(broken, aws, captured):
