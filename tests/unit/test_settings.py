@@ -7,7 +7,7 @@ from urllib.parse import urlsplit
 import pytest
 from pydantic import ValidationError
 
-from liveguard.settings import TencentSecret
+from liveguard.settings import SecretUnusable, TencentSecret, parse_tencent_secret
 
 BASE = {"SdkAppId": 1400000001, "SecretKey": "k3y-value", "AdminIdentifier": "administrator"}
 
@@ -152,3 +152,23 @@ def test_the_query_commands_namespace_picks_the_sides_token(command, token):
 def test_the_chat_token_does_not_show_in_the_repr():
     secret = TencentSecret.model_validate({**BASE, "Region": "USA", "ChatCallbackToken": "chat-tok-value"})
     assert "chat-tok-value" not in repr(secret)
+
+
+# --- what an unusable secret is reported as -----------------------------------------------------
+
+
+def test_a_misspelt_key_is_reported_by_name_with_the_key_it_resembles():
+    with pytest.raises(SecretUnusable) as raised:
+        parse_tencent_secret({**BASE, "Region": "USA", "CallbackTokn": "tok-value"})
+    assert "CallbackTokn: not a key LiveGuard knows; did you mean CallbackToken?" in str(raised.value)
+    assert "tok-value" not in str(raised.value)
+    assert raised.value.retryable is False
+
+
+def test_an_unknown_key_that_resembles_none_of_ours_is_not_named():
+    # Given a token pasted where a key's name should be
+    with pytest.raises(SecretUnusable) as raised:
+        parse_tencent_secret({**BASE, "Region": "USA", "Zx81Qw7Lp3Mn": "1"})
+    # Then the report counts its characters and lists the keys, without repeating it
+    assert "an unknown key (12 characters)" in str(raised.value)
+    assert "Zx81Qw7Lp3Mn" not in str(raised.value)
