@@ -402,14 +402,6 @@ def dlq_replay_command(args: argparse.Namespace) -> int:
 # --- liveguard tencent configure ------------------------------------------------------------------
 
 
-def _describe(error: ValidationError) -> str:
-    # Field paths and messages only: the input may be the key or the token.
-    return "; ".join(
-        f"{'.'.join(str(part) for part in item['loc']) or '<secret>'}: {item['msg']}"
-        for item in error.errors()
-    )
-
-
 def _secret_string(secrets: Any, arn: str) -> str:
     from botocore.exceptions import BotoCoreError, ClientError
 
@@ -433,26 +425,15 @@ def read_tencent_secret(secrets: Any, arn: str) -> tuple[Any, str]:
     Only the key's name comes out for the Chat token: configure never sends it anywhere (the Chat
     side has no REST command), it tells the operator which key to copy into the Chat console.
     """
-    from liveguard.settings import TencentSecret
+    from liveguard.settings import TencentSecret, describe_secret_errors
 
-    text = _secret_string(secrets, arn)
     try:
-        document: Any = json.loads(text)
-    except ValueError:
-        raise OpsError(f"secret {arn}: not LiveGuard's Tencent settings: not a JSON object") from None
-    if not isinstance(document, dict):
-        raise OpsError(f"secret {arn}: not LiveGuard's Tencent settings: not a JSON object")
-    chat_token = document.get(CHAT_TOKEN_KEY)
-    chat_key = CHAT_TOKEN_KEY if isinstance(chat_token, str) and chat_token.strip() else LIVE_TOKEN_KEY
-    if CHAT_TOKEN_KEY not in TencentSecret.model_fields and not any(
-        field.alias == CHAT_TOKEN_KEY for field in TencentSecret.model_fields.values()
-    ):
-        # A settings model that does not know the Chat token yet would refuse the secret for it.
-        document = {key: value for key, value in document.items() if key != CHAT_TOKEN_KEY}
-    try:
-        return TencentSecret.model_validate(document), chat_key
-    except ValidationError as error:
-        raise OpsError(f"secret {arn}: not LiveGuard's Tencent settings: {_describe(error)}") from None
+        secret = TencentSecret.model_validate_json(_secret_string(secrets, arn))
+    except ValidationError as error:  # keys and reasons, never values (nor a pasted token as a key)
+        raise OpsError(
+            f"secret {arn}: not LiveGuard's Tencent settings: {describe_secret_errors(error)}"
+        ) from None
+    return secret, CHAT_TOKEN_KEY if secret.chat_callback_token is not None else LIVE_TOKEN_KEY
 
 
 def read_token(secrets: Any, arn: str) -> str:

@@ -154,13 +154,6 @@ def test_the_budget_shrinks_to_what_lambda_has_left():
     assert clock.now < 0.6
 
 
-def test_a_secret_without_a_token_does_not_require_a_signature():
-    secret = TencentSecret.model_validate({**LOCAL_SECRET, "CallbackToken": ""})
-    ingress = Ingress(queue=RecordingQueue(), queue_url="q", secret=lambda: secret, clock=lambda: NOW)
-    event = event_for("Live.CallbackAfterSetMetadata", Sign=None, RequestTime=None)
-    assert answer(ingress.handle(event))[0] == 200
-
-
 def test_a_misconfigured_secret_is_a_503_not_a_crash():
     def broken() -> TencentSecret:
         return TencentSecret.model_validate({"SdkAppId": 0})

@@ -23,7 +23,7 @@ from pydantic import ValidationError
 
 from liveguard.messages import CallbackQuery, EventEnvelope, event_id, message_group
 from liveguard.rules.verdict import ALLOW_ALL, CompiledRules, Verdict, decide, tencent_default
-from liveguard.settings import TencentSecret
+from liveguard.settings import SecretUnusable, TencentSecret, is_live_side
 from liveguard.tencent.webhook_signature import WebhookSignatureError, verify_webhook_signature
 from liveguard.webhooks.models import (
     BEFORE_COMMANDS,
@@ -199,7 +199,10 @@ class Ingress:
         clock: Callable[[], float] = time.time,
         monotonic: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
+        allow_unsigned: bool = False,
     ) -> None:
+        """``allow_unsigned``: accept callbacks of a side the secret has no token for (a console test).
+        Off, they are refused 503 50302: a missing token must not mean unauthenticated."""
         self.queue = queue
         self.queue_url = queue_url
         self.secret = secret
@@ -208,6 +211,12 @@ class Ingress:
         self._clock = clock
         self._monotonic = monotonic
         self._sleep = sleep
+        self.allow_unsigned = allow_unsigned
+        if allow_unsigned:
+            logger.warning(
+                "ALLOW_UNSIGNED_CALLBACKS is on: callbacks of a side the secret has no token for are "
+                "accepted unauthenticated; for a console test only"
+            )
 
     def handle(self, event: Mapping[str, Any], remaining_ms: int | None = None) -> dict[str, Any]:
         """Answer one callback delivery (an API Gateway REST proxy event)."""
@@ -222,7 +231,17 @@ class Ingress:
             return self._refuse(Refusal.TOO_LARGE, f"the body is over {MAX_BODY_BYTES} bytes")
         try:
             secret = self.secret()
-        except (ValidationError, ValueError, KeyError) as exc:
+        except SecretUnusable as unusable:  # its reason names keys, never values
+            logger.error(
+                "tencent secret unusable",
+                extra={
+                    "error": type(unusable).__name__,
+                    "reason": unusable.reason,
+                    "retryable": unusable.retryable,
+                },
+            )
+            return self._refuse(Refusal.NOT_CONFIGURED, "LiveGuard is not configured")
+        except (ValidationError, ValueError, KeyError) as exc:  # str() may hold values: not logged
             logger.error("tencent secret unusable", extra={"error": type(exc).__name__})
             return self._refuse(Refusal.NOT_CONFIGURED, "LiveGuard is not configured")
         refusal = self._authenticate(request.query, secret)
@@ -261,11 +280,26 @@ class Ingress:
     def _authenticate(self, query: Mapping[str, str], secret: TencentSecret) -> dict[str, Any] | None:
         if query.get("SdkAppid", query.get("SdkAppId")) != str(secret.sdk_app_id):
             return self._refuse(Refusal.BAD_APP, "SdkAppid: not this app's")
-        if secret.callback_token is None:
+        # The query's CallbackCommand names the side (Live or Chat) that signed it with its own token.
+        command = query.get("CallbackCommand", "")
+        token = secret.callback_token_for(command)
+        if token is None:
+            side = "Live" if is_live_side(command) else "Chat"
+            if not self.allow_unsigned:
+                logger.error(
+                    "no webhook token for this side: refused (set CallbackToken, or ALLOW_UNSIGNED_CALLBACKS "
+                    "for a console test)",
+                    extra={"side": side},
+                )
+                return self._refuse(
+                    Refusal.NOT_CONFIGURED, f"LiveGuard has no webhook token for the {side} side"
+                )
+            self.metrics.add_metric("UnsignedAccepted", "Count", 1)
+            logger.warning("callback accepted unsigned (ALLOW_UNSIGNED_CALLBACKS)", extra={"side": side})
             return None
         try:
             verify_webhook_signature(
-                secret.callback_token.get_secret_value(),
+                token.get_secret_value(),
                 query.get("Sign"),
                 query.get("RequestTime"),
                 now=self._clock(),
