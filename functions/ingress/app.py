@@ -17,7 +17,7 @@ from liveguard.aws.dynamodb import DynamoDbSpool
 from liveguard.aws.sqs import SqsClient
 from liveguard.ingress import Ingress
 from liveguard.rules.verdict import CompiledRules, DeferredRules
-from liveguard.settings import IngressEnvironment, load_tencent_secret
+from liveguard.settings import IngressEnvironment, SecretUnusable, TencentSecret, load_tencent_secret
 
 logger = Logger()
 metrics = Metrics()
@@ -38,19 +38,35 @@ def inline_rules() -> CompiledRules:
     return InlineRules(rules, state, admin="")
 
 
+def tencent_secret() -> TencentSecret:
+    """The secret, cached; one bounded Secrets Manager call when it is due (Tencent waits 2 s), so an
+    unreachable or throttling store is answered 503 50302 rather than timing the function out."""
+    return load_tencent_secret(
+        environment.tencent_secret_arn,
+        environment.secret_max_age,
+        connect_timeout=0.5,
+        read_timeout=1.0,
+        attempts=1,
+    )
+
+
 rules = DeferredRules(inline_rules)
 ingress = Ingress(
     queue=SqsClient.from_environment(),
     queue_url=str(environment.events_queue_url),
-    secret=lambda: load_tencent_secret(environment.tencent_secret_arn, environment.secret_max_age),
+    secret=tencent_secret,
     rules=rules,
     metrics=metrics,
+    allow_unsigned=environment.allow_unsigned_callbacks,
     spool=DynamoDbSpool(environment.state_table_name) if environment.state_table_name else None,
 )
 if os.environ.get("AWS_LAMBDA_INITIALIZATION_TYPE") == "snap-start":
     # Under SnapStart this init runs once before the snapshot: pay for boto3, the first secret read
     # and the rules there, not on a restored instance's first callback.
-    ingress.secret()
+    try:
+        ingress.secret()
+    except SecretUnusable as unusable:  # the snapshot still answers (503 50302) and reads it again
+        logger.error("tencent secret unusable at init", extra={"reason": unusable.reason})
     rules.load()
 
 
@@ -58,5 +74,7 @@ if os.environ.get("AWS_LAMBDA_INITIALIZATION_TYPE") == "snap-start":
 @metrics.log_metrics
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
     # API Gateway's request id, read directly (a JMESPath correlation path costs more per event).
-    logger.set_correlation_id((event.get("requestContext") or {}).get("requestId"))
+    # Whatever reaches the handler is answered, so nothing here assumes the event's shape.
+    request_context = event.get("requestContext") if isinstance(event, dict) else None
+    logger.set_correlation_id(request_context.get("requestId") if isinstance(request_context, dict) else None)
     return ingress.handle(event, context.get_remaining_time_in_millis())

@@ -31,6 +31,9 @@ def _emulator(args: argparse.Namespace) -> int:
         port=args.port,
         webhook_url=args.webhook_url,
         callback_token=args.callback_token or os.environ.get("LIVEGUARD_EMULATOR_CALLBACK_TOKEN"),
+        chat_webhook_url=args.chat_webhook_url,
+        chat_callback_token=args.chat_callback_token
+        or os.environ.get("LIVEGUARD_EMULATOR_CHAT_CALLBACK_TOKEN"),
         auto_destroy_after=args.auto_destroy_after,
         message_failure_policy=args.message_failure_policy,
         gift_failure_policy=args.gift_failure_policy,
@@ -50,6 +53,10 @@ def _emulator(args: argparse.Namespace) -> int:
     if args.webhook_url:
         signed = "signed" if config.callback_token else "unsigned"
         print(f"webhooks ({signed}) -> {args.webhook_url}", flush=True)
+    if config.chat_webhook_url or config.chat_callback_token:
+        chat_url = config.chat_webhook_url or args.webhook_url or "(no URL yet)"
+        signed = "signed" if config.chat_callback_token or config.callback_token else "unsigned"
+        print(f"Chat-side webhooks (Group.*, Follow.*, ...; {signed}) -> {chat_url}", flush=True)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     try:
@@ -215,7 +222,8 @@ def _add_ops(commands: Any) -> None:
     tencent_commands = tencent.add_subparsers(dest="tencent_command", required=True)
     configure = tencent_commands.add_parser(
         "configure",
-        help="point the app's webhooks at a URL (set_callback) and sign them (set_callback_token)",
+        help="point the app's Live-side webhooks at a URL and sign them (live_config: changes only what "
+        "differs, all or nothing), and say what to set in the Chat console",
     )
     configure.add_argument("--url", required=True, help="the webhook URL (the stack's CallbackUrl)")
     configure.add_argument(
@@ -312,6 +320,15 @@ def build_parser() -> argparse.ArgumentParser:
     emulator.add_argument("--admin", default="administrator", help="the app administrator account")
     emulator.add_argument("--webhook-url", help="where callbacks go (LiveGuard's /tencent/callback)")
     emulator.add_argument("--callback-token", help="sign callbacks with this token (Sign, RequestTime)")
+    emulator.add_argument(
+        "--chat-webhook-url",
+        help="where the Chat side's callbacks (every namespace but Live. and Mic.) go; default --webhook-url",
+    )
+    emulator.add_argument(
+        "--chat-callback-token",
+        help="sign the Chat side's callbacks with this token; default --callback-token "
+        "(or set LIVEGUARD_EMULATOR_CHAT_CALLBACK_TOKEN)",
+    )
     emulator.add_argument(
         "--auto-destroy-after", type=float, default=1800.0, help="seconds an empty room lives"
     )

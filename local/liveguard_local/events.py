@@ -157,7 +157,7 @@ CALLBACK_BODIES: dict[str, dict[str, Any]] = {
     },
     "Follow.CallbackAfterFollowDelete": {
         "CallbackCommand": "Follow.CallbackAfterFollowDelete", "From_Account": "viewer-7",
-        "FollowList": [{"To_Account": "host-1"}], "EventTime": 1670574414123,
+        "To_Account": ["host-1"], "EventTime": 1670574414123,
     },
     "ContentCallback.ResultNotify": {
         "CallbackCommand": "ContentCallback.ResultNotify", "Scene": "Group", "SdkAppId": 1400000001,
@@ -249,7 +249,18 @@ def refusal_events(now: int) -> dict[str, dict[str, Any]]:
             json.dumps({k: v for k, v in CALLBACK_BODIES[command].items() if k != "RoomId"}),
             request_time=now,
         ),
-        "command-mismatch": proxy_event("Live.CallbackAfterDelMetadata", metadata, request_time=now),
+        # Nothing Tencent sends nests past five levels; the ingress refuses more than 32 (MAX_DEPTH).
+        "nested-too-deep": proxy_event(
+            command,
+            json.dumps(
+                {
+                    **CALLBACK_BODIES[command],
+                    "Extra": json.loads("[" * 40 + "]" * 40),
+                }
+            ),
+            request_time=now,
+        ),
+        "not-a-command": proxy_event("Live.CallbackAfterSetMetadata;DROP", metadata, request_time=now),
     }
 
 

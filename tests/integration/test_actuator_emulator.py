@@ -229,6 +229,37 @@ def test_a_room_busy_with_a_failure_keeps_its_order_while_other_rooms_proceed(aw
     assert keys.index("first") < keys.index("second")
 
 
+# --- commands no rule may run ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("command", "params"),
+    [
+        ("set_callback", {"Url": "https://attacker.example/cb", "CallbackCommandList": []}),
+        ("set_callback_token", {"Token": "attacker-token", "IsTokenEnable": False}),
+        ("get_room_list", {}),
+    ],
+)
+def test_a_configuration_command_on_the_actions_queue_never_reaches_tencent(
+    aws, actuator, room, tencent, receiver, app_user, command, params
+):
+    # Given someone wrote a configuration command (or a read) to the actions queue
+    aws.send(make_action(command, params, room=room))
+    # When the actuator handles it
+    assert deliver(aws, actuator) == {"batchItemFailures": []}
+    # Then Tencent never received it: the emulator's call record has no such call
+    assert tencent.calls(command) == []
+    # And it is in the DLQ with its reason, audited as failed
+    [dead] = aws.dead_letters()
+    assert "is not a command rules may run" in dead["error"]["info"]
+    assert [audit["outcome"] for audit in aws.audit(room)] == ["failed"]
+    # And Tencent's webhooks still go where they went, signed with the token they had
+    before = len(receiver.wait_for("Live.CallbackAfterMemberStateChanged", timeout=0))
+    app_user("leave_room", "bob", RoomId=room)
+    delivered = receiver.wait_for("Live.CallbackAfterMemberStateChanged", count=before + 1)
+    assert [received.signature for received in delivered[before:]] == ["valid"]
+
+
 # --- the Lambda handler, as deployed -----------------------------------------------------------
 
 

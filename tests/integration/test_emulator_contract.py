@@ -5,7 +5,14 @@ from __future__ import annotations
 
 import pytest
 
+from liveguard.tencent.client import LiveClient
 from liveguard.tencent.commands import COMMANDS
+from liveguard.tencent.commands.config import (
+    GetCallback,
+    GetCallbackToken,
+    SetCallback,
+    UpdateCallback,
+)
 from liveguard.tencent.commands.members import (
     BanMember,
     GetAdminList,
@@ -28,6 +35,9 @@ from liveguard.tencent.commands.seats import (
 )
 from liveguard.tencent.commands.stats import GetRoomStatistic, GetRoomStats
 from liveguard.tencent.errors import ErrorCategory, TencentApiError
+from liveguard_local.emulator.server import Emulator, EmulatorConfig
+
+from .conftest import ADMIN, KEY, SDK_APP_ID
 
 
 def create(client, room_id: str = "r1", owner: str = "host") -> None:
@@ -134,9 +144,14 @@ def test_every_command_works_end_to_end_through_liveclient(client, app_user, emu
     client.execute("del_gift_category", {"CategoryId": "hot"})
     client.execute("del_gift", {"GiftId": "rose"})
 
-    # webhook configuration
+    # webhook configuration (the emulator starts configured, as an app set up in the console)
+    assert client.execute("get_callback", {}).model_dump()["url"] == receiver.url
     client.execute(
-        "set_callback", {"Url": receiver.url, "CallbackCommandList": ["Live.CallbackAfterDestroyRoom"]}
+        "update_callback", {"Url": receiver.url, "CallbackCommandList": ["Live.CallbackAfterDestroyRoom"]}
+    )
+    assert (
+        code_of(lambda: client.execute("set_callback", {"Url": receiver.url, "CallbackCommandList": []}))
+        == 100300
     )
     client.execute("set_callback_token", {"Token": "rotated-token", "IsTokenEnable": False})
     token = client.execute("get_callback_token", {}).model_dump()
@@ -148,7 +163,29 @@ def test_every_command_works_end_to_end_through_liveclient(client, app_user, emu
     # Then its statistics add up, and every command of LiveClient was answered OK by the emulator
     assert (statistic.total_viewers, statistic.total_gifts_sent, statistic.total_gift_coins) == (2, 2, 40)
     calls = http.get(f"{emulator.base_url}/emulator/v1/calls").json()["calls"]
-    assert {call["command"] for call in calls if call["code"] == 0} == set(COMMANDS)
+    # (set_callback only creates: its success is shown on a fresh app below)
+    assert {call["command"] for call in calls if call["code"] == 0} == set(COMMANDS) - {"set_callback"}
+
+
+def test_the_callback_configuration_is_created_once_then_updated_over_http(http):
+    # Given an app with no webhook configuration and no token
+    config = EmulatorConfig(sdk_app_id=SDK_APP_ID, secret_key=KEY, admin=ADMIN)
+    with Emulator(config) as fresh:
+        client = LiveClient(
+            sdk_app_id=SDK_APP_ID, secret_key=KEY, admin_identifier=ADMIN, base_url=fresh.base_url, http=http
+        )
+        # Then reading either answers Tencent's "none yet" codes, and update_callback has nothing to update
+        assert code_of(lambda: client.call(GetCallback())) == 100301
+        assert code_of(lambda: client.call(GetCallbackToken())) == 100302
+        body = {"url": "https://example.com/cb", "callback_command_list": ["Live.CallbackAfterCreateRoom"]}
+        assert code_of(lambda: client.call(UpdateCallback(**body))) == 100301
+        # When set_callback creates it
+        client.call(SetCallback(**body))
+        # Then a second set_callback answers 100300, update_callback changes it, get_callback reads it
+        assert code_of(lambda: client.call(SetCallback(**body))) == 100300
+        client.call(UpdateCallback(url="https://example.com/cb2", callback_command_list=[]))
+        current = client.call(GetCallback())
+        assert (current.url, current.callback_command_list) == ("https://example.com/cb2", [])
 
 
 def test_an_unknown_room_is_100004_and_gone_for_destroy(client):

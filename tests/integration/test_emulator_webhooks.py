@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from typing import Any
 
 import httpx
 import pytest
 
+from liveguard.tencent.client import LiveClient
+from liveguard.tencent.commands.messages import SendTextMsg
 from liveguard.tencent.commands.metadata import SetRoomMetadata
 from liveguard.tencent.commands.rooms import CreateRoom
 from liveguard_local.emulator.server import Emulator, EmulatorConfig
@@ -199,3 +202,100 @@ def test_a_failing_receiver_is_recorded_as_a_failed_delivery(emulator_config, ht
         records = http.get(f"{emulator.base_url}/emulator/v1/webhooks").json()["webhooks"]
     assert records
     assert {r["outcome"] for r in records} == {"connection_error"}
+
+
+# --- kicks and the Chat side ------------------------------------------------------------------------
+
+
+def test_a_ban_reports_the_member_offline_as_kicked(client, app_user, receiver):
+    # Given bob watching a room
+    app_user("create_room", "host", RoomId="r1")
+    app_user("enter_room", "bob", RoomId="r1")
+    # When the admin bans him over REST
+    client.execute("ban_member", {"RoomId": "r1", "MemberList_Account": ["bob"], "Duration": 600})
+    # Then the member-state callback says Offline with cause Kicked (trtc.io 64424), not Leave
+    *_, kicked = receiver.wait_for("Live.CallbackAfterMemberStateChanged", count=3)
+    assert (kicked.body["EventType"], kicked.body["EventCause"], kicked.body["MemberList"]) == (
+        "Offline",
+        "Kicked",
+        [{"Member_Account": "bob"}],
+    )
+    assert kicked.query["OptPlatform"] == "RESTAPI"
+
+
+def test_chat_side_callbacks_reach_the_chat_url_signed_with_the_chat_token(http):
+    # Given an emulator whose Chat console has its own URL and token
+    with (
+        WebhookReceiver(token=TOKEN) as live,
+        WebhookReceiver(token="chat-console-token") as chat,
+        Emulator(
+            EmulatorConfig(
+                sdk_app_id=SDK_APP_ID,
+                secret_key=KEY,
+                admin=ADMIN,
+                webhook_url=live.url,
+                callback_token=TOKEN,
+                chat_webhook_url=chat.url,
+                chat_callback_token="chat-console-token",
+            )
+        ) as emulator,
+    ):
+        # When a room is created and a viewer comments in it
+        for action, user, fields in (
+            ("create_room", "host", {"RoomId": "r1"}),
+            ("send_text_msg", "host", {"RoomId": "r1", "Text": "hello"}),
+        ):
+            http.post(f"{emulator.base_url}/emulator/v1/client/{action}", json={"UserId": user, **fields})
+        # Then the Live callbacks reach the Live URL and the comment's the Chat URL, each validly
+        # signed with its own side's token
+        (created,) = live.wait_for("Live.CallbackAfterCreateRoom")
+        (before,) = chat.wait_for("Group.CallbackBeforeSendMsg")
+        (sent,) = chat.wait_for("Group.CallbackAfterSendMsg")
+        assert [created.signature, before.signature, sent.signature] == ["valid"] * 3
+        assert not any(command.startswith("Group.") for command in live.commands())
+        assert not any(command.startswith(("Live.", "Mic.")) for command in chat.commands())
+
+
+def test_a_rest_call_is_in_the_call_log_while_it_still_runs(http):
+    # Given a receiver that holds the message before-callback until told to answer
+    asked, release = threading.Event(), threading.Event()
+
+    def respond(received: Received) -> dict[str, Any]:
+        if received.command == "Group.CallbackBeforeSendMsg":
+            asked.set()
+            release.wait(5)
+        return OK
+
+    with (
+        WebhookReceiver(answer=respond) as receiver,
+        Emulator(
+            EmulatorConfig(sdk_app_id=SDK_APP_ID, secret_key=KEY, admin=ADMIN, webhook_url=receiver.url)
+        ) as emulator,
+    ):
+        client = LiveClient(
+            sdk_app_id=SDK_APP_ID,
+            secret_key=KEY,
+            admin_identifier=ADMIN,
+            base_url=emulator.base_url,
+            http=http,
+        )
+        client.call(CreateRoom.model_validate({"RoomInfo": {"RoomId": "r1", "Owner_Account": "host"}}))
+        # When the admin sends a message, which waits for its before-callback
+        sending = threading.Thread(
+            target=lambda: client.call(SendTextMsg(room_id="r1", sender_account="host", text_content="hi"))
+        )
+        sending.start()
+        assert asked.wait(5)
+
+        def logged() -> list[dict[str, Any]]:
+            calls = http.get(f"{emulator.base_url}/emulator/v1/calls").json()["calls"]
+            return [call for call in calls if call["command"] == "send_text_msg"]
+
+        # Then the call log already shows it, in flight: whoever sees its effects finds the call too
+        [in_flight] = logged()
+        assert (in_flight["code"], in_flight["info"]) == (None, "in flight")
+        release.set()
+        sending.join(5)
+        # And once it answered, the same entry holds its outcome
+        [done] = logged()
+        assert (done["code"], done["request_id"] is not None) == (0, True)

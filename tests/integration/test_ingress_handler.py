@@ -155,7 +155,8 @@ def test_a_before_callback_is_answered_with_the_verdict_and_queued_with_it(handl
         ("not-json", 400),
         ("too-large", 413),
         ("missing-room-id", 400),
-        ("command-mismatch", 400),
+        ("nested-too-deep", 400),
+        ("not-a-command", 400),
     ],
 )
 def test_every_refusal_is_answered_in_tencents_envelope_and_nothing_is_queued(handler, queued, name, status):

@@ -17,6 +17,7 @@ import boto3
 import httpx
 import pytest
 
+from liveguard.tencent.client import LiveClient
 from liveguard_local.emulator.server import Emulator, EmulatorConfig
 from liveguard_local.receiver import Received, WebhookReceiver
 from tests.aws import FAKE_CREDENTIALS, create_state_table, moto_server
@@ -234,3 +235,30 @@ def test_offensive_comments_are_masked_inline_and_their_sender_muted(chain):
     # Then each was delivered masked, and the third strike muted them
     assert [reply["Response"]["text"] for reply in replies] == ["********** here"] * 3
     assert act(chain, "send_text_msg", "troll", RoomId="chain-3", Text="hello")["ErrorCode"] == 10017
+
+
+def test_a_ban_comes_back_as_kicked_and_the_ingress_accepts_it(chain):
+    # Given a viewer in a room
+    act(chain, "create_room", "host", RoomId="chain-kick")
+    act(chain, "enter_room", "bob", RoomId="chain-kick")
+    pump(chain)
+    # When the app admin bans him over REST, as LiveGuard's own actions do
+    client = LiveClient(
+        sdk_app_id=SDK_APP_ID,
+        secret_key=KEY,
+        admin_identifier=ADMIN,
+        base_url=chain["emulator"].base_url,
+        http=chain["http"],
+    )
+    client.execute("ban_member", {"RoomId": "chain-kick", "MemberList_Account": ["bob"], "Duration": 600})
+    pump(chain)
+    # Then Tencent's callback says Offline/Kicked (trtc.io 64424), and the ingress answered it OK
+    deliveries = chain["http"].get(f"{chain['emulator'].base_url}/emulator/v1/webhooks").json()["webhooks"]
+    kicked = [
+        delivery
+        for delivery in deliveries
+        if delivery["order_key"] == "chain-kick" and delivery["body"].get("EventCause") == "Kicked"
+    ]
+    assert [(d["body"]["EventType"], d["status"], d["answer"]["ErrorCode"]) for d in kicked] == [
+        ("Offline", 200, 0)
+    ]

@@ -4,6 +4,8 @@ Tencent Live emulator with the app's secret in moto."""
 from __future__ import annotations
 
 import json
+import threading
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,9 +15,13 @@ import boto3
 import pytest
 
 from liveguard.messages import ActionMessage, EventEnvelope
-from liveguard.tencent.commands.config import GetCallbackToken
+from liveguard.tencent.client import LiveClient
+from liveguard.tencent.commands.config import GetCallback, GetCallbackToken
+from liveguard.tencent.errors import TencentApiError
 from liveguard_local.cli import main
-from liveguard_local.emulator.server import Emulator
+from liveguard_local.emulator.callbacks import Actor
+from liveguard_local.emulator.faults import RestFault
+from liveguard_local.emulator.server import Emulator, EmulatorConfig
 from liveguard_local.events import actuator_actions, moderator_envelopes
 from liveguard_local.ops import prepare, replay_dead_letters, stack_from_local_file
 from liveguard_local.receiver import WebhookReceiver
@@ -386,7 +392,7 @@ def test_configure_points_the_webhooks_at_the_url_signed_with_the_secrets_token(
     out = capsys.readouterr()
     assert NEW_TOKEN not in out.out + out.err
     assert KEY not in out.out + out.err
-    assert "set_callback: " in out.out
+    assert "update_callback: " in out.out  # the emulator starts configured, as in the console
     assert "set_callback_token: token set" in out.out
 
 
@@ -462,3 +468,264 @@ def test_an_unusable_secret_is_refused_without_showing_its_values(endpoint, emul
     current = client.call(GetCallbackToken())
     assert current.token is not None
     assert current.token.get_secret_value() == TOKEN
+
+
+# --- tencent configure: re-runnable, all or nothing ---------------------------------------------------
+
+
+def tencent_secret(endpoint: str, base_url: str, **keys: str) -> str:
+    """A Tencent secret in moto for the app at ``base_url``, with the given extra keys."""
+    secrets = boto3.client("secretsmanager", endpoint_url=endpoint)
+    value = {
+        "SdkAppId": SDK_APP_ID,
+        "SecretKey": KEY,
+        "AdminIdentifier": ADMIN,
+        "ApiBaseUrl": base_url,
+        **keys,
+    }
+    arn: str = secrets.create_secret(
+        Name=f"liveguard/{uuid.uuid4().hex[:8]}/tencent", SecretString=json.dumps(value)
+    )["ARN"]
+    return arn
+
+
+def set_secret_token(endpoint: str, arn: str, token: str) -> None:
+    secrets = boto3.client("secretsmanager", endpoint_url=endpoint)
+    value = json.loads(secrets.get_secret_value(SecretId=arn)["SecretString"])
+    secrets.put_secret_value(SecretId=arn, SecretString=json.dumps({**value, "CallbackToken": token}))
+
+
+def written(emulator: Emulator) -> list[str]:
+    """The live_config writes the emulator answered, in order (reads left out)."""
+    return [
+        f"{call['command']}:{call['code']}"
+        for call in emulator.calls()
+        if call["service"] == "live_config" and not call["command"].startswith("get_")
+    ]
+
+
+def code_of(call: Any) -> int | None:
+    with pytest.raises(TencentApiError) as raised:
+        call()
+    return raised.value.code
+
+
+@pytest.fixture
+def fresh_emulator() -> Iterator[Emulator]:
+    """An app nobody configured: no webhook configuration, no token."""
+    with Emulator(EmulatorConfig(sdk_app_id=SDK_APP_ID, secret_key=KEY, admin=ADMIN)) as running:
+        yield running
+
+
+@pytest.fixture
+def fresh_client(fresh_emulator: Emulator, http: Any) -> LiveClient:
+    return LiveClient(
+        sdk_app_id=SDK_APP_ID,
+        secret_key=KEY,
+        admin_identifier=ADMIN,
+        base_url=fresh_emulator.base_url,
+        http=http,
+    )
+
+
+def test_a_first_run_on_a_fresh_app_creates_the_configuration(
+    endpoint, fresh_emulator, fresh_client, new_receiver, capsys
+):
+    # Given an app with no webhook configuration and no token
+    arn = tencent_secret(endpoint, fresh_emulator.base_url, CallbackToken=NEW_TOKEN)
+    # When configure runs
+    status = configure("--url", new_receiver.url, "--secret", arn, "--endpoint", endpoint)
+    # Then it set the token, then created the configuration (set_callback), nothing else
+    assert status == 0
+    assert written(fresh_emulator) == ["set_callback_token:0", "set_callback:0"]
+    current = fresh_client.call(GetCallback())
+    assert current.url == new_receiver.url
+    assert "Live.CallbackAfterCreateRoom" in current.callback_command_list
+    assert "ContentCallback.ResultNotify" not in current.callback_command_list  # not a live_config command
+    # And the app's callbacks reach the URL, signed with the secret's token
+    fresh_emulator.world.create_room(Actor("host", platform="iOS"), {"RoomId": "r1", "RoomType": "Live"})
+    (created,) = new_receiver.wait_for("Live.CallbackAfterCreateRoom")
+    assert created.signature == "valid"
+    out = capsys.readouterr()
+    assert NEW_TOKEN not in out.out + out.err
+    assert KEY not in out.out + out.err
+
+
+def test_a_second_identical_run_changes_nothing(endpoint, fresh_emulator, new_receiver, capsys):
+    # Given an app configured by a first run
+    arn = tencent_secret(endpoint, fresh_emulator.base_url, CallbackToken=NEW_TOKEN)
+    assert configure("--url", new_receiver.url, "--secret", arn, "--endpoint", endpoint) == 0
+    first = written(fresh_emulator)
+    capsys.readouterr()
+    # When the same command runs again
+    status = configure("--url", new_receiver.url, "--secret", arn, "--endpoint", endpoint)
+    # Then it succeeds having written nothing, and says so
+    assert status == 0
+    assert written(fresh_emulator) == first
+    assert "already configured as asked: nothing changed" in capsys.readouterr().out
+
+
+def test_an_app_configured_in_the_console_is_updated_not_created(
+    endpoint, app_secret, emulator, client, new_receiver
+):
+    # Given an app whose webhook was set in Tencent's console (the emulator starts with a URL and a token)
+    # When configure runs
+    status = configure("--url", new_receiver.url, "--secret", app_secret, "--endpoint", endpoint)
+    # Then the configuration was updated (set_callback would answer 100300), after the token
+    assert status == 0
+    assert written(emulator) == ["set_callback_token:0", "update_callback:0"]
+    assert client.call(GetCallback()).url == new_receiver.url
+
+
+def test_a_rotated_token_is_the_only_thing_changed(
+    endpoint, app_secret, emulator, client, app_user, new_receiver
+):
+    # Given an app configured with the secret's token
+    assert configure("--url", new_receiver.url, "--secret", app_secret, "--endpoint", endpoint) == 0
+    before = written(emulator)
+    # When the secret's token is rotated and configure runs again
+    set_secret_token(endpoint, app_secret, "the-next-token")
+    status = configure("--url", new_receiver.url, "--secret", app_secret, "--endpoint", endpoint)
+    # Then only the token was written, and callbacks are signed with the new one
+    assert status == 0
+    assert written(emulator)[len(before) :] == ["set_callback_token:0"]
+    token = client.call(GetCallbackToken()).token
+    assert token is not None
+    assert token.get_secret_value() == "the-next-token"
+    with WebhookReceiver(token="the-next-token") as checker:
+        client.execute(
+            "update_callback", {"Url": checker.url, "CallbackCommandList": ["Live.CallbackAfterCreateRoom"]}
+        )
+        app_user("create_room", "host", RoomId="r9")
+        (created,) = checker.wait_for("Live.CallbackAfterCreateRoom")
+        assert created.signature == "valid"
+
+
+def test_a_failure_after_the_token_leaves_tencent_as_it_was(
+    endpoint, app_secret, emulator, client, http, app_user, receiver, new_receiver, capsys
+):
+    # Given an app configured in the console (URL receiver.url, token TOKEN), and Tencent failing
+    # update_callback for good
+    http.post(
+        f"{emulator.base_url}/emulator/v1/faults",
+        json={"rest": [{"command": "update_callback", "code": 60020}]},
+    )
+    # When configure runs: the token is switched, then the URL fails
+    status = configure("--url", new_receiver.url, "--secret", app_secret, "--endpoint", endpoint)
+    # Then it fails saying Tencent was put back, and never shows a token
+    assert status == 1
+    out = capsys.readouterr()
+    assert "the previous token was put back" in out.err
+    assert NEW_TOKEN not in out.out + out.err
+    assert TOKEN not in out.out + out.err
+    assert written(emulator) == ["set_callback_token:0", "update_callback:60020", "set_callback_token:0"]
+    # And Tencent is complete in its previous state: the old URL, the old token, enabled
+    http.post(f"{emulator.base_url}/emulator/v1/faults", json={"clear": True})
+    assert client.call(GetCallback()).url == receiver.url
+    token = client.call(GetCallbackToken())
+    assert token.token is not None
+    assert (token.token.get_secret_value(), token.is_token_enable) == (TOKEN, True)
+    # So callbacks still reach the old URL, validly signed for it, and none the new one
+    app_user("create_room", "host", RoomId="r1")
+    (created,) = receiver.wait_for("Live.CallbackAfterCreateRoom")
+    assert created.signature == "valid"
+    assert new_receiver.commands() == []
+
+
+def test_a_failure_on_a_fresh_app_leaves_it_unconfigured_and_unsigned(
+    endpoint, fresh_emulator, fresh_client, http, new_receiver, capsys
+):
+    # Given a fresh app, and Tencent failing set_callback for good
+    arn = tencent_secret(endpoint, fresh_emulator.base_url, CallbackToken=NEW_TOKEN)
+    http.post(
+        f"{fresh_emulator.base_url}/emulator/v1/faults",
+        json={"rest": [{"command": "set_callback", "code": 60020}]},
+    )
+    # When configure runs
+    status = configure("--url", new_receiver.url, "--secret", arn, "--endpoint", endpoint)
+    # Then it fails, and the app is left as it was: no configuration, and no signing in force
+    # (a token cannot be deleted, so the one set is switched off)
+    assert status == 1
+    assert "the previous token was put back" in capsys.readouterr().err
+    http.post(f"{fresh_emulator.base_url}/emulator/v1/faults", json={"clear": True})
+    assert code_of(lambda: fresh_client.call(GetCallback())) == 100301
+    assert fresh_client.call(GetCallbackToken()).is_token_enable is False
+
+
+def test_a_failing_token_step_changes_nothing(endpoint, app_secret, emulator, client, http, receiver, capsys):
+    # Given Tencent failing set_callback_token
+    http.post(
+        f"{emulator.base_url}/emulator/v1/faults",
+        json={"rest": [{"command": "set_callback_token", "code": 60020}]},
+    )
+    # When configure runs
+    status = configure("--url", "https://example.com/cb", "--secret", app_secret, "--endpoint", endpoint)
+    # Then it fails before any change: the URL was never touched
+    assert status == 1
+    assert written(emulator) == ["set_callback_token:60020"]
+    http.post(f"{emulator.base_url}/emulator/v1/faults", json={"clear": True})
+    assert client.call(GetCallback()).url == receiver.url
+
+
+@pytest.mark.parametrize(
+    ("keys", "named"),
+    [
+        ({"CallbackToken": NEW_TOKEN}, "the CallbackToken key of secret"),
+        (
+            {"CallbackToken": NEW_TOKEN, "ChatCallbackToken": "chat-only-token"},
+            "the ChatCallbackToken key of secret",
+        ),
+    ],
+)
+def test_the_chat_side_is_explained_naming_the_secrets_key_never_its_value(
+    endpoint, fresh_emulator, new_receiver, capsys, keys, named
+):
+    # Given a secret with the Live token, and maybe a separate Chat token
+    arn = tencent_secret(endpoint, fresh_emulator.base_url, **keys)
+    # When configure runs
+    assert configure("--url", new_receiver.url, "--secret", arn, "--endpoint", endpoint) == 0
+    # Then it says what to set in the Chat console: the same URL, the token by its key, the callbacks
+    out = capsys.readouterr()
+    assert "Chat console" in out.out
+    assert f"callback URL: {new_receiver.url}" in out.out
+    assert f"{named} {arn}" in out.out
+    assert "Group.CallbackBeforeSendMsg" in out.out
+    assert "ContentCallback.ResultNotify" in out.out
+    for value in (*keys.values(), KEY):
+        assert value not in out.out + out.err
+
+
+def test_when_putting_the_token_back_fails_too_it_says_so_and_a_rerun_finishes(
+    endpoint, app_secret, emulator, client, http, new_receiver, capsys
+):
+    # Given Tencent failing update_callback (slowly), and failing set_callback_token from the moment
+    # the first set_callback_token has gone through: the put-back will fail too
+    http.post(
+        f"{emulator.base_url}/emulator/v1/faults",
+        json={"rest": [{"command": "update_callback", "code": 60020, "latency": 1.0}]},
+    )
+
+    def break_token_after_first_success() -> None:
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            if any(c["command"] == "set_callback_token" and c["code"] == 0 for c in emulator.calls()):
+                emulator.faults.add([RestFault(command="set_callback_token", code=60020)])
+                return
+            time.sleep(0.005)
+
+    breaker = threading.Thread(target=break_token_after_first_success)
+    breaker.start()
+    # When configure runs
+    status = configure("--url", new_receiver.url, "--secret", app_secret, "--endpoint", endpoint)
+    breaker.join()
+    # Then it fails saying exactly in which state Tencent is, and what to do
+    assert status == 1
+    err = capsys.readouterr().err
+    assert "signs with the new token but calls the previous URL; run this command again" in err
+    # And once Tencent works again, running it again finishes the job
+    http.post(f"{emulator.base_url}/emulator/v1/faults", json={"clear": True})
+    assert configure("--url", new_receiver.url, "--secret", app_secret, "--endpoint", endpoint) == 0
+    assert client.call(GetCallback()).url == new_receiver.url
+    token = client.call(GetCallbackToken()).token
+    assert token is not None
+    assert token.get_secret_value() == NEW_TOKEN

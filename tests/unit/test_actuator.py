@@ -399,6 +399,44 @@ def test_a_room_gone_for_a_mute_is_a_permanent_failure(aws):
     assert [dead["error"]["code"] for dead in aws.dead_letters()] == [100004]
 
 
+# --- commands no rule may run ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("command", "params"),
+    [
+        ("set_callback", {"Url": "https://attacker.example/cb", "CallbackCommandList": []}),
+        ("update_callback", {"Url": "https://attacker.example/cb", "CallbackCommandList": []}),
+        ("set_callback_token", {"Token": "attacker-token", "IsTokenEnable": False}),
+        ("get_callback_token", {}),
+        ("get_room_list", {}),
+        ("get_room_metadata", {"RoomId": "live-1"}),
+        ("drop_everything", {"RoomId": "live-1"}),
+    ],
+)
+@pytest.mark.parametrize("dry_run", [False, True])
+def test_a_command_rules_may_not_run_is_dead_lettered_with_the_reason_and_never_run(
+    aws, client, metrics, command, params, dry_run
+):
+    # Given someone who can write to the actions queue sends a configuration command or a read
+    action = make_action(command, params)
+    aws.send(action)
+    # When it is delivered
+    response = deliver(aws, make_actuator(aws, client, metrics, dry_run=dry_run))
+    # Then LiveClient never received it; the record completes into the DLQ with the reason
+    assert client.calls == []
+    assert response == {"batchItemFailures": []}
+    [dead] = aws.dead_letters()
+    assert dead["id"] == action.id
+    assert dead["error"]["category"] == "permanent"
+    assert "is not a command rules may run" in dead["error"]["info"]
+    # And the room's audit records it as failed, with the same reason
+    [audit] = aws.audit("live-1")
+    assert (audit["outcome"], audit["command"]) == ("failed", command)
+    assert audit["error"] == dead["error"]
+    assert metrics.counts == {"ActionForbidden": 1, "ActionFailed": 1, "ActionFailedPermanent": 1}
+
+
 # --- malformed messages ------------------------------------------------------------------------
 
 

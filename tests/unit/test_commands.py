@@ -11,8 +11,20 @@ from pydantic import ValidationError
 
 from liveguard.tencent.client import refused_locally
 from liveguard.tencent.commands import COMMANDS
-from liveguard.tencent.commands.config import GetCallbackTokenReply, SetCallback, SetCallbackToken
-from liveguard.tencent.commands.members import BanMember, GetBannedMemberList, ModifyAdmin, MuteMember
+from liveguard.tencent.commands.config import (
+    GetCallbackTokenReply,
+    SetCallback,
+    SetCallbackToken,
+    UpdateCallback,
+)
+from liveguard.tencent.commands.members import (
+    BanMember,
+    GetBannedMemberList,
+    GetMutedMemberList,
+    GetMutedMemberListReply,
+    ModifyAdmin,
+    MuteMember,
+)
 from liveguard.tencent.commands.messages import SendCustomMsg, SendTextMsg
 from liveguard.tencent.commands.metadata import DelRoomMetadata, SetRoomMetadata
 from liveguard.tencent.commands.rooms import CreateRoom, GetRoomList, UpdateRoomInfo
@@ -29,7 +41,9 @@ LIVE_COMMANDS = {
     "del_gift_category_relations", "add_robot", "get_robot", "del_robot", "resume_mcu_task",
 }  # fmt: skip
 MIC_COMMANDS = {"get_seat_list", "pick_user_on_seat", "kick_user_off_seat", "lock_seat", "switch_seat"}
-CONFIG_COMMANDS = {"set_callback", "set_callback_token", "get_callback_token"}
+CONFIG_COMMANDS = {
+    "set_callback", "update_callback", "get_callback", "set_callback_token", "get_callback_token",
+}  # fmt: skip
 
 
 def tencent_code(exc: ValidationError) -> int:
@@ -261,6 +275,26 @@ def test_a_callback_url_must_be_http_or_https():
     with pytest.raises(ValidationError) as raised:
         SetCallback.model_validate({"Url": "ftp://example.com", "CallbackCommandList": []})
     assert raised.value.errors()[0]["loc"] == ("Url",)
+
+
+@pytest.mark.parametrize("model", [SetCallback, UpdateCallback])
+def test_create_and_update_callback_send_the_same_body_and_check_the_url_locally(model):
+    # Given the body Tencent documents for both commands (trtc.io 64420, 64419)
+    body = {"Url": "https://example.com/cb", "CallbackCommandList": ["Live.CallbackAfterCreateRoom"]}
+    # Then each sends it as it is, and refuses a URL that is not http(s) before any call, with 100002
+    assert model.model_validate(body).to_wire() == body
+    with pytest.raises(ValidationError) as raised:
+        model.model_validate({**body, "Url": "ws://example.com/cb"})
+    assert tencent_code(raised.value) == 100002
+
+
+def test_get_muted_member_list_has_no_paging_fields():
+    # Given Tencent's command, whose request is {RoomId} only (trtc.io 69894)
+    assert GetMutedMemberList(room_id="r1").to_wire() == {"RoomId": "r1"}
+    # Then a paging field is refused locally rather than sent, and the reply model expects none
+    with pytest.raises(ValidationError):
+        GetMutedMemberList.model_validate({"RoomId": "r1", "Offset": 100})
+    assert set(GetMutedMemberListReply.model_fields) == {"request_id", "muted_account_list"}
 
 
 def test_a_callback_token_goes_on_the_wire_but_never_into_reprs_or_errors():

@@ -32,7 +32,8 @@ DOCUMENTED_REFUSALS = {
     "wrong-sdkappid": (401, 40101),
     "not-json": (400, 40002),
     "missing-room-id": (400, 40003),
-    "command-mismatch": (400, 40003),
+    "nested-too-deep": (400, 40002),
+    "not-a-command": (400, 40001),
     "too-large": (413, 41301),
 }
 

@@ -154,13 +154,6 @@ def test_the_budget_shrinks_to_what_lambda_has_left():
     assert clock.now < 0.6
 
 
-def test_a_secret_without_a_token_does_not_require_a_signature():
-    secret = TencentSecret.model_validate({**LOCAL_SECRET, "CallbackToken": ""})
-    ingress = Ingress(queue=RecordingQueue(), queue_url="q", secret=lambda: secret, clock=lambda: NOW)
-    event = event_for("Live.CallbackAfterSetMetadata", Sign=None, RequestTime=None)
-    assert answer(ingress.handle(event))[0] == 200
-
-
 def test_a_misconfigured_secret_is_a_503_not_a_crash():
     def broken() -> TencentSecret:
         return TencentSecret.model_validate({"SdkAppId": 0})
@@ -206,3 +199,76 @@ def test_no_input_gets_a_500_and_nothing_refused_is_queued(command, body, extra_
         assert reply["ActionStatus"] == "FAIL"
     else:
         assert len(queue.sent) == 1
+
+
+@dataclass
+class RecordingMetrics:
+    counts: dict[str, float] = field(default_factory=dict)
+
+    def add_metric(self, name: str, unit: str, value: float) -> None:
+        self.counts[name] = self.counts.get(name, 0) + value
+
+    def add_dimension(self, name: str, value: str) -> None:
+        pass
+
+
+def make_counted(queue: RecordingQueue) -> tuple[Ingress, RecordingMetrics]:
+    metrics = RecordingMetrics()
+    clock = FakeClock(now=0.0)
+    ingress = Ingress(
+        queue=queue,
+        queue_url="https://sqs.us-east-1.amazonaws.com/123456789012/liveguard-events-dev.fifo",
+        secret=lambda: SECRET,
+        metrics=metrics,
+        clock=lambda: NOW,
+        monotonic=clock,
+        sleep=clock.sleep,
+    )
+    return ingress, metrics
+
+
+def test_a_query_command_differing_from_the_bodys_is_accepted_as_the_bodys_and_counted():
+    # Given Tencent's metadata-delete callback under the query its own page shows (the set callback's)
+    queue = RecordingQueue()
+    ingress, metrics = make_counted(queue)
+    body = json.dumps(CALLBACK_BODIES["Live.CallbackAfterDelMetadata"])
+    event = proxy_event("Live.CallbackAfterSetMetadata", body, request_time=NOW)
+
+    # When it is delivered
+    status, _ = answer(ingress.handle(event))
+
+    # Then it is queued as the delete it is, and the mismatch is counted
+    assert status == 200
+    assert queue.sent[0]["body"]["command"] == "Live.CallbackAfterDelMetadata"
+    assert metrics.counts["CommandMismatch"] == 1
+
+
+def test_a_kicked_member_is_accepted_without_counting_an_unknown_value():
+    queue = RecordingQueue()
+    ingress, metrics = make_counted(queue)
+    body = {
+        **CALLBACK_BODIES["Live.CallbackAfterMemberStateChanged"],
+        "EventType": "Offline",
+        "EventCause": "Kicked",
+    }
+
+    status, _ = answer(ingress.handle(event_for("Live.CallbackAfterMemberStateChanged", body)))
+
+    assert status == 200
+    assert queue.sent[0]["body"]["event"]["EventCause"] == "Kicked"
+    assert not any(name.startswith("UnknownValue") for name in metrics.counts)
+
+
+def test_an_undocumented_enum_value_is_accepted_and_counted_by_field():
+    # Given a member-state callback with an EventCause no Tencent page lists yet
+    queue = RecordingQueue()
+    ingress, metrics = make_counted(queue)
+    body = {**CALLBACK_BODIES["Live.CallbackAfterMemberStateChanged"], "EventCause": "Teleported"}
+
+    # When it is delivered
+    status, _ = answer(ingress.handle(event_for("Live.CallbackAfterMemberStateChanged", body)))
+
+    # Then it is queued as sent, and counted under its field's name
+    assert status == 200
+    assert queue.sent[0]["body"]["event"]["EventCause"] == "Teleported"
+    assert metrics.counts["UnknownValue_EventCause"] == 1

@@ -344,25 +344,22 @@ def test_ingress_role_may_only_send_to_the_events_queue_read_the_secret_and_read
     role = _role(resources, "IngressFunction")
     # When its inline statements are listed as (effect, action, resource)
     granted = _granted(role)
-    # Then it sends to the events queue, reads the secret and gets single state items (a sender's
-    # sanction), on those resources only: no "*"
+    # Then it writes its own logs, sends to the events queue, reads the secret and gets single state
+    # items (a sender's sanction), on those resources only: no "*"
     assert granted == {
-        (
-            "Allow",
-            "sqs:SendMessage*",
-            "arn:${AWS::Partition}:sqs:${AWS::Region}:${AWS::AccountId}:${EventsQueue.QueueName}",
-        ),
+        ("Allow", "logs:CreateLogStream", "${IngressFunctionLogGroup.Arn}"),
+        ("Allow", "logs:PutLogEvents", "${IngressFunctionLogGroup.Arn}"),
+        ("Allow", "sqs:SendMessage", "${EventsQueue.Arn}"),
         ("Allow", "secretsmanager:GetSecretValue", SECRET_ARN),
         ("Allow", "dynamodb:GetItem", "${StateTable.Arn}"),
         ("Allow", "dynamodb:PutItem", "${StateTable.Arn}"),
         ("Allow", "dynamodb:Query", "${StateTable.Arn}"),
     }
-    assert all("*" not in str(resource) for _, _, resource in granted)
     # And its only writes and queries are in the spool's partitions (keeping an event, its mark)
     assert _conditions(role, "dynamodb:PutItem") == [SPOOL_ONLY]
     assert _conditions(role, "dynamodb:Query") == [SPOOL_ONLY]
-    # And the only managed policy is the logs one SAM attaches to every function
-    assert role["ManagedPolicyArns"] == [LOGS_ONLY_MANAGED_POLICY]
+    # And no managed policy: SAM's AWSLambdaBasicExecutionRole would write to every log group
+    assert role.get("ManagedPolicyArns", []) == []
 
 
 def test_callback_api_stage_throttles_every_route_from_the_parameters(resources: dict[str, Any]) -> None:
@@ -425,7 +422,7 @@ def test_secret_placeholder_has_the_contract_keys_and_is_refused_until_replaced(
     # When the functions validate it at cold start
     # Then every key is one the model knows (it refuses unknown keys), and SdkAppId 0 fails loudly
     assert set(placeholder) <= contract
-    assert contract - set(placeholder) == {"ApiBaseUrl"}
+    assert contract - set(placeholder) == {"ApiBaseUrl", "ChatCallbackToken"}
     with pytest.raises(ValidationError, match="SdkAppId"):
         TencentSecret.model_validate(placeholder)
 
@@ -596,6 +593,29 @@ def test_actuator_dry_run_comes_from_a_parameter_that_defaults_to_off(
     assert parameter["AllowedValues"] == ["true", "false"]
 
 
+def test_unsigned_callbacks_are_refused_unless_a_parameter_says_otherwise(
+    template: dict[str, Any], resources: dict[str, Any]
+) -> None:
+    # Given the ingress's environment and the AllowUnsignedCallbacks parameter
+    variables = resources["IngressFunction"]["Properties"]["Environment"]["Variables"]
+    parameter = template["Parameters"]["AllowUnsignedCallbacks"]
+    # When the stack is deployed without overrides
+    # Then a secret without a token means callbacks are refused (503 50302); "true" is a console test
+    assert _render(variables["ALLOW_UNSIGNED_CALLBACKS"]) == "${AllowUnsignedCallbacks}"
+    assert parameter["Default"] == "false"
+    assert parameter["AllowedValues"] == ["true", "false"]
+    assert (
+        IngressEnvironment.model_validate(
+            {
+                "EVENTS_QUEUE_URL": "https://q.example",
+                "TENCENT_SECRET_ARN": "arn",
+                "ALLOW_UNSIGNED_CALLBACKS": "false",
+            }
+        ).allow_unsigned_callbacks
+        is False
+    )
+
+
 def test_state_table_expires_items_on_their_expiration_attribute(resources: dict[str, Any]) -> None:
     # Given the deployed state table
     table = resources["StateTable"]
@@ -729,10 +749,10 @@ def test_spool_alarms_when_a_kept_event_waited_ten_minutes(resources: dict[str, 
     )
 
 
-@pytest.mark.parametrize("function", ["ModeratorFunction", "ActuatorFunction"])
-def test_queue_consumers_get_no_managed_policy(resources: dict[str, Any], function: str) -> None:
-    # Given a queue consumer's role (SAM would attach AWSLambdaSQSQueueExecutionRole, whose queue
-    # and logs permissions are on "*")
+@pytest.mark.parametrize("function", FUNCTIONS)
+def test_functions_get_no_managed_policy(resources: dict[str, Any], function: str) -> None:
+    # Given a function's role (SAM would attach AWSLambdaBasicExecutionRole, or to a queue consumer
+    # AWSLambdaSQSQueueExecutionRole, whose logs and queue permissions are on "*")
     role = _role(resources, function)
     # When the policies attached to it are listed
     # Then there are none beside its own inline statements
@@ -758,6 +778,29 @@ def test_no_role_grants_on_every_resource_or_with_a_wildcard_action(
     assert {effect for effect, _, _ in granted} == {"Allow"}
 
 
+def test_no_statement_of_any_role_is_on_every_resource_and_no_role_takes_the_basic_execution_role(
+    resources: dict[str, Any],
+) -> None:
+    # Given every IAM role CloudFormation would create (the functions' and any other)
+    roles = {name: r["Properties"] for name, r in resources.items() if r["Type"] == "AWS::IAM::Role"}
+    # When their statements' resources and their managed policies are listed
+    everywhere = {
+        (name, action)
+        for name, role in roles.items()
+        for _, action, resource in _granted(role)
+        if "*" in resource
+    }
+    managed = {name: role.get("ManagedPolicyArns", []) for name, role in roles.items()}
+    # Then none grants anything on "*", and none takes the managed logs policy (logs on "*")
+    assert set(roles) >= {"IngressRole", "ModeratorRole", "ActuatorRole"}
+    assert everywhere == set()
+    assert {name for name, arns in managed.items() if LOGS_ONLY_MANAGED_POLICY in map(str, arns)} == set()
+    # And every function runs with one of these roles, none with a role SAM made for it
+    functions = [r for r in resources.values() if r["Type"] == "AWS::Lambda::Function"]
+    assert functions
+    assert {f["Properties"]["Role"]["Fn::GetAtt"][0] for f in functions} <= set(roles)
+
+
 # The resource behind each variable a function reads, and what it is for.
 ENVIRONMENT = {
     "IngressFunction": {
@@ -765,6 +808,7 @@ ENVIRONMENT = {
         "STATE_TABLE_NAME": "${StateTable}",
         "TENCENT_SECRET_ARN": SECRET_ARN,
         "POWERTOOLS_SERVICE_NAME": "liveguard-ingress",
+        "ALLOW_UNSIGNED_CALLBACKS": "${AllowUnsignedCallbacks}",
     },
     "ModeratorFunction": {
         "ACTIONS_QUEUE_URL": "${ActionsQueue}",

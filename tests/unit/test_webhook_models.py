@@ -24,10 +24,12 @@ from liveguard.webhooks.models import (
     Callback,
     CallbackInvalid,
     CallbackModel,
+    DestroyCause,
     FollowAdded,
     FollowDeleted,
     GiftToSend,
     KnownCallback,
+    MemberEventCause,
     MemberStateChanged,
     MessageSent,
     MessageToSend,
@@ -148,8 +150,9 @@ EXAMPLES: dict[str, str] = {
     "Follow.CallbackAfterFollowAdd": """
 {"CallbackCommand":"Follow.CallbackAfterFollowAdd","From_Account":"fan1","FollowList":[{"To_Account":"host1"}],"EventTime":1703589922780}
 """,
+    # trtc.io/document/70356: a top-level To_Account array, no FollowList
     "Follow.CallbackAfterFollowDelete": """
-{"CallbackCommand":"Follow.CallbackAfterFollowDelete","From_Account":"fan1","FollowList":[{"To_Account":"host1"}],"EventTime":1703589922780}
+{"CallbackCommand":"Follow.CallbackAfterFollowDelete","From_Account":"fan1","To_Account":["host1","host2"],"EventTime":1703589922780}
 """,
     # (built) from the §6.3 field list
     "ContentCallback.ResultNotify": """
@@ -488,9 +491,9 @@ LONG_ROOM = "é" * 25  # 50 bytes, 25 characters
         ("Live.CallbackAfterMemberStateChanged", "MemberList.1", {"Account": "tommy"},
          "MemberList.1.Member_Account"),
         ("Live.CallbackAfterMemberStateChanged", "EventType", DELETE, "EventType"),
-        ("Live.CallbackAfterMemberStateChanged", "EventType", "Away", "EventType"),
-        ("Live.CallbackAfterMemberStateChanged", "EventCause", "Teleport", "EventCause"),
-        ("Live.CallbackAfterDestroyRoom", "EventType", "DestroyByAlien", "EventType"),
+        ("Live.CallbackAfterMemberStateChanged", "EventType", 1, "EventType"),
+        ("Live.CallbackAfterMemberStateChanged", "EventCause", ["Enter"], "EventCause"),
+        ("Live.CallbackAfterDestroyRoom", "EventType", {"Type": "DestroyByUser"}, "EventType"),
         # message bodies
         ("Group.CallbackBeforeSendMsg", "MsgBody", DELETE, "MsgBody"),
         ("Group.CallbackBeforeSendMsg", "MsgBody", {"MsgType": "TIMTextElem"}, "MsgBody"),
@@ -540,19 +543,36 @@ def test_malformed_field_is_refused_naming_its_path(
 
 
 @pytest.mark.parametrize(
-    "body_command",
+    ("query_command", "body_command"),
     [
-        "Live.CallbackAfterCreateRoom",
-        "live.callbackafterdestroyroom",
-        "Live.CallbackAfterDestroyRoom ",
-        "",
-        None,
-        1,
-        ["Live.CallbackAfterDestroyRoom"],
+        # Tencent's member-state page: the query drops "After", the body has the documented name.
+        ("Live.CallbackMemberStateChanged", "Live.CallbackAfterMemberStateChanged"),
+        # Tencent's metadata-delete page: the query names the set callback.
+        ("Live.CallbackAfterSetMetadata", "Live.CallbackAfterDelMetadata"),
     ],
 )
-def test_body_command_differing_from_the_querys_is_refused(body_command: object) -> None:
-    # Given a DestroyRoom query whose body names another command (or not a string)
+def test_the_bodys_callback_command_names_the_event_when_the_query_differs(
+    query_command: str, body_command: str
+) -> None:
+    # Given a body as Tencent documents it, under a query naming another command
+    body = example(body_command)
+
+    # When it is parsed
+    callback = parse_callback(query_command, body)
+
+    # Then it is the body's event, with its fields
+    assert type(callback).command == body_command
+    assert callback.callback_command == body_command
+    assert callback.room_key == body["RoomId"]
+
+
+@pytest.mark.parametrize(
+    "body_command",
+    ["", None, 1, ["Live.CallbackAfterDestroyRoom"], "Live.CallbackAfterDestroyRoom ", "Live..Callback",
+     "Live.Callback\ud800", "Live.Callbäck", "x" * 300],
+)  # fmt: skip
+def test_a_body_callback_command_that_is_no_command_name_is_refused(body_command: object) -> None:
+    # Given a DestroyRoom body whose CallbackCommand is not a command name
     body = example("Live.CallbackAfterDestroyRoom")
     body["CallbackCommand"] = body_command
 
@@ -561,6 +581,87 @@ def test_body_command_differing_from_the_querys_is_refused(body_command: object)
 
     # Then CallbackCommand is named
     assert error.field == "CallbackCommand"
+
+
+def test_a_member_kicked_or_banned_is_accepted_as_kicked() -> None:
+    # Given Tencent's member-state callback for a kick or a ban (trtc.io/document/64424)
+    body = example("Live.CallbackAfterMemberStateChanged")
+    body.update(EventType="Offline", EventCause="Kicked")
+
+    # When it is parsed
+    callback = parse_callback("Live.CallbackAfterMemberStateChanged", body)
+
+    # Then the cause is the documented Kicked, and nothing is unknown
+    assert isinstance(callback, MemberStateChanged)
+    assert callback.event_cause is MemberEventCause.KICKED
+    assert callback.unknown_values() == {}
+
+
+@pytest.mark.parametrize(
+    ("command", "field", "value"),
+    [
+        ("Live.CallbackAfterMemberStateChanged", "EventCause", "Teleported"),
+        ("Live.CallbackAfterMemberStateChanged", "EventType", "Away"),
+        ("Live.CallbackAfterDestroyRoom", "EventType", "DestroyByAlien"),
+    ],
+)
+def test_an_enum_value_tencent_adds_later_is_accepted_and_reported(
+    command: str, field: str, value: str
+) -> None:
+    # Given a callback whose enum-like field holds a value no page documents yet
+    body = example(command)
+    body[field] = value
+
+    # When it is parsed
+    callback = parse_callback(command, body)
+
+    # Then it is the command's model, the value kept as sent and reported as unknown
+    assert type(callback).command == command
+    assert callback.unknown_values() == {field: value}
+    assert callback.model_dump(mode="json", by_alias=True)[field] == value
+
+
+def test_known_enum_values_stay_typed() -> None:
+    callback = parse_callback("Live.CallbackAfterDestroyRoom", example("Live.CallbackAfterDestroyRoom"))
+
+    assert isinstance(callback, RoomDestroyed)
+    assert isinstance(callback.event_type, DestroyCause)
+    assert callback.unknown_values() == {}
+
+
+def test_follow_delete_reads_the_top_level_to_account_array() -> None:
+    # Given Tencent's example (trtc.io/document/70356)
+    body = {"CallbackCommand": "Follow.CallbackAfterFollowDelete", "From_Account": "UserID_001",
+            "To_Account": ["UserID_002", "UserID_003"], "EventTime": 1702018343678}  # fmt: skip
+
+    # When it is parsed
+    callback = parse_callback("Follow.CallbackAfterFollowDelete", body)
+
+    # Then the unfollowed accounts are read
+    assert isinstance(callback, FollowDeleted)
+    assert callback.to_account == ["UserID_002", "UserID_003"]
+
+
+@pytest.mark.parametrize("text_content", [["buy followers"], "buy followers"])
+def test_moderation_result_text_content_is_read_as_an_array_or_a_string(text_content: object) -> None:
+    # Given a content-moderation result whose TextContent is an Array (1047/78240) or a String (1047/77840)
+    body = example("ContentCallback.ResultNotify")
+    body["TextContent"] = text_content
+
+    # When it is parsed
+    callback = parse_callback("ContentCallback.ResultNotify", body)
+
+    # Then the text is there either way
+    assert isinstance(callback, ModerationResult)
+    assert callback.text_content == ["buy followers"]
+
+
+@pytest.mark.parametrize("number", [2**64, -(2**63) - 1, 10**30])
+def test_an_integer_beyond_64_bits_is_refused(number: int) -> None:
+    body = example("Live.CallbackAfterDestroyRoom")
+    body["EventTime"] = number
+
+    assert refusal("Live.CallbackAfterDestroyRoom", body).field == "EventTime"
 
 
 def test_a_query_without_callback_command_is_refused() -> None:
@@ -740,12 +841,12 @@ def test_an_example_with_any_field_replaced_is_modelled_or_refused_cleanly(
 
 
 @given(body=st.dictionaries(st.text(max_size=8), json_values, max_size=5))
-def test_the_query_command_never_appears_in_a_mismatch_refusal(body: dict[str, Any]) -> None:
-    # Given a body naming one command and a query naming a long hostile one
-    body["CallbackCommand"] = "Live.CallbackAfterDestroyRoom"
+def test_a_hostile_body_command_never_appears_in_a_refusal(body: dict[str, Any]) -> None:
+    # Given a body naming a long hostile command
+    body["CallbackCommand"] = MARKER + " "
 
     # When it is parsed
-    error = refusal(MARKER, body)
+    error = refusal("Live.CallbackAfterDestroyRoom", body)
 
     # Then the refusal names the field, not the value
     assert error.field == "CallbackCommand"

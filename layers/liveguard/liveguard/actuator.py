@@ -4,6 +4,10 @@
 partial batch response. Per record:
 
 - a message that is not an ActionMessage is dead-lettered with the reason and completed;
+- an action whose command is not one a rule may run (``liveguard.rules.model.WRITE_COMMANDS``: the
+  reads and the callback configuration are not) is dead-lettered with the reason, audited as failed and
+  never run: whoever can write to the actions queue must not be able to redirect Tencent's webhooks
+  or switch their authentication off;
 - an action whose ``not_before`` lies ahead is made invisible until then (ChangeMessageVisibility)
   and reported failed, so SQS hands it back when it is due, costing one receive;
 - otherwise it runs through Powertools idempotency keyed on the action id, so a redelivered or
@@ -34,6 +38,7 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyAl
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, ValidationError
 
 from liveguard.messages import ActionMessage, message_group
+from liveguard.rules.model import WRITE_COMMANDS
 from liveguard.state import AuditRecord, StateTable
 from liveguard.tencent.commands import Reply
 from liveguard.tencent.errors import ErrorCategory, TencentApiError
@@ -328,6 +333,8 @@ class Actuator:
             "cause": action.cause,
             "receive_count": record.attributes.get("ApproximateReceiveCount"),
         }
+        if action.command not in WRITE_COMMANDS:
+            return self._refuse_command(record, action, log)
         if action.not_before is not None and action.not_before > self._clock():
             self._defer(record, action.not_before - self._clock(), log)
         deadline = self._deadline()
@@ -415,6 +422,29 @@ class Actuator:
         self.metrics.add_metric("ActionFailed", "Count", 1)
         self.metrics.add_metric(f"ActionFailed{error.category.capitalize()}", "Count", 1)
         logger.error("action failed for good, dead-lettered", extra={**log, **details})
+        return Outcome.FAILED
+
+    def _refuse_command(self, record: SQSRecord, action: ActionMessage, log: Mapping[str, Any]) -> Outcome:
+        # Rules can only name WRITE_COMMANDS (the loader checks), so this message did not come from
+        # the moderator: dead-letter it for a human to look at, as a permanent failure.
+        details = {
+            "code": None,
+            "info": f"{action.command[:64]!r} is not a command rules may run; not sent to Tencent",
+            "request_id": "",
+            "category": str(ErrorCategory.PERMANENT),
+        }
+        self.queues.dead_letter(
+            {**action.model_dump(mode="json"), "error": details},
+            group=record.attributes.message_group_id or message_group(action.room),
+            deduplication_id=record.message_id,
+        )
+        self.audit.record(action, Outcome.FAILED, int(self._clock() * 1000), details)
+        self.metrics.add_metric("ActionForbidden", "Count", 1)
+        self.metrics.add_metric("ActionFailed", "Count", 1)
+        self.metrics.add_metric("ActionFailedPermanent", "Count", 1)
+        logger.error(
+            "action's command is not one rules may run; dead-lettered, not run", extra={**log, **details}
+        )
         return Outcome.FAILED
 
     def _deadline(self) -> float | None:

@@ -13,6 +13,7 @@ import binascii
 import json
 import logging
 import random
+import re
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -22,10 +23,16 @@ from pydantic import ValidationError
 
 from liveguard.messages import CallbackQuery, EventEnvelope, event_id, message_group
 from liveguard.rules.verdict import ALLOW_ALL, CompiledRules, Verdict, decide, tencent_default
-from liveguard.settings import TencentSecret
+from liveguard.settings import SecretUnusable, TencentSecret, is_live_side
 from liveguard.spool import MESSAGE_REFUSALS, EventSpool, KeptEvent, SpoolGuard
 from liveguard.tencent.webhook_signature import WebhookSignatureError, verify_webhook_signature
-from liveguard.webhooks.models import BEFORE_COMMANDS, CallbackInvalid, UnknownCallback, parse_callback
+from liveguard.webhooks.models import (
+    BEFORE_COMMANDS,
+    CallbackInvalid,
+    UnknownCallback,
+    is_command_name,
+    parse_callback,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -39,6 +46,11 @@ KEEP_TIMEOUT = 0.2
 # The guard's reads on the answer's path (the activity mark, "has this room kept events?").
 KEPT_CHECK_TIMEOUT = 0.1
 OK_REPLY = {"ActionStatus": "OK", "ErrorInfo": "", "ErrorCode": 0}
+# Tencent's bodies are five levels deep at most; a deeper one is not Tencent's, and past a few hundred
+# levels the JSON, validation and serialisation libraries each give up in their own way.
+MAX_DEPTH = 32
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 
 
 class Refusal:
@@ -86,6 +98,62 @@ class _NoMetrics:
         pass
 
 
+class BodyUnreadable(ValueError):  # noqa: N818 - the domain's word: the body is unreadable
+    """A body that is not a JSON document LiveGuard will read; the message names why, never the body."""
+
+
+def _no_surrogates(text: str) -> str:
+    """Lone surrogates (from ``\\ud800`` escapes, or a proxy event's own) as U+FFFD: Python keeps them
+    in a str, but no UTF-8 encoder, queue or log line takes them, and a viewer can type the escape."""
+    return _SURROGATE.sub("\ufffd", text) if _SURROGATE.search(text) else text
+
+
+def _clean(value: object, depth_left: int) -> object:
+    """The parsed body with lone surrogates replaced in every key and string, refused past ``MAX_DEPTH``
+    levels. Iterative: a hostile body must not exhaust the interpreter's stack."""
+    root = [value]
+    stack: list[tuple[list[Any] | dict[str, Any], int]] = [(root, depth_left + 1)]
+    while stack:
+        container, left = stack.pop()
+        if left < 0:
+            raise BodyUnreadable(f"body: nested deeper than {MAX_DEPTH} levels")
+        if isinstance(container, dict):
+            for key in list(container):
+                item = container[key]
+                fixed = _no_surrogates(key)
+                if fixed != key:
+                    del container[key]
+                    container[fixed] = item
+                if isinstance(item, str):
+                    container[fixed] = _no_surrogates(item)
+                elif isinstance(item, (dict, list)):
+                    stack.append((item, left - 1))
+        else:
+            for index, item in enumerate(container):
+                if isinstance(item, str):
+                    container[index] = _no_surrogates(item)
+                elif isinstance(item, (dict, list)):
+                    stack.append((item, left - 1))
+    return root[0]
+
+
+def read_body(raw: bytes) -> object:
+    """The body as JSON. Bytes that are not UTF-8 are read as U+FFFD; lone surrogates become U+FFFD;
+    nesting past ``MAX_DEPTH`` is refused. Raises BodyUnreadable."""
+    text = raw.decode("utf-8", "replace")
+    try:
+        value = json.loads(text)
+    except RecursionError:
+        raise BodyUnreadable(f"body: nested deeper than {MAX_DEPTH} levels") from None
+    except ValueError:  # JSONDecodeError, and integers past Python's 4300-digit conversion limit
+        raise BodyUnreadable("body: not JSON") from None
+    # Walk the document only when it could be too deep or could hold a surrogate: the common body
+    # has a handful of brackets and no \ud8xx escape, and costs two scans of its text.
+    if text.count("{") + text.count("[") > MAX_DEPTH or _SURROGATE_ESCAPE.search(text):
+        value = _clean(value, MAX_DEPTH)
+    return value
+
+
 @dataclass(frozen=True)
 class Request:
     """What the ingress reads of an API Gateway proxy event."""
@@ -94,14 +162,25 @@ class Request:
     body: bytes
 
     @classmethod
-    def from_proxy_event(cls, event: Mapping[str, Any]) -> Request:
-        query = event.get("queryStringParameters") or {}
-        raw = event.get("body") or ""
+    def from_proxy_event(cls, event: object) -> Request:
+        """Any event gives a Request (a missing or mistyped part reads as empty); raises ValueError
+        only for a body flagged base64 that is not."""
+        if not isinstance(event, Mapping):
+            return cls({}, b"")
+        query = event.get("queryStringParameters")
+        raw = event.get("body")
+        if not isinstance(raw, str):
+            raw = ""
         if event.get("isBase64Encoded"):
-            body = base64.b64decode(raw, validate=True) if isinstance(raw, str) else b""
+            body = base64.b64decode(raw, validate=True)
         else:
-            body = raw.encode("utf-8", "surrogatepass") if isinstance(raw, str) else b""
-        return cls({str(k): str(v) for k, v in query.items() if v is not None}, body)
+            body = raw.encode("utf-8", "surrogatepass")
+        if not isinstance(query, Mapping):
+            return cls({}, body)
+        return cls(
+            {_no_surrogates(str(k)): _no_surrogates(str(v)) for k, v in query.items() if v is not None},
+            body,
+        )
 
 
 def _response(status: int, payload: Mapping[str, Any]) -> dict[str, Any]:
@@ -127,8 +206,11 @@ class Ingress:
         clock: Callable[[], float] = time.time,
         monotonic: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
+        allow_unsigned: bool = False,
         spool: EventSpool | None = None,
     ) -> None:
+        """``allow_unsigned``: accept callbacks of a side the secret has no token for (a console test).
+        Off, they are refused 503 50302: a missing token must not mean unauthenticated."""
         self.queue = queue
         self.queue_url = queue_url
         # Where an event goes when SQS cannot take it (liveguard.spool); None: answer 503 instead.
@@ -140,6 +222,12 @@ class Ingress:
         self._clock = clock
         self._monotonic = monotonic
         self._sleep = sleep
+        self.allow_unsigned = allow_unsigned
+        if allow_unsigned:
+            logger.warning(
+                "ALLOW_UNSIGNED_CALLBACKS is on: callbacks of a side the secret has no token for are "
+                "accepted unauthenticated; for a console test only"
+            )
 
     def handle(self, event: Mapping[str, Any], remaining_ms: int | None = None) -> dict[str, Any]:
         """Answer one callback delivery (an API Gateway REST proxy event)."""
@@ -148,13 +236,23 @@ class Ingress:
         deadline = started + max(budget, 0.05)
         try:
             request = Request.from_proxy_event(event)
-        except (binascii.Error, ValueError, AttributeError, TypeError):
-            return self._refuse(Refusal.NOT_JSON, "the body is not valid base64")
+        except (binascii.Error, ValueError):
+            return self._refuse(Refusal.NOT_JSON, "body: not valid base64")
         if len(request.body) > MAX_BODY_BYTES:
             return self._refuse(Refusal.TOO_LARGE, f"the body is over {MAX_BODY_BYTES} bytes")
         try:
             secret = self.secret()
-        except (ValidationError, ValueError, KeyError) as exc:
+        except SecretUnusable as unusable:  # its reason names keys, never values
+            logger.error(
+                "tencent secret unusable",
+                extra={
+                    "error": type(unusable).__name__,
+                    "reason": unusable.reason,
+                    "retryable": unusable.retryable,
+                },
+            )
+            return self._refuse(Refusal.NOT_CONFIGURED, "LiveGuard is not configured")
+        except (ValidationError, ValueError, KeyError) as exc:  # str() may hold values: not logged
             logger.error("tencent secret unusable", extra={"error": type(exc).__name__})
             return self._refuse(Refusal.NOT_CONFIGURED, "LiveGuard is not configured")
         refusal = self._authenticate(request.query, secret)
@@ -163,24 +261,56 @@ class Ingress:
         command = request.query.get("CallbackCommand", "")
         if not command:
             return self._refuse(Refusal.NO_COMMAND, "CallbackCommand: missing from the query string")
+        if not is_command_name(command):
+            return self._refuse(Refusal.NO_COMMAND, "CallbackCommand: not a callback command name")
         try:
-            body = json.loads(request.body)
-        except (ValueError, UnicodeDecodeError):
-            return self._refuse(Refusal.NOT_JSON, "body: not JSON")
+            body = read_body(request.body)
+        except BodyUnreadable as unreadable:
+            return self._refuse(Refusal.NOT_JSON, str(unreadable), command=command)
         try:
             callback = parse_callback(command, body)
         except CallbackInvalid as invalid:
             return self._refuse(Refusal.BAD_SHAPE, str(invalid), command=command)
-        return self._accept(secret, request, command, callback, deadline)
+        named = callback.callback_command
+        if named != command:
+            # Tencent's own pages show the query's CallbackCommand differing from the body's; the
+            # body's names the event (parse_callback). Accepted, and counted so a new case is seen.
+            self.metrics.add_metric("CommandMismatch", "Count", 1)
+            logger.warning(
+                "CallbackCommand differs between query and body; the body's is used",
+                extra={"query_command": command, "command": named},
+            )
+        for field, value in callback.unknown_values().items():
+            self.metrics.add_metric(f"UnknownValue_{field}", "Count", 1)
+            logger.warning(
+                "a value Tencent did not document; accepted",
+                extra={"command": named, "field": field, "value": value[:64]},
+            )
+        return self._accept(secret, request, named, callback, deadline)
 
     def _authenticate(self, query: Mapping[str, str], secret: TencentSecret) -> dict[str, Any] | None:
         if query.get("SdkAppid", query.get("SdkAppId")) != str(secret.sdk_app_id):
             return self._refuse(Refusal.BAD_APP, "SdkAppid: not this app's")
-        if secret.callback_token is None:
+        # The query's CallbackCommand names the side (Live or Chat) that signed it with its own token.
+        command = query.get("CallbackCommand", "")
+        token = secret.callback_token_for(command)
+        if token is None:
+            side = "Live" if is_live_side(command) else "Chat"
+            if not self.allow_unsigned:
+                logger.error(
+                    "no webhook token for this side: refused (set CallbackToken, or ALLOW_UNSIGNED_CALLBACKS "
+                    "for a console test)",
+                    extra={"side": side},
+                )
+                return self._refuse(
+                    Refusal.NOT_CONFIGURED, f"LiveGuard has no webhook token for the {side} side"
+                )
+            self.metrics.add_metric("UnsignedAccepted", "Count", 1)
+            logger.warning("callback accepted unsigned (ALLOW_UNSIGNED_CALLBACKS)", extra={"side": side})
             return None
         try:
             verify_webhook_signature(
-                secret.callback_token.get_secret_value(),
+                token.get_secret_value(),
                 query.get("Sign"),
                 query.get("RequestTime"),
                 now=self._clock(),
@@ -245,7 +375,7 @@ class Ingress:
         event still fits in the answer. An event goes straight to the spool while its room has an
         earlier event there (``SpoolGuard``: no overtaking), and, for a few seconds after SQS
         failed on this instance, every event does."""
-        body = envelope.model_dump_json(by_alias=True)
+        body = envelope.message_body()
         if self.spool is None:
             return self._send(envelope, body, deadline, log) is None
         guard = self.guard

@@ -12,6 +12,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from liveguard.rules.verdict import Verdict
 
 APP_GROUP = "app"
+# What SQS accepts in a message body (#x9 #xA #xD #x20-#xD7FF #xE000-#xFFFD #x10000-#x10FFFF): a
+# viewer's comment holding U+FFFF must not make the queue refuse the event that carries it.
+_SQS_REFUSES = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 # SQS takes letters, digits and ASCII punctuation in a message group id, up to 128 characters.
 _SQS_GROUP = re.compile(r"[!-~]{1,128}")
 
@@ -24,6 +27,16 @@ def message_group(room_key: str | None) -> str:
     if _SQS_GROUP.fullmatch(room_key):
         return room_key
     return "room-" + hashlib.sha256(room_key.encode("utf-8")).hexdigest()[:40]
+
+
+def sqs_safe(json_text: str) -> str:
+    """JSON text with every character SQS refuses in a message body written as a ``\\uXXXX`` escape.
+    In JSON text such characters can only stand inside strings (between tokens only tab, newline,
+    carriage return and space are allowed, all accepted by SQS), where the escape means the same
+    character: whoever reads the message gets the text the viewer sent."""
+    if _SQS_REFUSES.search(json_text) is None:
+        return json_text
+    return _SQS_REFUSES.sub(lambda found: f"\\u{ord(found.group()):04x}", json_text)
 
 
 def event_id(sdk_app_id: int | str, command: str, raw_body: bytes) -> str:
@@ -60,6 +73,10 @@ class EventEnvelope(BaseModel):
     echo: bool = Field(default=False, description="caused by our own admin: recorded, never moderated")
     group: str = Field(min_length=1, max_length=128, description="the FIFO message group: room, group or app")
 
+    def message_body(self) -> str:
+        """The SQS message body: this envelope as JSON (Tencent's names), safe for SQS."""
+        return sqs_safe(self.model_dump_json(by_alias=True))
+
 
 def action_id(cause: str, rule: str, command: str, params: dict[str, Any]) -> str:
     """Derived from the cause (event id), the rule, the command and the params: re-deciding the same
@@ -81,3 +98,7 @@ class ActionMessage(BaseModel):
     rule: str = Field(min_length=1)
     cause: str = Field(pattern=r"^[0-9a-f]{64}$", description="the id of the event that caused it")
     not_before: int | None = Field(default=None, ge=0, description="unix seconds; run no sooner")
+
+    def message_body(self) -> str:
+        """The SQS message body: this action as JSON, safe for SQS (params may hold a viewer's text)."""
+        return sqs_safe(self.model_dump_json(exclude_none=True))

@@ -110,6 +110,13 @@ class MalformedEvent(Exception):  # noqa: N818 - the domain's word: the event is
     maxReceiveCount."""
 
 
+def read_event(body: str) -> tuple[EventEnvelope, Callback]:
+    """An events-queue message body as the moderator reads it: the envelope, then its callback by the
+    command's model. Raises ValidationError (not an envelope) or CallbackInvalid (not its command's)."""
+    envelope = EventEnvelope.model_validate_json(body)
+    return envelope, parse_callback(envelope.command, envelope.event)
+
+
 class SqsActionQueue:
     """liveguard-actions.fifo through boto3: group = room, deduplication id = action id."""
 
@@ -129,7 +136,7 @@ class SqsActionQueue:
                 Entries=[
                     {
                         "Id": str(index),
-                        "MessageBody": message.model_dump_json(exclude_none=True),
+                        "MessageBody": message.message_body(),
                         "MessageGroupId": message_group(message.room),
                         "MessageDeduplicationId": message.id,
                     }
@@ -309,8 +316,7 @@ class Moderator:
 
     def _handle(self, record: SQSRecord) -> Outcome:
         try:
-            envelope = EventEnvelope.model_validate_json(record.body)
-            callback = parse_callback(envelope.command, envelope.event)
+            envelope, callback = read_event(record.body)
         except ValidationError as error:
             first = error.errors(include_url=False, include_context=False, include_input=False)[0]
             where = ".".join(str(part) for part in first["loc"]) or "<body>"

@@ -1,11 +1,33 @@
-"""Configuration models: the Tencent secret (Secrets Manager, JSON) and the functions' environment."""
+"""Configuration models: the Tencent secret (Secrets Manager, JSON) and the functions' environment.
+
+The secret holds the app's key and the webhook tokens, so nothing here lets a value of it reach a log
+line or an exception: ``TencentSecret`` hides its input in validation errors, and ``load_tencent_secret``
+turns every failure into ``SecretUnusable``, whose message names keys and reasons only.
+"""
 
 from __future__ import annotations
 
+import difflib
+import ipaddress
+import time
+from dataclasses import dataclass
 from enum import StrEnum
-from typing import Annotated, Self
+from typing import TYPE_CHECKING, Annotated, Any, Self
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, HttpUrl, SecretStr, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    HttpUrl,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.parameters import SecretsProvider
 
 
 class TencentRegion(StrEnum):
@@ -33,11 +55,28 @@ def _blank_is_none(value: object) -> object:
     return None if isinstance(value, str) and not value.strip() else value
 
 
+LOOPBACK_NAMES = frozenset({"localhost"})
+
+
+def is_loopback(host: str | None) -> bool:
+    """127.0.0.0/8, ::1 or ``localhost``: the only hosts a UserSig may travel to over plain http."""
+    if host is None:
+        return False
+    host = host.strip("[]").lower()
+    if host in LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 class TencentSecret(BaseModel):
     """The secret's JSON. Unknown keys are refused: a misspelt ``CallbackToken`` must not quietly
-    turn webhook authentication off."""
+    turn webhook authentication off. Validation errors never repeat the input (``hide_input_in_errors``):
+    a misspelt key's value is the token, a wrongly typed one may be the key."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True, hide_input_in_errors=True)
 
     sdk_app_id: int = Field(alias="SdkAppId", gt=0)
     secret_key: SecretStr = Field(alias="SecretKey", min_length=1)
@@ -45,12 +84,29 @@ class TencentSecret(BaseModel):
     callback_token: Annotated[SecretStr | None, BeforeValidator(_blank_is_none)] = Field(
         default=None, alias="CallbackToken", max_length=128
     )
+    chat_callback_token: Annotated[SecretStr | None, BeforeValidator(_blank_is_none)] = Field(
+        default=None,
+        alias="ChatCallbackToken",
+        max_length=128,
+        description="the Chat side's token (Group.*, ContentCallback.*, ...); absent: CallbackToken",
+    )
     api_base_url: Annotated[HttpUrl | None, BeforeValidator(_blank_is_none)] = Field(
         default=None, alias="ApiBaseUrl"
     )
     region: Annotated[TencentRegion | None, BeforeValidator(_lower), BeforeValidator(_blank_is_none)] = Field(
         default=None, alias="Region"
     )
+
+    @field_validator("api_base_url")
+    @classmethod
+    def _https_unless_loopback(cls, url: HttpUrl | None) -> HttpUrl | None:
+        # The actuator puts an administrator's UserSig in every request's query string.
+        if url is not None and url.scheme != "https" and not is_loopback(url.host):
+            raise ValueError(
+                "must be an https URL (http only for loopback: 127.0.0.0/8, ::1, localhost), since "
+                "every REST call carries an administrator UserSig"
+            )
+        return url
 
     @model_validator(mode="after")
     def _needs_a_place_to_call(self) -> Self:
@@ -68,6 +124,26 @@ class TencentSecret(BaseModel):
         assert self.region is not None  # guaranteed by the validator
         return REGION_BASE_URLS[self.region]
 
+    def callback_token_for(self, command: str) -> SecretStr | None:
+        """The token a callback named ``command`` (its query CallbackCommand) is signed with.
+
+        Tencent has two callback configurations, each with its own token: the Live side
+        (``live_config/set_callback_token``) sends ``Live.*`` and ``Mic.*``; the Chat side (the Chat
+        console) sends the rest (``Group.*``, ``ContentCallback.*``, ``Follow.*``, and anything new).
+        Without a ``ChatCallbackToken`` the operator gave both sides the ``CallbackToken``.
+        """
+        if is_live_side(command) or self.chat_callback_token is None:
+            return self.callback_token
+        return self.chat_callback_token
+
+
+LIVE_SIDE_NAMESPACES = ("Live.", "Mic.")
+
+
+def is_live_side(command: str) -> bool:
+    """Whether Tencent's Live side sends this CallbackCommand (else the Chat side does)."""
+    return command.startswith(LIVE_SIDE_NAMESPACES)
+
 
 class IngressEnvironment(BaseModel):
     """The ingress function's environment, validated once per cold start."""
@@ -79,6 +155,11 @@ class IngressEnvironment(BaseModel):
     secret_max_age: int = Field(default=300, alias="TENCENT_SECRET_MAX_AGE", ge=0, le=3600)
     state_table_name: str | None = Field(default=None, alias="STATE_TABLE_NAME", min_length=1)
     rules_file: str | None = Field(default=None, alias="RULES_FILE", min_length=1)
+    allow_unsigned_callbacks: bool = Field(
+        default=False,
+        alias="ALLOW_UNSIGNED_CALLBACKS",
+        description="accept callbacks when the secret has no token (a console test); off: 503 50302",
+    )
 
 
 class DrainEnvironment(BaseModel):
@@ -90,13 +171,125 @@ class DrainEnvironment(BaseModel):
     state_table_name: str = Field(alias="STATE_TABLE_NAME", min_length=1)
 
 
-def load_tencent_secret(arn: str, max_age: int = 300) -> TencentSecret:
+class SecretUnusable(Exception):  # noqa: N818 - a condition of the configuration, like ValueError
+    """The Tencent secret could not be read, or is not LiveGuard's settings.
+
+    Its message names the keys at fault and why, never a value: it is logged, and the ingress
+    answers 503 50302 when it is raised. ``retryable`` tells a failure of the store (throttling, the
+    network, permissions) from a secret whose content is wrong.
+    """
+
+    def __init__(self, reason: str, *, retryable: bool) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.retryable = retryable
+
+
+def describe_secret_errors(error: ValidationError) -> str:
+    """What is wrong with a secret, by key, without its values (nor an unknown key that resembles none
+    of ours: that may be a pasted token)."""
+    known = [str(field.alias) for field in TencentSecret.model_fields.values()]
+    problems = []
+    for item in error.errors(include_url=False, include_context=False, include_input=False):
+        location = ".".join(str(part) for part in item["loc"])
+        if item["type"] == "extra_forbidden":
+            close = difflib.get_close_matches(location, known, n=1, cutoff=0.75)
+            problems.append(
+                f"{location}: not a key LiveGuard knows; did you mean {close[0]}?"
+                if close
+                else f"an unknown key ({len(location)} characters); the keys are {', '.join(known)}"
+            )
+        else:
+            problems.append(f"{location or '<secret>'}: {item['msg']}")
+    return "; ".join(problems)
+
+
+def parse_tencent_secret(raw: Any) -> TencentSecret:
+    """Validate the secret's JSON; ``SecretUnusable`` (keys and reasons only) when it does not fit."""
+    try:
+        return TencentSecret.model_validate(raw)
+    except ValidationError as error:
+        raise SecretUnusable(
+            f"the Tencent secret is not LiveGuard's settings: {describe_secret_errors(error)}",
+            retryable=False,
+        ) from None
+
+
+# After a failed read, callers get the same failure for this long without a call: a batch of events
+# fails in milliseconds, not one timeout each, and a throttled store is not hammered by every webhook.
+RETRY_AFTER = 5.0
+
+
+@dataclass
+class _SecretReader:
+    """A Powertools provider (its client and cache) and the last failure of the store behind it."""
+
+    provider: SecretsProvider
+    failure: SecretUnusable | None = None
+    failed_at: float = 0.0
+
+
+def _reader(connect_timeout: float, read_timeout: float, attempts: int) -> _SecretReader:
+    """One reader per process and client configuration. It is kept where Powertools keeps its own
+    default providers, so that clearing those (as tests do between AWS endpoints) resets it too."""
+    from aws_lambda_powertools.utilities.parameters import SecretsProvider
+    from aws_lambda_powertools.utilities.parameters.constants import DEFAULT_PROVIDERS
+
+    key = f"liveguard-secrets:{connect_timeout}:{read_timeout}:{attempts}"
+    if key not in DEFAULT_PROVIDERS:
+        from botocore.config import Config
+
+        config = Config(
+            connect_timeout=connect_timeout,
+            read_timeout=read_timeout,
+            retries={"mode": "standard", "total_max_attempts": attempts},
+        )
+        DEFAULT_PROVIDERS[key] = _SecretReader(SecretsProvider(boto_config=config))
+    reader: _SecretReader = DEFAULT_PROVIDERS[key]
+    return reader
+
+
+def load_tencent_secret(
+    arn: str,
+    max_age: int = 300,
+    *,
+    connect_timeout: float = 2.0,
+    read_timeout: float = 3.0,
+    attempts: int = 3,
+) -> TencentSecret:
     """The Tencent secret through Powertools parameters, cached for ``max_age`` seconds.
+
+    Every failure is a ``SecretUnusable`` without the secret's values: the store unreachable,
+    throttling or refusing (retryable; repeated without a call for ``RETRY_AFTER`` seconds), or a
+    secret that is not JSON or not our settings. The timeouts and attempts bound one read (the
+    defaults fit a queue consumer's 30 s; the ingress, answering within Tencent's 2 s, passes less).
 
     Powertools' parameters package imports boto3 (about 0.3 s); it is imported here, on first use,
     so the ingress module itself loads fast.
     """
-    from aws_lambda_powertools.utilities import parameters
+    from aws_lambda_powertools.utilities.parameters.exceptions import (
+        GetParameterError,
+        TransformParameterError,
+    )
+    from botocore.exceptions import BotoCoreError
 
-    raw = parameters.get_secret(arn, transform="json", max_age=max_age)
-    return TencentSecret.model_validate(raw)
+    reader = _reader(connect_timeout, read_timeout, attempts)
+    if reader.failure is not None and time.monotonic() - reader.failed_at < RETRY_AFTER:
+        raise SecretUnusable(reader.failure.reason, retryable=reader.failure.retryable)
+    try:
+        raw = reader.provider.get(arn, transform="json", max_age=max_age)
+    except GetParameterError as error:
+        # Powertools wraps the client's error (ClientError, EndpointConnectionError...): its text is
+        # AWS's message about the call, which never holds the secret's value.
+        failure = SecretUnusable(f"the Tencent secret could not be read: {str(error)[:300]}", retryable=True)
+    except TransformParameterError:
+        failure = SecretUnusable("the Tencent secret is not a JSON object", retryable=False)
+    except BotoCoreError as error:  # making the client: no region, no credentials
+        failure = SecretUnusable(
+            f"the Tencent secret could not be read: {type(error).__name__}", retryable=True
+        )
+    else:
+        reader.failure = None
+        return parse_tencent_secret(raw)
+    reader.failure, reader.failed_at = failure, time.monotonic()
+    raise failure

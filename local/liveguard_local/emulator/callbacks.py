@@ -64,7 +64,10 @@ class WebhookHooks(Protocol):
         """Deliver a before-callback and wait (at most the timeout) for the verdict."""
 
     def set_callback(self, url: str, commands: list[str]) -> None:
-        """live_config/set_callback: the one URL, and the commands it receives."""
+        """live_config/set_callback and update_callback: the URL, and the commands it receives."""
+
+    def get_callback(self) -> tuple[str, list[str]] | None:
+        """live_config/get_callback: (URL, commands), None when nothing is configured."""
 
     def set_token(self, token: str | None, enabled: bool | None) -> None:
         """live_config/set_callback_token: change the token and/or whether it is used."""

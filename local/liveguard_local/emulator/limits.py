@@ -25,11 +25,20 @@ REJECTED_BY_CALLBACK = 10016  # Chat: the before-send callback refused the messa
 SENDER_MUTED = 10017  # Chat: the sender is muted (or the whole group is)
 MESSAGE_TOO_LARGE = 80002
 UNKNOWN_COMMAND = 60009
+CALLBACK_EXISTS = 100300  # live_config/set_callback when a configuration exists (647/64420)
+NO_CALLBACK = 100301  # live_config/update_callback, get_callback when none exists (269/117540)
+NO_CALLBACK_TOKEN = 100302  # live_config/get_callback_token when no token was set (trtc.io 69529)
 # Emulator choices (Tencent documents no code for these):
 BANNED_FROM_ROOM = 100013
 """enter_room by a banned user before BannedUntil (Tencent documents the ban, not the refusal's code)."""
 GIFT_REJECTED = REJECTED_BY_CALLBACK
 """A gift the before-callback refused with ErrorCode 1 (or any code outside 102100..102200)."""
+
+# --- Live.CallbackAfterMemberStateChanged EventCause values (trtc.io/document/64424) ---------------
+ENTER = "Enter"
+LEAVE = "Leave"
+KICKED = "Kicked"
+"""A member removed by the app admin, the owner or a room admin: ban_member (trtc.io 64424)."""
 
 # --- limits and defaults --------------------------------------------------------------------------
 ROOM_ID_MAX_BYTES = 48

@@ -18,10 +18,13 @@ from .callbacks import Actor
 from .errors import ApiError
 from .limits import (
     BAN_REASON_MAX_BYTES,
+    CALLBACK_EXISTS,
     CATALOGUE_ID_MAX_BYTES,
     MAX_BAN_ACCOUNTS,
     MAX_MESSAGE_BYTES,
     MESSAGE_TOO_LARGE,
+    NO_CALLBACK,
+    NO_CALLBACK_TOKEN,
     ROOM_LIST_MAX_COUNT,
     UNKNOWN_COMMAND,
 )
@@ -174,9 +177,8 @@ def _mute_member(world: World, body: Body, actor: Actor) -> dict[str, Any]:
 
 @_command(LIVE, "get_muted_member_list")
 def _get_muted_member_list(world: World, body: Body, actor: Actor) -> dict[str, Any]:
-    room_id = room_id_of(body)
-    entries, next_offset = world.muted_list(room_id, *_offset_and_limit(body))
-    return {"MutedAccountList": entries, "NextOffset": next_offset}
+    # No paging (trtc.io/document/69894): every mute in one reply; Offset or Limit are ignored.
+    return {"MutedAccountList": world.muted_list(room_id_of(body))}
 
 
 @_command(LIVE, "modify_admin")
@@ -377,13 +379,38 @@ def _switch_seat(world: World, body: Body, actor: Actor) -> dict[str, Any]:
 # --- webhook configuration ----------------------------------------------------------------------
 
 
-@_command(CONFIG, "set_callback")
-def _set_callback(world: World, body: Body, actor: Actor) -> dict[str, Any]:
+def _callback_config(body: Body) -> tuple[str, list[str]]:
     url = body.string("Url")
     if not url.startswith(("http://", "https://")):
         raise invalid("Url", "must start with http:// or https://")
-    world.hooks.set_callback(url, body.strings("CallbackCommandList", min_items=0))
+    return url, body.strings("CallbackCommandList", min_items=0)
+
+
+@_command(CONFIG, "set_callback")
+def _set_callback(world: World, body: Body, actor: Actor) -> dict[str, Any]:
+    url, commands = _callback_config(body)
+    if world.hooks.get_callback() is not None:
+        raise ApiError(CALLBACK_EXISTS, "the webhook configuration exists already: use update_callback")
+    world.hooks.set_callback(url, commands)
     return {}
+
+
+@_command(CONFIG, "update_callback")
+def _update_callback(world: World, body: Body, actor: Actor) -> dict[str, Any]:
+    url, commands = _callback_config(body)
+    if world.hooks.get_callback() is None:
+        raise ApiError(NO_CALLBACK, "no webhook configuration exists: create it with set_callback")
+    world.hooks.set_callback(url, commands)
+    return {}
+
+
+@_command(CONFIG, "get_callback")
+def _get_callback(world: World, body: Body, actor: Actor) -> dict[str, Any]:
+    current = world.hooks.get_callback()
+    if current is None:
+        raise ApiError(NO_CALLBACK, "no webhook configuration exists: create it with set_callback")
+    url, commands = current
+    return {"Url": url, "CallbackCommandList": commands}
 
 
 @_command(CONFIG, "set_callback_token")
@@ -407,7 +434,6 @@ def _set_callback_token(world: World, body: Body, actor: Actor) -> dict[str, Any
 @_command(CONFIG, "get_callback_token")
 def _get_callback_token(world: World, body: Body, actor: Actor) -> dict[str, Any]:
     token, enabled = world.hooks.get_token()
-    reply: dict[str, Any] = {"IsTokenEnable": enabled}
-    if token is not None:
-        reply["Token"] = token
-    return reply
+    if token is None:
+        raise ApiError(NO_CALLBACK_TOKEN, "no webhook token is set: set one with set_callback_token")
+    return {"Token": token, "IsTokenEnable": enabled}

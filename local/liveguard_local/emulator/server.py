@@ -40,6 +40,8 @@ RATE_LIMITS = {"get_room_list": 10, "add_robot": 100, "get_room_stats": 100}
 DEFAULT_RATE_LIMIT = 200
 MAX_RECORDED_CALLS = 10_000
 REDACTED_FIELDS = frozenset({"Token"})  # set_callback_token's token: kept out of the call log
+IN_FLIGHT = "in flight"
+"""The ``info`` of a recorded call that has not answered yet (its ``code`` is null until it does)."""
 
 
 @dataclass(frozen=True)
@@ -51,6 +53,8 @@ class EmulatorConfig:
     port: int = 0
     webhook_url: str | None = None
     callback_token: str | None = None
+    chat_webhook_url: str | None = None  # the Chat console's URL (Group.*, Follow.*...); default webhook_url
+    chat_callback_token: str | None = None  # the Chat console's token; default callback_token
     auto_destroy_after: float = 1800.0
     webhook_timeout: float = 2.0
     message_failure_policy: Literal["deliver", "reject"] = "deliver"
@@ -108,6 +112,8 @@ class Emulator:
             config.sdk_app_id,
             url=config.webhook_url,
             token=config.callback_token,
+            chat_url=config.chat_webhook_url,
+            chat_token=config.chat_callback_token,
             timeout=config.webhook_timeout,
             message_failure_policy=config.message_failure_policy,
             gift_failure_policy=config.gift_failure_policy,
@@ -165,6 +171,7 @@ class Emulator:
         """Answer one REST call: (envelope, close the connection instead)."""
         started = time.monotonic()
         body: Any = None
+        in_flight: dict[str, Any] | None = None
         try:
             self._authenticate(query)
             if (service, command) not in REST_COMMANDS:
@@ -187,11 +194,17 @@ class Emulator:
                 return {}, True
             if decision.code is not None:
                 raise ApiError(decision.code, "injected fault")
+            # Recorded before it runs: whoever sees its effect (a room's state, a webhook) finds the call
+            # in the log too, even while it still waits (a before-callback) or has not yet answered.
+            in_flight = self._record(service, command, body, None, IN_FLIGHT, started)
             actor = Actor(self.config.admin, client_ip="127.0.0.1")
             reply = envelope(handle_rest(self.world, service, command, body, actor))
         except ApiError as error:
             reply = envelope(code=error.code, info=error.info)
-        self._record(service, command, body, reply, None, started)
+        if in_flight is None:
+            self._record(service, command, body, reply, None, started)
+        else:
+            self._complete(in_flight, reply, started)
         return reply, False
 
     def _authenticate(self, query: dict[str, str]) -> None:
@@ -230,7 +243,7 @@ class Emulator:
         reply: dict[str, Any] | None,
         failure: str | None,
         started: float,
-    ) -> None:
+    ) -> dict[str, Any]:
         if isinstance(body, dict):
             body = {key: ("<redacted>" if key in REDACTED_FIELDS else value) for key, value in body.items()}
         entry = {
@@ -245,10 +258,21 @@ class Emulator:
         }
         with self._calls_lock:
             self._calls.append(entry)
+        return entry
+
+    def _complete(self, entry: dict[str, Any], reply: dict[str, Any], started: float) -> None:
+        """Fill in an in-flight call's outcome."""
+        with self._calls_lock:
+            entry.update(
+                code=reply["ErrorCode"],
+                info=reply["ErrorInfo"],
+                request_id=reply["RequestId"],
+                latency_ms=round((time.monotonic() - started) * 1000, 3),
+            )
 
     def calls(self) -> list[dict[str, Any]]:
         with self._calls_lock:
-            return list(self._calls)
+            return [dict(entry) for entry in self._calls]
 
     # --- the client side and the emulator's own endpoints ---------------------------------------
 

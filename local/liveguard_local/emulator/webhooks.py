@@ -1,9 +1,15 @@
 """Webhook delivery as Tencent does it: after-callbacks queued per room, before-callbacks answered in time.
 
 ``WebhookDispatcher`` implements the ``WebhookHooks`` seam (see ``callbacks.py``). Every request is a
-POST of the callback's JSON body to the one configured URL, with Tencent's query parameters appended
+POST of the callback's JSON body to the configured URL, with Tencent's query parameters appended
 (``SdkAppid``, ``CallbackCommand``, ``contenttype=json``, ``ClientIP``, ``OptPlatform``, and
 ``Sign`` + ``RequestTime`` when token authentication is on) and a 2-second timeout.
+
+Tencent has two callback configurations for a TUILiveKit app: the Live side's (``live_config`` REST
+commands or the Live console; ``Live.*`` and ``Mic.*``) and the Chat side's (the Chat console; every
+other namespace: ``Group.*``, ``Follow.*``, ``ContentCallback.*``), each with its own URL and token,
+signed the same way. The dispatcher holds both: the Chat side's URL and token default to the Live
+side's, so an emulator given one URL and one token sends everything there, signed with it.
 
 After-callbacks go through a small pool of daemon worker threads fed by one FIFO queue per
 ``order_key``: a key is served by at most one worker at a time, so a room's callbacks never overtake
@@ -50,6 +56,37 @@ DEFAULT_MAX_WORKERS = 16
 # Idle workers leave after this long, so an emulator with no traffic holds no threads.
 _WORKER_IDLE_EXIT = 5.0
 
+LIVE_SIDE_NAMESPACES = ("Live.", "Mic.")
+"""Callbacks configured on the Live side (live_config); every other namespace is the Chat side's."""
+CONSOLE_COMMANDS = (
+    "Live.CallbackAfterCreateRoom",
+    "Live.CallbackAfterDestroyRoom",
+    "Live.CallbackAfterUpdateRoomInfo",
+    "Live.CallbackAfterSetMetadata",
+    "Live.CallbackAfterDelMetadata",
+    "Live.CallbackAfterCreateRoomReachingThreshold",
+    "Live.CallbackAfterMemberStateChanged",
+    "Live.CallbackAfterChangeOwner",
+    "Live.CallbackAfterModifyAdmin",
+    "Mic.CallbackAfterSeatInfoChanged",
+    "Live.CallbackAfterCreateBattle",
+    "Live.CallbackAfterStartBattle",
+    "Live.CallbackAfterEndBattle",
+    "Live.CallbackBeforeSendGift",
+    "Group.CallbackBeforeSendMsg",
+    "Group.CallbackAfterSendMsg",
+    "Follow.CallbackAfterFollowAdd",
+    "Follow.CallbackAfterFollowDelete",
+)
+"""Tencent's webhook command list (trtc.io/document/64413): what ``get_callback`` reports for a URL
+given at start-up (an app configured in the console with every callback switched on)."""
+
+
+def is_live_side(command: str) -> bool:
+    """Whether Tencent sends ``command`` through the Live side's configuration (else the Chat side's)."""
+    return command.startswith(LIVE_SIDE_NAMESPACES)
+
+
 _DECIMAL_INTEGER = re.compile(r"-?[0-9]{1,12}")
 
 DeliveryOutcome = Literal["ok", "http_error", "not_json", "timeout", "connection_error"]
@@ -78,6 +115,10 @@ class WebhookDispatcher:
 
     Thread-safe. Tokens are never logged nor recorded. At most ``max_workers`` rooms are delivered to
     at once; the others wait their turn, round robin. Call ``close()`` when done (idempotent).
+
+    ``url`` and ``token`` are the Live side's configuration as if made in the console (``url`` with
+    every command on); ``chat_url`` and ``chat_token`` the Chat console's, for every namespace other
+    than ``Live.`` and ``Mic.``: each defaults to the Live side's current value.
     """
 
     def __init__(
@@ -86,6 +127,8 @@ class WebhookDispatcher:
         *,
         url: str | None = None,
         token: str | None = None,
+        chat_url: str | None = None,
+        chat_token: str | None = None,
         timeout: float = 2.0,
         message_failure_policy: MessageFailurePolicy = "deliver",
         gift_failure_policy: GiftFailurePolicy = "block",
@@ -113,10 +156,14 @@ class WebhookDispatcher:
         self._settled = threading.Condition(self._lock)  # drain() waits here for pending == 0
         self._stop = threading.Event()  # cuts fault delays short on close()
 
+        # The Live side's configuration: None until set_callback (or a URL at start-up) creates it.
         self._url = url or None
         self._commands: frozenset[str] | None = None  # None: every command (a URL from the constructor)
         self._token = token
         self._token_enabled = token is not None
+        # The Chat console's: None follows the Live side's.
+        self._chat_url = chat_url or None
+        self._chat_token = chat_token or None
 
         self._delay = 0.0
         self._duplicate_share = 0.0
@@ -145,16 +192,26 @@ class WebhookDispatcher:
             limits=httpx.Limits(max_connections=None, max_keepalive_connections=max_workers),
         )
 
-    # --- configuration (live_config/set_callback, set_callback_token, get_callback_token) ----------
+    # --- configuration (live_config: set/update/get_callback, set/get_callback_token) -------------
 
     def set_callback(self, url: str, commands: list[str]) -> None:
         """Send callbacks to ``url``, and only the ``commands`` listed (an empty list sends none).
 
-        Callbacks already queued keep the URL they were queued with, as they fired before the change.
+        The list filters every callback, the Chat side's too, as Tencent's one command list names
+        ``Group.*`` and ``Follow.*`` beside ``Live.*``. Callbacks already queued keep the URL they were
+        queued with, as they fired before the change.
         """
         with self._lock:
             self._url = url or None
             self._commands = frozenset(commands)
+
+    def get_callback(self) -> tuple[str, list[str]] | None:
+        """The Live side's (URL, commands), or None when no configuration exists."""
+        with self._lock:
+            if self._url is None:
+                return None
+            commands = CONSOLE_COMMANDS if self._commands is None else sorted(self._commands)
+            return self._url, list(commands)
 
     def set_token(self, token: str | None, enabled: bool | None) -> None:
         """Change the token and/or whether requests are signed; ``None`` keeps the current value."""
@@ -211,12 +268,12 @@ class WebhookDispatcher:
         closed: Tencent sends nothing in the first two cases.
         """
         with self._lock:
-            if self._closed or not self._sends(callback.command):
+            url = self._target(callback.command)
+            if self._closed or url is None:
                 return
-            assert self._url is not None  # _sends() checked it
             twice = self._take_duplicate()
             key = callback.order_key
-            self._queues.setdefault(key, deque()).append(_Queued(callback, self._url, twice))
+            self._queues.setdefault(key, deque()).append(_Queued(callback, url, twice))
             self._pending += 1
             if key not in self._scheduled:
                 self._scheduled.add(key)
@@ -236,11 +293,11 @@ class WebhookDispatcher:
         and gifts blocked (1) by default. Never retried, as at Tencent.
         """
         with self._lock:
-            if self._closed or not self._sends(callback.command):
+            target = self._target(callback.command)
+            if self._closed or target is None:
                 # Tencent calls nobody, and the message or gift simply goes through.
                 return BeforeAnswer(error_code=0, outcome="not_configured")
-            assert self._url is not None
-            url = self._url
+            url = target
         attempt = self._attempt(callback, "before", url, attempt=1, duplicate=False)
         delivery_id: int = attempt.record["id"]
         if attempt.outcome != "ok":
@@ -317,9 +374,20 @@ class WebhookDispatcher:
 
     # --- internals ---------------------------------------------------------------------------------
 
-    def _sends(self, command: str) -> bool:
-        """Whether Tencent would call the URL for ``command``. Call with the lock held."""
-        return self._url is not None and (self._commands is None or command in self._commands)
+    def _target(self, command: str) -> str | None:
+        """The URL Tencent would call for ``command``, None when it calls none. Call with the lock held."""
+        if self._commands is not None and command not in self._commands:
+            return None
+        if is_live_side(command):
+            return self._url
+        return self._chat_url or self._url
+
+    def _signing_token(self, command: str) -> str | None:
+        """The token ``command`` is signed with, None when unsigned. Call with the lock held."""
+        live_token = self._token if self._token_enabled else None
+        if is_live_side(command):
+            return live_token
+        return self._chat_token or live_token
 
     def _take_duplicate(self) -> bool:
         """Whether the duplicate fault picks the callback being queued. Call with the lock held."""
@@ -384,7 +452,7 @@ class WebhookDispatcher:
         """POST ``callback`` once, record the attempt, and classify what came back."""
         with self._lock:
             delay = self._delay
-            token = self._token if self._token_enabled else None
+            token = self._signing_token(callback.command)
         if delay > 0:
             # The slowness is Tencent's, not the receiver's: it does not count against the timeout.
             self._stop.wait(delay)

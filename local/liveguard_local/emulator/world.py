@@ -19,7 +19,7 @@ import json
 import secrets
 import threading
 from collections.abc import Mapping, Sequence
-from typing import Any, Literal
+from typing import Any
 
 from .body import Body, invalid, room_id_of, utf8_len
 from .callbacks import Actor, BeforeAnswer, Callback, WebhookHooks
@@ -30,8 +30,11 @@ from .limits import (
     ADMIN_LIMIT_EXCEEDED,
     BANNED_FROM_ROOM,
     DEFAULT_AUTO_DESTROY_AFTER,
+    ENTER,
     GIFT_PASS_THROUGH,
     GIFT_REJECTED,
+    KICKED,
+    LEAVE,
     MAX_BAN_ACCOUNTS,
     MAX_KEY_BYTES,
     MAX_MESSAGE_BYTES,
@@ -352,7 +355,7 @@ class World:
             room.ever_entered = True
             room.empty_since = None
             room.stats.total_viewers += 1
-            self._member_state(actor, room, "Online", "Enter", [actor.user_id])
+            self._member_state(actor, room, "Online", ENTER, [actor.user_id])
             return room.room_info()
 
     def leave_room(self, actor: Actor, room_id: str) -> None:
@@ -376,7 +379,7 @@ class World:
             return page, str(offset + MEMBER_PAGE_SIZE) if more else "", len(members)
 
     def ban(self, actor: Actor, room_id: str, accounts: Sequence[str], duration: int) -> None:
-        """ban_member: remove the accounts from the room (Offline, cause Leave) and keep them out."""
+        """ban_member: remove the accounts from the room (Offline, cause Kicked) and keep them out."""
         if not accounts or len(accounts) > MAX_BAN_ACCOUNTS:
             raise invalid("MemberList_Account", f"must hold 1 to {MAX_BAN_ACCOUNTS} accounts")
         if duration < 1:
@@ -389,7 +392,7 @@ class World:
                 room.banned[account] = until
             online = [account for account in dict.fromkeys(accounts) if account in room.members]
             if online:
-                self._remove_members(actor, room, online)
+                self._remove_members(actor, room, online, cause=KICKED)
 
     def unban(self, actor: Actor, room_id: str, accounts: Sequence[str]) -> None:
         with self._lock:
@@ -402,7 +405,7 @@ class World:
         self, room_id: str, offset: int = 0, limit: int = 100
     ) -> tuple[list[dict[str, Any]], int]:
         """get_banned_member_list: a page of active bans and NextOffset (0 = done)."""
-        return self._page_of(room_id, "banned", "BannedUntil", offset, limit)
+        return self._page_of(room_id, offset, limit)
 
     def mute(self, actor: Actor, room_id: str, accounts: Sequence[str], mute_time: int) -> None:
         """mute_member: refuse the accounts' messages for ``mute_time`` seconds; 0 lifts the mute."""
@@ -418,9 +421,12 @@ class World:
                 else:
                     room.muted[account] = until
 
-    def muted_list(self, room_id: str, offset: int = 0, limit: int = 100) -> tuple[list[dict[str, Any]], int]:
-        """get_muted_member_list: a page of active mutes and NextOffset (0 = done)."""
-        return self._page_of(room_id, "muted", "MutedUntil", offset, limit)
+    def muted_list(self, room_id: str) -> list[dict[str, Any]]:
+        """get_muted_member_list: every active mute, in one list (Tencent's command has no paging)."""
+        with self._lock:
+            self._tick()
+            room = self._room(room_id)
+            return self._active(room.muted, self.clock.now(), "MutedUntil")
 
     def modify_admin(self, actor: Actor, room_id: str, accounts: Sequence[str], op_type: str) -> None:
         """modify_admin: add or delete room admins (at most 5 per room: 100020)."""
@@ -814,7 +820,9 @@ class World:
         seat.member = account
         self._seats_changed(actor, room)
 
-    def _remove_members(self, actor: Actor, room: Room, accounts: list[str]) -> None:
+    def _remove_members(self, actor: Actor, room: Room, accounts: list[str], *, cause: str = LEAVE) -> None:
+        """Take the accounts out of the room (and off their seats); ``cause`` is the EventCause of the
+        Offline callback: Leave when they left, Kicked when an admin or the owner removed them."""
         seats = [seat for seat in room.seats if seat.member in accounts]
         for seat in seats:
             seat.member = None
@@ -824,7 +832,7 @@ class World:
             del room.members[account]
         if not room.members:
             room.empty_since = self.clock.now()
-        self._member_state(actor, room, "Offline", "Leave", accounts)
+        self._member_state(actor, room, "Offline", cause, accounts)
 
     def _destroy(self, room: Room, actor: Actor, event_type: str) -> dict[str, int]:
         del self._rooms[room.room_id]
@@ -843,9 +851,7 @@ class World:
         )
         return statistic
 
-    def _page_of(
-        self, room_id: str, table: Literal["banned", "muted"], until_field: str, offset: int, limit: int
-    ) -> tuple[list[dict[str, Any]], int]:
+    def _page_of(self, room_id: str, offset: int, limit: int) -> tuple[list[dict[str, Any]], int]:
         if offset < 0:
             raise invalid("Offset", "must be at least 0")
         if not 1 <= limit <= 100:
@@ -853,7 +859,7 @@ class World:
         with self._lock:
             self._tick()
             room = self._room(room_id)
-            entries = self._active(getattr(room, table), self.clock.now(), until_field)
+            entries = self._active(room.banned, self.clock.now(), "BannedUntil")
             page = entries[offset : offset + limit]
             more = offset + limit < len(entries)
             return page, offset + limit if more else 0

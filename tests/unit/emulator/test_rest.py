@@ -49,7 +49,7 @@ VALID: dict[str, dict[str, Any]] = {
     "unban_member": {"RoomId": "room-1", "MemberList_Account": ["bob"]},
     "get_banned_member_list": {"RoomId": "room-1", "Offset": 0, "Limit": 100},
     "mute_member": {"RoomId": "room-1", "MemberList_Account": ["bob"], "MuteTime": 60},
-    "get_muted_member_list": {"RoomId": "room-1", "Offset": 0, "Limit": 100},
+    "get_muted_member_list": {"RoomId": "room-1"},
     "modify_admin": {"RoomId": "room-1", "Admin_Account": ["bob"], "OpType": "add"},
     "get_admin_list": {"RoomId": "room-1"},
     "send_text_msg": {
@@ -110,8 +110,19 @@ VALID: dict[str, dict[str, Any]] = {
         "Url": "https://example.com/hook",
         "CallbackCommandList": ["Live.CallbackAfterCreateRoom"],
     },
+    "update_callback": {
+        "Url": "https://example.com/hook-2",
+        "CallbackCommandList": ["Live.CallbackAfterDestroyRoom"],
+    },
+    "get_callback": {},
     "set_callback_token": {"Token": "xxxxyyyy", "IsTokenEnable": True},
     "get_callback_token": {},
+}
+PRECONDITIONS: dict[str, tuple[str, ...]] = {
+    # Commands that answer only once something exists (100301, 100302 otherwise)
+    "update_callback": ("set_callback",),
+    "get_callback": ("set_callback",),
+    "get_callback_token": ("set_callback_token",),
 }
 
 REQUIRED_FIELDS = [
@@ -179,6 +190,8 @@ def test_valid_body_is_answered_with_what_the_reply_model_reads(world: World, co
     # Given a body LiveClient would send for the command
     body = VALID[command]
     COMMANDS[command].model_validate(body)
+    for earlier in PRECONDITIONS.get(command, ()):
+        call(world, earlier, VALID[earlier])
     # When the emulator runs it
     response = call(world, command, body)
     # Then it answers a Response object that LiveClient's reply model parses
@@ -191,6 +204,8 @@ def test_body_missing_a_required_field_is_refused_naming_it(
     world: World, command: str, field_name: str
 ) -> None:
     # Given a valid body without one of its required fields
+    for earlier in PRECONDITIONS.get(command, ()):
+        call(world, earlier, VALID[earlier])
     body = {key: value for key, value in VALID[command].items() if key != field_name}
     # When the emulator runs it
     error = refused(world, command, body)
@@ -453,6 +468,60 @@ def test_set_callback_configures_the_url_and_commands(world: World, hooks: FakeH
     call(world, "set_callback", VALID["set_callback"])
     # Then delivery is configured with them
     assert (hooks.url, hooks.commands) == ("https://example.com/hook", ["Live.CallbackAfterCreateRoom"])
+
+
+def test_set_callback_on_an_app_with_a_configuration_answers_100300(world: World, hooks: FakeHooks) -> None:
+    # Given an app whose webhook configuration exists (made over REST or in the console)
+    call(world, "set_callback", VALID["set_callback"])
+    # When set_callback is called again with another URL
+    error = refused(world, "set_callback", {**VALID["set_callback"], "Url": "https://example.com/other"})
+    # Then Tencent's 100300 comes back and the configuration is unchanged (trtc.io 64420)
+    assert error.code == 100300
+    assert hooks.url == "https://example.com/hook"
+
+
+def test_update_callback_replaces_an_existing_configuration(world: World, hooks: FakeHooks) -> None:
+    # Given an app with a webhook configuration
+    call(world, "set_callback", VALID["set_callback"])
+    # When update_callback gives another URL and command list
+    call(world, "update_callback", VALID["update_callback"])
+    # Then delivery uses them, and get_callback reads them back
+    assert (hooks.url, hooks.commands) == ("https://example.com/hook-2", ["Live.CallbackAfterDestroyRoom"])
+    assert call(world, "get_callback", {}) == {
+        "Url": "https://example.com/hook-2",
+        "CallbackCommandList": ["Live.CallbackAfterDestroyRoom"],
+    }
+
+
+@pytest.mark.parametrize("command", ["update_callback", "get_callback"])
+def test_without_a_configuration_update_and_get_callback_answer_100301(
+    world: World, hooks: FakeHooks, command: str
+) -> None:
+    # Given an app without a webhook configuration
+    # When it is updated or read
+    error = refused(world, command, VALID[command])
+    # Then Tencent's 100301 comes back (269/117540) and nothing was configured
+    assert error.code == 100301
+    assert hooks.url is None
+
+
+def test_get_callback_token_before_any_token_answers_100302(world: World) -> None:
+    # Given an app whose webhook token was never set
+    # When it is read
+    error = refused(world, "get_callback_token", {})
+    # Then Tencent's 100302 comes back (trtc.io 69529)
+    assert error.code == 100302
+
+
+def test_get_muted_member_list_answers_every_mute_without_paging(world: World) -> None:
+    # Given 120 accounts muted in room-1
+    accounts = [f"viewer-{n:03}" for n in range(120)]
+    call(world, "mute_member", {"RoomId": "room-1", "MemberList_Account": accounts, "MuteTime": 600})
+    # When the muted list is asked for, even with the paging fields other commands have
+    reply = call(world, "get_muted_member_list", {"RoomId": "room-1", "Offset": 100, "Limit": 1})
+    # Then every mute comes back in one reply, and nothing hints at more pages (trtc.io 69894)
+    assert [entry["Member_Account"] for entry in reply["MutedAccountList"]] == accounts
+    assert set(reply) == {"MutedAccountList"}
 
 
 def test_first_token_needs_both_fields(world: World) -> None:

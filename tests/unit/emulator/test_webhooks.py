@@ -22,7 +22,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from liveguard.tencent.webhook_signature import verify_webhook_signature
+from liveguard.tencent.webhook_signature import WebhookSignatureError, verify_webhook_signature
 from liveguard_local.emulator.callbacks import Callback
 from liveguard_local.emulator.webhooks import ANSWER_TEXT_LIMIT, WebhookDispatcher
 
@@ -387,6 +387,85 @@ def test_a_url_from_the_constructor_receives_every_command(
         DEL_METADATA,
         SET_METADATA,
     ]
+
+
+# --- the two sides: Live (live_config) and Chat (the Chat console) ----------------------------------
+
+CHAT_TOKEN = "chat-console-token"
+AFTER_MSG = "Group.CallbackAfterSendMsg"
+
+
+def test_chat_side_callbacks_go_to_the_chat_url_signed_with_the_chat_token(
+    receiver: Receiver, make: Callable[..., WebhookDispatcher]
+) -> None:
+    # Given a Live URL and token, and a separate Chat URL and token (configured in Chat's console)
+    chat = Receiver()
+    chat.start()
+    try:
+        dispatcher = make(token=TOKEN, chat_url=chat.url, chat_token=CHAT_TOKEN)
+        # When a Live callback and two Chat-side callbacks (an after- and a before-callback) fire
+        dispatcher.after(after(command=SET_METADATA))
+        dispatcher.after(after(command=AFTER_MSG))
+        dispatcher.before(message())
+        assert dispatcher.drain()
+        # Then the Live one reached the Live URL signed with the Live token
+        [live] = receiver.requests()
+        assert live.query["CallbackCommand"] == SET_METADATA
+        verify_webhook_signature(TOKEN, live.query["Sign"], live.query["RequestTime"])
+        # And the Chat ones reached the Chat URL signed with the Chat token only
+        assert sorted(request.query["CallbackCommand"] for request in chat.requests()) == [
+            AFTER_MSG,
+            BEFORE_MSG,
+        ]
+        for request in chat.requests():
+            verify_webhook_signature(CHAT_TOKEN, request.query["Sign"], request.query["RequestTime"])
+            with pytest.raises(WebhookSignatureError):
+                verify_webhook_signature(TOKEN, request.query["Sign"], request.query["RequestTime"])
+    finally:
+        chat.stop()
+
+
+def test_without_a_chat_configuration_both_sides_share_the_live_url_and_token(
+    receiver: Receiver, make: Callable[..., WebhookDispatcher]
+) -> None:
+    # Given one URL and one token, and the token rotated over REST later
+    dispatcher = make(token=TOKEN)
+    dispatcher.set_token("rotated", enabled=True)
+    # When a Live and a Chat-side callback fire
+    dispatcher.after(after(command=SET_METADATA))
+    dispatcher.after(after(command=AFTER_MSG))
+    assert dispatcher.drain()
+    # Then both reach that URL, signed with the current Live token
+    assert [request.query["CallbackCommand"] for request in receiver.requests()] == [SET_METADATA, AFTER_MSG]
+    for request in receiver.requests():
+        verify_webhook_signature("rotated", request.query["Sign"], request.query["RequestTime"])
+
+
+def test_a_chat_token_alone_signs_only_the_chat_side(
+    receiver: Receiver, make: Callable[..., WebhookDispatcher]
+) -> None:
+    # Given one URL, the Live token and a different Chat token
+    dispatcher = make(token=TOKEN, chat_token=CHAT_TOKEN)
+    # When a Live and a Chat-side callback fire
+    dispatcher.after(after(command=SET_METADATA))
+    dispatcher.after(after(command=AFTER_MSG))
+    assert dispatcher.drain()
+    # Then each is signed with its own side's token
+    live, chat = receiver.requests()
+    verify_webhook_signature(TOKEN, live.query["Sign"], live.query["RequestTime"])
+    verify_webhook_signature(CHAT_TOKEN, chat.query["Sign"], chat.query["RequestTime"])
+
+
+def test_get_callback_reports_tencents_command_list_for_a_url_given_at_start_up(
+    receiver: Receiver, make: Callable[..., WebhookDispatcher]
+) -> None:
+    # Given a dispatcher started with a URL (an app configured in the console), and one without
+    configured, blank = make(), make(url=None)
+    # Then the first reports that URL with every documented command, the second nothing
+    url, commands = configured.get_callback() or ("", [])
+    assert url == receiver.url
+    assert {SET_METADATA, BEFORE_MSG, BEFORE_GIFT} <= set(commands)
+    assert blank.get_callback() is None
 
 
 # --- after-callbacks: asynchronous, ordered per room ------------------------------------------------

@@ -72,6 +72,9 @@ class FakeHooks:
     def set_callback(self, url: str, commands: list[str]) -> None:
         self.url, self.commands = url, commands
 
+    def get_callback(self) -> tuple[str, list[str]] | None:
+        return None if self.url is None else (self.url, self.commands)
+
     def set_token(self, token: str | None, enabled: bool | None) -> None:
         if token is not None:
             self.token = token
@@ -578,16 +581,17 @@ def test_entering_while_inside_changes_nothing(world: World, hooks: FakeHooks) -
     assert world.stats("room-1")["TotalViewers"] == 1
 
 
-def test_ban_removes_the_member_and_fires_offline_leave(world: World, hooks: FakeHooks) -> None:
+def test_ban_removes_the_member_and_fires_offline_kicked(world: World, hooks: FakeHooks) -> None:
     # Given alice and bob in a room
     make_room(world)
     world.enter_room(user("alice"), "room-1")
     world.enter_room(user("bob"), "room-1")
     # When the admin bans alice and carol (not in the room) for ten minutes
     world.ban(REST, "room-1", ["alice", "carol"], 600)
-    # Then only alice is removed, reported Offline by the admin's call, and bob stays
+    # Then only alice is removed, reported Offline and Kicked (trtc.io 64424) by the admin's call,
+    # and bob stays
     callback = hooks.last("Live.CallbackAfterMemberStateChanged")
-    assert (callback.body["EventType"], callback.body["EventCause"]) == ("Offline", "Leave")
+    assert (callback.body["EventType"], callback.body["EventCause"]) == ("Offline", "Kicked")
     assert callback.body["MemberList"] == [{"Member_Account": "alice"}]
     assert callback.platform == RESTAPI
     assert world.member_list("room-1")[0] == ["bob"]
@@ -681,7 +685,7 @@ def test_mute_time_zero_lifts_a_mute(world: World) -> None:
     # When the admin mutes her for 0 seconds
     world.mute(REST, "room-1", ["alice"], 0)
     # Then she is no longer listed and may speak
-    assert world.muted_list("room-1") == ([], 0)
+    assert world.muted_list("room-1") == []
     assert world.send_message(user("alice"), "room-1", text("hi"), via_rest=False)["outcome"] == "delivered"
 
 
@@ -690,10 +694,20 @@ def test_muted_list_reports_muted_until(world: World, clock: Clock) -> None:
     make_room(world)
     world.mute(REST, "room-1", ["alice"], 60)
     # When the muted list is read
-    entries, next_offset = world.muted_list("room-1")
+    entries = world.muted_list("room-1")
     # Then it reports when the mute ends
     assert entries == [{"Member_Account": "alice", "MutedUntil": int(clock.now()) + 60}]
-    assert next_offset == 0
+
+
+def test_muted_list_holds_every_mute_in_one_reply(world: World) -> None:
+    # Given 150 members muted (more than any page size)
+    make_room(world)
+    accounts = [f"viewer-{n:03}" for n in range(150)]
+    world.mute(REST, "room-1", accounts, 600)
+    # When the muted list is read
+    entries = world.muted_list("room-1")
+    # Then all 150 are there: Tencent's get_muted_member_list has no paging (trtc.io 69894)
+    assert [entry["Member_Account"] for entry in entries] == accounts
 
 
 def test_room_with_messages_disabled_refuses_the_audience(world: World) -> None:

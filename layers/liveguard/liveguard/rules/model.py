@@ -92,7 +92,8 @@ WRITE_COMMANDS: frozenset[str] = frozenset(
     }
 )
 """LiveClient's write commands a rule may run: every command but the reads (``get_*``) and the app's
-callback configuration (``set_callback``, ``set_callback_token``), which a rule must never switch off.
+callback configuration (``set_callback``, ``update_callback``, ``set_callback_token``), which a rule must
+never switch off; the actuator dead-letters anything outside this set.
 Kept as names so checking them imports no request model (a unit test keeps it in step with COMMANDS)."""
 
 

@@ -19,6 +19,9 @@ Only pydantic is imported: this module is on the ingress's cold-start path.
 
 from __future__ import annotations
 
+import functools
+import re
+from enum import StrEnum
 from typing import Annotated, Any, ClassVar, Literal, cast, get_args
 
 from pydantic import (
@@ -28,6 +31,7 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    PlainValidator,
     ValidationError,
     ValidationInfo,
     field_validator,
@@ -47,6 +51,7 @@ __all__ = [
     "CallbackInvalid",
     "CallbackModel",
     "ContactItem",
+    "DestroyCause",
     "FollowAdded",
     "FollowDeleted",
     "FollowEntry",
@@ -54,6 +59,8 @@ __all__ = [
     "GiftWater",
     "KnownCallback",
     "Member",
+    "MemberEventCause",
+    "MemberEventType",
     "MemberStateChanged",
     "MessageElement",
     "MessageSent",
@@ -73,6 +80,7 @@ __all__ = [
     "SeatsChanged",
     "UnknownCallback",
     "build_validators",
+    "is_command_name",
     "parse_callback",
 ]
 
@@ -142,6 +150,10 @@ def _number_to_str(value: object) -> object:
     return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
 
 
+def _string_is_one_item(value: object) -> object:
+    return [value] if isinstance(value, str) else value
+
+
 def _is_room_id(value: str) -> bool:
     try:
         return 1 <= len(value.encode("utf-8")) <= MAX_ROOM_ID_BYTES
@@ -156,9 +168,64 @@ Account = Annotated[str, BeforeValidator(_number_to_str)]
 """A UserID, which Tencent may send as a number."""
 Id = Annotated[str, BeforeValidator(_number_to_str)]
 """An identifier (GiftId, MsgId, BattleId) that might come as a number."""
-Int = Annotated[int, BeforeValidator(_no_bool)]
-"""An integer, also from a numeric string ("1670574414123"), as Tencent sends both."""
+Int = Annotated[int, BeforeValidator(_no_bool), Field(ge=-(2**63), le=2**64 - 1)]
+"""An integer, also from a numeric string ("1670574414123"), as Tencent sends both; Tencent's integers
+are 64-bit, so a larger one is refused rather than carried into arithmetic and storage."""
 Count = Annotated[Int, Field(ge=0)]
+
+
+class _Open:
+    """Marks an enum-like field as open: a value Tencent documents is read as its StrEnum member, any
+    other string is kept as it came (a value Tencent adds later must not turn an authentic callback
+    into a 400) and reported by ``CallbackModel.unknown_values`` so the ingress can count it."""
+
+    __slots__ = ()
+
+
+OPEN = _Open()
+
+
+def _open[E: StrEnum](enum: type[E], *, optional: bool = False) -> PlainValidator:
+    """Read a string as ``enum``'s member when it is one, else as the string; refuse what is no string
+    (a null too, unless the field is ``optional``)."""
+
+    def read(value: object) -> E | str | None:
+        if value is None and optional:
+            return None
+        if not isinstance(value, str):
+            raise PydanticCustomError("string_type", "Input should be a valid string")
+        try:
+            return enum(value)
+        except ValueError:
+            return value
+
+    return PlainValidator(read)
+
+
+class MemberEventType(StrEnum):
+    """Live.CallbackAfterMemberStateChanged EventType (64424)."""
+
+    ONLINE = "Online"
+    OFFLINE = "Offline"
+
+
+class MemberEventCause(StrEnum):
+    """Live.CallbackAfterMemberStateChanged EventCause: trtc.io/document/64424 lists five (older copies
+    of the page four, without Kicked)."""
+
+    ENTER = "Enter"
+    LEAVE = "Leave"
+    HEARTBEAT_INTERRUPT = "HeartbeatInterrupt"
+    HEARTBEAT_RECOVER = "HeartbeatRecover"
+    KICKED = "Kicked"
+    """Kicked or banned by the room's owner or an admin (our own ban_member comes back as this)."""
+
+
+class DestroyCause(StrEnum):
+    """Live.CallbackAfterDestroyRoom EventType (64423)."""
+
+    BY_USER = "DestroyByUser"
+    BY_SYSTEM = "DestroyBySystem"
 
 
 # --- shared bases ----------------------------------------------------------------------------------
@@ -190,6 +257,25 @@ class CallbackModel(WireModel):
         field = cls.model_fields.get("callback_command")
         if field is not None:
             (cls.command,) = get_args(field.annotation)
+
+    @classmethod
+    @functools.cache
+    def _open_fields(cls) -> tuple[tuple[str, str], ...]:
+        """(attribute, Tencent's name) of every field marked ``OPEN``."""
+        return tuple(
+            (name, field.alias or name)
+            for name, field in cls.model_fields.items()
+            if any(isinstance(mark, _Open) for mark in field.metadata)
+        )
+
+    def unknown_values(self) -> dict[str, str]:
+        """Enum-like fields holding a value this model does not know: Tencent's field name -> value."""
+        found: dict[str, str] = {}
+        for name, alias in self._open_fields():
+            value = getattr(self, name)
+            if isinstance(value, str) and not isinstance(value, StrEnum):
+                found[alias] = value
+        return found
 
     @property
     def room_key(self) -> str | None:
@@ -265,8 +351,9 @@ class RoomDestroyed(CallbackModel):
 
     callback_command: Literal["Live.CallbackAfterDestroyRoom"] = Field(alias="CallbackCommand")
     room_id: RoomId = Field(alias="RoomId")
-    # Tencent documents exactly these two; another value is refused rather than guessed at.
-    event_type: Literal["DestroyByUser", "DestroyBySystem"] | None = Field(default=None, alias="EventType")
+    event_type: Annotated[DestroyCause | str | None, _open(DestroyCause, optional=True), OPEN] = Field(
+        default=None, alias="EventType"
+    )
     room_info: RoomInfo | None = Field(default=None, alias="RoomInfo")
     statistic: RoomStatistic | None = Field(default=None, alias="Statistic")
 
@@ -345,14 +432,15 @@ class Member(WireModel):
 
 
 class MemberStateChanged(CallbackModel):
-    """Live.CallbackAfterMemberStateChanged (64424): members entered, left, lost or regained their
-    heartbeat; MemberList may batch several. (The doc's query table spells it without "After".)"""
+    """Live.CallbackAfterMemberStateChanged (64424): members entered, left, were kicked or banned, lost
+    or regained their heartbeat; MemberList may batch several. (The doc's query table spells it
+    without "After"; the body's CallbackCommand names the event.)"""
 
     callback_command: Literal["Live.CallbackAfterMemberStateChanged"] = Field(alias="CallbackCommand")
     room_id: RoomId = Field(alias="RoomId")
-    event_type: Literal["Online", "Offline"] = Field(alias="EventType")
-    event_cause: Literal["Enter", "Leave", "HeartbeatInterrupt", "HeartbeatRecover"] | None = Field(
-        default=None, alias="EventCause"
+    event_type: Annotated[MemberEventType | str, _open(MemberEventType), OPEN] = Field(alias="EventType")
+    event_cause: Annotated[MemberEventCause | str | None, _open(MemberEventCause, optional=True), OPEN] = (
+        Field(default=None, alias="EventCause")
     )
     member_list: list[Member] = Field(default_factory=list, alias="MemberList")
 
@@ -582,11 +670,12 @@ class FollowAdded(CallbackModel):
 
 
 class FollowDeleted(CallbackModel):
-    """Follow.CallbackAfterFollowDelete (74357): as FollowAdded (field names unverified). No room."""
+    """Follow.CallbackAfterFollowDelete (trtc.io/document/70356): From_Account no longer follows the
+    accounts in the top-level To_Account array (unlike FollowAdded, there is no FollowList). No room."""
 
     callback_command: Literal["Follow.CallbackAfterFollowDelete"] = Field(alias="CallbackCommand")
     from_account: Account | None = Field(default=None, alias="From_Account")
-    follow_list: list[FollowEntry] = Field(default_factory=list, alias="FollowList")
+    to_account: list[Account] = Field(default_factory=list, alias="To_Account")
 
 
 # --- content moderation ----------------------------------------------------------------------------
@@ -610,7 +699,10 @@ class ModerationResult(CallbackModel):
     from_account: Account | None = Field(default=None, alias="From_Account")
     contact_item: ContactItem | None = Field(default=None, alias="ContactItem")
     content_type: str | None = Field(default=None, alias="ContentType")
-    text_content: list[Any] = Field(default_factory=list, alias="TextContent")
+    # An Array on 1047/78240 (and its example), a String on 1047/77840: a string is read as one item.
+    text_content: Annotated[list[Any], BeforeValidator(_string_is_one_item)] = Field(
+        default_factory=list, alias="TextContent"
+    )
     msg_id: Id | None = Field(default=None, alias="MsgID")
     ctxcb_result: Any = Field(default=None, alias="CtxcbResult")
     ctxcb_request_id: Id | None = Field(default=None, alias="CtxcbRequestId")
@@ -635,6 +727,10 @@ class UnknownCallback(WireModel):
     the documented ones, and are None otherwise."""
 
     callback_command: str = Field(alias="CallbackCommand")
+
+    def unknown_values(self) -> dict[str, str]:
+        """Nothing to report: an unknown command is counted as a whole (UnknownCommand)."""
+        return {}
 
     def _extra(self, name: str) -> object:
         return (self.model_extra or {}).get(name)
@@ -699,19 +795,33 @@ BEFORE_COMMANDS: frozenset[str] = frozenset({"Group.CallbackBeforeSendMsg", "Liv
 """The synchronous callbacks: Tencent waits (2 s) for our verdict."""
 
 
+_COMMAND_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,63}(\.[A-Za-z][A-Za-z0-9_]{0,63}){0,3}")
+
+
+def is_command_name(value: object) -> bool:
+    """A CallbackCommand as Tencent spells them (``Live.CallbackAfterCreateRoom``): ASCII letters,
+    digits and underscores in dotted parts. Anything else is not a command, whatever it claims."""
+    return isinstance(value, str) and _COMMAND_NAME.fullmatch(value) is not None
+
+
 def parse_callback(command: str, body: object) -> Callback:
-    """Model a callback body. ``command`` is the query's CallbackCommand; the body's, when present,
-    must equal it exactly (a body without one takes the query's). A known command is validated by its
-    model, any other becomes an UnknownCallback. Raises CallbackInvalid, and nothing else."""
+    """Model a callback body. ``command`` is the query's CallbackCommand. The body's, when present,
+    names the event: Tencent's own pages show the two differing (the member-state page's query says
+    ``Live.CallbackMemberStateChanged``, the metadata-delete page's ``Live.CallbackAfterSetMetadata``)
+    while the body always carries the event's documented name, the one its fields match. A body without
+    one takes the query's. The caller compares ``callback_command`` with the query to count mismatches.
+    A known command is validated by its model, any other becomes an UnknownCallback. Raises
+    CallbackInvalid, and nothing else."""
     if not command:
         raise CallbackInvalid("CallbackCommand", "is missing from the query")
     if not isinstance(body, dict):
         raise CallbackInvalid(BODY, "must be a JSON object")
+    named = body.get("CallbackCommand", command)
+    if not is_command_name(named):
+        raise CallbackInvalid("CallbackCommand", "is not a callback command name")
     if "CallbackCommand" not in body:
-        body = {**body, "CallbackCommand": command}
-    elif body["CallbackCommand"] != command:
-        raise CallbackInvalid("CallbackCommand", "differs from the CallbackCommand in the query")
-    model = _MODELS.get(command, UnknownCallback)
+        body = {**body, "CallbackCommand": named}
+    model = _MODELS.get(named, UnknownCallback)
     try:
         # _MODELS maps each command to the member of KnownCallback whose Literal it is.
         return cast("Callback", model.model_validate(body))

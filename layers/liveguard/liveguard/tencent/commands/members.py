@@ -96,15 +96,14 @@ class MutedMember(ReplyModel):
 
 class GetMutedMemberListReply(Reply):
     muted_account_list: list[MutedMember] = Field(default_factory=list, alias="MutedAccountList")
-    next: str | None = Field(default=None, alias="Next")
-    next_offset: int | None = Field(default=None, alias="NextOffset")
 
 
 class GetMutedMemberList(Request[GetMutedMemberListReply]):
+    """Every muted member of the room, in one reply: Tencent's command has no paging
+    (request ``{RoomId}`` only, trtc.io/document/69894)."""
+
     command = Command(LIVE, "get_muted_member_list")
     room_id: RoomId = Field(alias="RoomId")
-    offset: int | None = Field(default=None, alias="Offset", ge=0)
-    limit: int | None = Field(default=None, alias="Limit", ge=1, le=100)
 
 
 class ModifyAdmin(Request[EmptyReply]):
