@@ -73,7 +73,8 @@ class Driver:
         self.sdk_app_id = int(secret["SdkAppId"])
         self.admin_identifier = str(secret["AdminIdentifier"])
         self._secret_key = str(secret["SecretKey"])
-        self._callback_token = str(secret["CallbackToken"])
+        # The moderation result it posts is a Chat-side callback: signed with the Chat side's token.
+        self._chat_token = str(secret.get("ChatCallbackToken") or secret["CallbackToken"])
         self._client: LiveClient | None = None
 
     @classmethod
@@ -176,7 +177,7 @@ class Driver:
             "ClientIP": "127.0.0.1",
             "OptPlatform": "RESTAPI",
             "RequestTime": str(stamp),
-            "Sign": webhook_sign(self._callback_token, stamp),
+            "Sign": webhook_sign(self._chat_token, stamp),
         }
         return self.http.post(
             self.callback_url,

@@ -180,9 +180,11 @@ class LocalStack:
             self.api_url = self._front.url
         callback = next((route for _, route in routes if route.method == "POST"), None)
         self.callback_url = self.api_url + (callback.path if callback else "/")
-        key, token = secrets.token_hex(16), secrets.token_hex(16)
+        # Two tokens, as Tencent has two sides (Live REST-configured, Chat console-configured): every
+        # local run exercises the ingress choosing the token by the callback's side.
+        key, token, chat_token = secrets.token_hex(16), secrets.token_hex(16), secrets.token_hex(16)
         self._emulator = self._bind(
-            lambda: self._make_emulator(key, token), "the emulator", options.emulator_port
+            lambda: self._make_emulator(key, token, chat_token), "the emulator", options.emulator_port
         )
         self._emulator.start()
         self.emulator_url = self._emulator.base_url
@@ -191,6 +193,7 @@ class LocalStack:
             "SecretKey": key,
             "AdminIdentifier": options.admin,
             "CallbackToken": token,
+            "ChatCallbackToken": chat_token,
             "ApiBaseUrl": self.emulator_url,
         }
         maker = ResourceMaker(
@@ -219,7 +222,7 @@ class LocalStack:
                 f"{what}: cannot listen on {self.options.host}:{port}: {error.strerror}"
             ) from error
 
-    def _make_emulator(self, key: str, token: str) -> Any:
+    def _make_emulator(self, key: str, token: str, chat_token: str) -> Any:
         from liveguard_local.emulator.server import Emulator, EmulatorConfig
 
         return Emulator(
@@ -231,6 +234,7 @@ class LocalStack:
                 port=self.options.emulator_port,
                 webhook_url=self.callback_url,
                 callback_token=token,
+                chat_callback_token=chat_token,
             )
         )
 

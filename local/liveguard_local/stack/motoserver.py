@@ -5,7 +5,7 @@ The first line on stdout is JSON, ``{"port": N}`` once listening or ``{"error": 
 then serves until its stdin closes (the parent stopped or died) or SIGTERM. SIGINT is ignored: Ctrl-C
 reaches the whole process group, and the parent stops everything in order.
 
-Three fixes to moto 5.2.5's SQS, which the app's FIFO semantics depend on:
+Four fixes to moto 5.2.5's SQS, which the app's FIFO semantics and its hostile-input handling depend on:
 
 - Order after a timeout. When several in-flight messages of one FIFO group time out together, moto's
   ``receive_message`` checks each against the groups still held by the others (released only as the
@@ -19,6 +19,10 @@ Three fixes to moto 5.2.5's SQS, which the app's FIFO semantics depend on:
   the queue, queue-wide: a duplicate sent after the first was deleted is delivered again, and with
   ``DeduplicationScope: messageGroup`` the same id in two groups is dropped. SQS remembers an id for
   5 minutes from the first send, deleted or not, per group when the scope is ``messageGroup``.
+- Message body characters. SQS refuses a body holding a character outside #x9 | #xA | #xD |
+  #x20-#xD7FF | #xE000-#xFFFD | #x10000-#x10FFFF (``InvalidMessageContents``); moto takes anything,
+  so a viewer's U+FFFF that would cost an event in AWS would pass here unseen. The replacement refuses
+  as SQS does (a SendMessageBatch is refused whole here, where SQS fails only the entry).
 - Thread safety. moto's threaded server runs a DeleteMessage (which rebuilds the message list) and a
   SendMessage (which appends to it) at once, and the append can be lost. Sends, deletes and receives
   take one lock here.
@@ -36,6 +40,7 @@ import argparse
 import io
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -119,6 +124,23 @@ def _delete_message(self: Any, receipt_handle: str) -> None:
 
 
 _ORIGINAL: dict[str, Any] = {}
+# The characters SQS takes in a message body (SendMessage's documentation), and what it refuses.
+_REFUSED_BY_SQS = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def _send_message(self: Any, queue_name: str, message_body: str, *args: Any, **kwargs: Any) -> Any:
+    """SQSBackend.send_message (SendMessageBatch calls it too), refusing what SQS refuses."""
+    from moto.sqs.exceptions import SQSException
+
+    found = _REFUSED_BY_SQS.search(message_body)
+    if found is not None:
+        raise SQSException(
+            "InvalidMessageContents",
+            f"Invalid binary character '#x{ord(found.group()):X}' was found in the message body, the set"
+            " of allowed characters is #x9 | #xA | #xD | #x20 to #xD7FF | #xE000 to #xFFFD | #x10000 to"
+            " #x10FFFF",
+        )
+    return _ORIGINAL["send_message"](self, queue_name, message_body, *args, **kwargs)
 
 
 def _receive_message(
@@ -153,6 +175,8 @@ def apply_fixes() -> None:
     from moto.sqs.models import Queue, SQSBackend
 
     _ORIGINAL["delete_message"] = Queue.delete_message
+    _ORIGINAL["send_message"] = SQSBackend.send_message
+    SQSBackend.send_message = _send_message  # type: ignore[method-assign]
     SQSBackend.receive_message = _receive_message  # type: ignore[method-assign]
     Queue.add_message = _add_message  # type: ignore[method-assign]
     Queue.delete_message = _delete_message  # type: ignore[method-assign]
