@@ -18,20 +18,13 @@ import pytest
 from liveguard.aws.dynamodb import DynamoDbSpool
 from liveguard.spool import KeptEvent
 from tests.aws import FAKE_CREDENTIALS, create_state_table, moto_server
+from tests.lambda_context import lambda_context
 
 ROOT = Path(__file__).resolve().parents[2]
 EVENT = json.loads((ROOT / "events" / "scheduled" / "spool-drain.json").read_text())
 TABLE = "liveguard-state-drain"
 
-
-class Context:
-    function_name = "SpoolDrainFunction"
-    memory_limit_in_mb = 256
-    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:SpoolDrainFunction"
-    aws_request_id = "test-request"
-
-    def get_remaining_time_in_millis(self) -> int:
-        return 50_000
+DRAIN_CONTEXT = lambda_context("SpoolDrainFunction", memory_mb=256, remaining_ms=50_000)
 
 
 @pytest.fixture(scope="module")
@@ -84,7 +77,7 @@ def test_a_scheduled_run_queues_the_kept_events_and_reports_an_empty_spool(aws, 
         )
     handler: ModuleType = aws["handler"]
     # When EventBridge's schedule invokes the drain
-    summary = handler.lambda_handler(EVENT, Context())
+    summary = handler.lambda_handler(EVENT, DRAIN_CONTEXT)
     # Then they are on the events queue in order, and the run says so in its metrics
     messages = aws["sqs"].receive_message(QueueUrl=aws["queue_url"], MaxNumberOfMessages=10)["Messages"]
     assert [json.loads(message["Body"])["index"] for message in messages] == [0, 1, 2]
@@ -102,7 +95,7 @@ def test_a_run_with_sqs_refusing_reports_how_old_the_oldest_kept_event_is(aws, c
     DynamoDbSpool(TABLE).keep(kept, timeout=2.0)
     monkeypatch.setattr(handler.drain, "queue_url", aws["queue_url"].replace(".fifo", "-gone.fifo"))
     # When the drain runs
-    summary = handler.lambda_handler(EVENT, Context())
+    summary = handler.lambda_handler(EVENT, DRAIN_CONTEXT)
     # Then the event stays kept, and the age the stale-spool alarm watches is ten minutes
     assert (summary["drained"], summary["held"]) == (0, 1)
     assert summary["failed"] >= 1

@@ -218,15 +218,20 @@ def test_the_ingress_refuses_as_not_configured_and_leaks_nothing(broken, aws, ca
     assert leaks(captured(response)) == []
 
 
-def test_the_moderator_fails_the_record_for_a_retry_and_leaks_nothing(broken, aws, captured):
-    # Given the moderator and a queued event it must read the secret for (its AdminIdentifier)
-    app = load("moderator")
+def one_event_batch() -> dict[str, Any]:
+    """An events-queue batch of one metadata event, as the moderator's event source hands it."""
     envelope = queued_envelope(
         "Live.CallbackAfterSetMetadata",
         CALLBACK_BODIES["Live.CallbackAfterSetMetadata"],
         received_at_ms=1_800_000_000_000,
     )
-    event = {"Records": [record(envelope.model_dump_json(by_alias=True), group=envelope.group)]}
+    return {"Records": [record(envelope.model_dump_json(by_alias=True), group=envelope.group)]}
+
+
+def test_the_moderator_fails_the_record_for_a_retry_and_leaks_nothing(broken, aws, captured):
+    # Given the moderator and a queued event it must read the secret for (its AdminIdentifier)
+    app = load("moderator")
+    event = one_event_batch()
     # When the batch is handled
     response = app.lambda_handler(event, ActuatorContext())
     # Then the record fails (SQS delivers it again later) and nothing holds a piece of a secret value
@@ -356,12 +361,7 @@ def test_the_ingress_answers_not_configured_in_time_when_the_secret_store_fails(
 
 def test_the_moderator_fails_the_record_for_a_retry_when_the_secret_store_fails(fault, aws, captured):
     app = load("moderator", **fault)
-    envelope = queued_envelope(
-        "Live.CallbackAfterSetMetadata",
-        CALLBACK_BODIES["Live.CallbackAfterSetMetadata"],
-        received_at_ms=1_800_000_000_000,
-    )
-    event = {"Records": [record(envelope.model_dump_json(by_alias=True), group=envelope.group)]}
+    event = one_event_batch()
     response = app.lambda_handler(event, ActuatorContext())
     assert [item["itemIdentifier"] for item in response["batchItemFailures"]] == [
         event["Records"][0]["messageId"]

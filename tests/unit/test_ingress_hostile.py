@@ -32,6 +32,7 @@ from liveguard.moderator import read_event
 from liveguard.webhooks.models import BEFORE_COMMANDS, KNOWN_COMMANDS
 from liveguard_local.events import CALLBACK_BODIES, LOCAL_SECRET, proxy_event
 from tests.aws import FAKE_CREDENTIALS
+from tests.lambda_context import lambda_context
 
 ROOT = Path(__file__).resolve().parents[2]
 QUEUE_URL = "https://sqs.us-east-1.amazonaws.com/123456789012/liveguard-events-test.fifo"
@@ -91,21 +92,11 @@ def ingress_app() -> Iterator[ModuleType]:
         sys.modules.pop("ingress_hostile_app", None)
 
 
-class Context:
-    function_name = "IngressFunction"
-    memory_limit_in_mb = 1024
-    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:IngressFunction"
-    aws_request_id = "hostile"
-
-    def get_remaining_time_in_millis(self) -> int:
-        return 5000
-
-
 def deliver(app: ModuleType, event: object) -> tuple[int, dict[str, Any], list[str]]:
     """One delivery through the handler: (status, Tencent reply, bodies queued)."""
     queue = SqsRulesQueue()
     app.ingress.queue = queue
-    response = app.lambda_handler(event, Context())
+    response = app.lambda_handler(event, lambda_context("IngressFunction"))
     return response["statusCode"], json.loads(response["body"]), queue.sent
 
 
