@@ -334,7 +334,7 @@ odd_queries = st.one_of(
 
 
 @settings(
-    max_examples=400,
+    max_examples=700,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
@@ -345,7 +345,7 @@ def test_any_field_replaced_is_answered_properly(ingress_app, case: tuple[str, s
 
 
 @settings(
-    max_examples=400,
+    max_examples=700,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
@@ -360,7 +360,7 @@ def test_any_text_level_trick_is_answered_properly(
 
 
 @settings(
-    max_examples=300,
+    max_examples=500,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
@@ -372,7 +372,7 @@ def test_any_json_document_under_any_command_is_answered_properly(
 
 
 @settings(
-    max_examples=300,
+    max_examples=500,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
