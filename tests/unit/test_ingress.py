@@ -272,3 +272,19 @@ def test_an_undocumented_enum_value_is_accepted_and_counted_by_field():
     assert status == 200
     assert queue.sent[0]["body"]["event"]["EventCause"] == "Teleported"
     assert metrics.counts["UnknownValue_EventCause"] == 1
+
+
+def test_a_body_command_of_the_other_tencent_side_is_refused():
+    # Given a Live-side query (checked with the Live token) over a body naming a Chat-side event
+    queue = RecordingQueue()
+    ingress, _ = make_counted(queue)
+    body = json.dumps(CALLBACK_BODIES["Group.CallbackBeforeSendMsg"])
+    event = proxy_event("Live.CallbackAfterSetMetadata", body, request_time=NOW)
+
+    # When it is delivered
+    status, reply = answer(ingress.handle(event))
+
+    # Then it is refused: one side's token does not speak for the other's events
+    assert (status, reply["ErrorCode"]) == (400, 40003)
+    assert reply["ErrorInfo"] == "CallbackCommand: the body's names the other Tencent side"
+    assert queue.sent == []

@@ -272,6 +272,13 @@ class Ingress:
         except CallbackInvalid as invalid:
             return self._refuse(Refusal.BAD_SHAPE, str(invalid), command=command)
         named = callback.callback_command
+        if is_live_side(named) != is_live_side(command):
+            # The query's command chose the token that signed this; a body naming the other side's
+            # event would let one side's token speak for the other. Tencent's own mismatches stay
+            # within a side.
+            return self._refuse(
+                Refusal.BAD_SHAPE, "CallbackCommand: the body's names the other Tencent side", command=command
+            )
         if named != command:
             # Tencent's own pages show the query's CallbackCommand differing from the body's; the
             # body's names the event (parse_callback). Accepted, and counted so a new case is seen.
