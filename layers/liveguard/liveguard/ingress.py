@@ -105,6 +105,8 @@ class BodyUnreadable(ValueError):  # noqa: N818 - the domain's word: the body is
 def _no_surrogates(text: str) -> str:
     """Lone surrogates (from ``\\ud800`` escapes, or a proxy event's own) as U+FFFD: Python keeps them
     in a str, but no UTF-8 encoder, queue or log line takes them, and a viewer can type the escape."""
+    if text.isascii():  # the common case, and a C-speed scan
+        return text
     return _SURROGATE.sub("\ufffd", text) if _SURROGATE.search(text) else text
 
 

@@ -14,7 +14,8 @@ from liveguard.rules.verdict import Verdict
 APP_GROUP = "app"
 # What SQS accepts in a message body (#x9 #xA #xD #x20-#xD7FF #xE000-#xFFFD #x10000-#x10FFFF): a
 # viewer's comment holding U+FFFF must not make the queue refuse the event that carries it.
-_SQS_REFUSES = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+# The complement of that set within Unicode, as a positive class (searched faster than a negated one).
+_SQS_REFUSES = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 # SQS takes letters, digits and ASCII punctuation in a message group id, up to 128 characters.
 _SQS_GROUP = re.compile(r"[!-~]{1,128}")
 
@@ -34,7 +35,9 @@ def sqs_safe(json_text: str) -> str:
     In JSON text such characters can only stand inside strings (between tokens only tab, newline,
     carriage return and space are allowed, all accepted by SQS), where the escape means the same
     character: whoever reads the message gets the text the viewer sent."""
-    if _SQS_REFUSES.search(json_text) is None:
+    # ASCII JSON text is always safe: JSON writers escape control characters inside strings, and only
+    # tab, newline, carriage return and space may stand between tokens. A C-speed scan first.
+    if json_text.isascii() or _SQS_REFUSES.search(json_text) is None:
         return json_text
     return _SQS_REFUSES.sub(lambda found: f"\\u{ord(found.group()):04x}", json_text)
 
