@@ -6,9 +6,12 @@ from __future__ import annotations
 import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 from moto.server import ThreadedMotoServer
+
+TEMPLATE = Path(__file__).resolve().parents[1] / "template.yaml"
 
 FAKE_CREDENTIALS = {
     "AWS_ACCESS_KEY_ID": "testing",
@@ -39,16 +42,20 @@ def moto_server() -> Iterator[str]:
 
 
 def create_state_table(client: Any, name: str) -> None:
-    """The table as template.yaml declares it: pk + sk strings, TTL on ``expiration``."""
+    """The state table as template.yaml itself declares it (keys, billing, TTL), under ``name``: a
+    change to the template's table is what every test then runs against."""
+    from liveguard_local.stack.template import load_template
+
+    properties = load_template(TEMPLATE)["Resources"]["StateTable"]["Properties"]
     client.create_table(
         TableName=name,
-        BillingMode="PAY_PER_REQUEST",
-        AttributeDefinitions=[
-            {"AttributeName": "pk", "AttributeType": "S"},
-            {"AttributeName": "sk", "AttributeType": "S"},
-        ],
-        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+        **{key: properties[key] for key in ("BillingMode", "AttributeDefinitions", "KeySchema")},
     )
+    ttl = properties["TimeToLiveSpecification"]
     client.update_time_to_live(
-        TableName=name, TimeToLiveSpecification={"AttributeName": "expiration", "Enabled": True}
+        TableName=name,
+        TimeToLiveSpecification={
+            "AttributeName": ttl["AttributeName"],
+            "Enabled": ttl["Enabled"] in (True, "true"),
+        },
     )

@@ -3,7 +3,6 @@ over HTTP: its effects are checked in the emulator's state, its calls in the emu
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -19,9 +18,10 @@ from liveguard.state import StateTable
 from liveguard.tencent.client import LiveClient
 from liveguard_local.emulator.server import Emulator
 from tests.aws import FAKE_CREDENTIALS
+from tests.functions import load_function
 from tests.unit.test_actuator import (
     Aws,
-    Context,
+    actuator_context,
     create_resources,
     deliver,
     failed_ids,
@@ -205,8 +205,8 @@ def test_the_same_action_delivered_twice_makes_one_rest_call(aws, actuator, room
     action = make_action("set_room_metadata", {"RoomId": room, "Metadata": [{"Key": "k", "Value": "v"}]})
     aws.send(action)
     event = aws.receive_event()
-    first = actuator.handle_batch(event, Context())  # type: ignore[arg-type]
-    again = actuator.handle_batch(event, Context())  # type: ignore[arg-type]  # the same delivery, again
+    first = actuator.handle_batch(event, actuator_context())  # type: ignore[arg-type]
+    again = actuator.handle_batch(event, actuator_context())  # type: ignore[arg-type]  # the same delivery, again
     aws.complete(event, again)
     aws.send(action.model_dump_json(), group=room, dedup="later")  # and a later copy
     later = deliver(aws, actuator)
@@ -290,21 +290,14 @@ def load_app(aws: Aws, emulator: Emulator, monkeypatch: pytest.MonkeyPatch) -> C
         }
         for key, value in settings.items():
             monkeypatch.setenv(key, value)
-        spec = importlib.util.spec_from_file_location(
-            "actuator_app", ROOT / "functions" / "actuator" / "app.py"
-        )
-        assert spec is not None
-        assert spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        return module
+        return load_function("actuator")
 
     return load
 
 
 def invoke(aws: Aws, app: ModuleType) -> dict[str, Any]:
     event = aws.receive_event()
-    response: dict[str, Any] = app.lambda_handler(event, Context())
+    response: dict[str, Any] = app.lambda_handler(event, actuator_context())
     aws.complete(event, response)
     aws.release(event, response)
     return response
@@ -335,5 +328,5 @@ def test_the_lambda_handler_reports_a_retryable_failure_as_a_batch_item_failure(
     tencent.fault(command="del_room_metadata", code=100001, next=4)
     aws.send(make_action("del_room_metadata", {"RoomId": room, "Keys": ["k"]}))
     event = aws.receive_event()
-    response = app.lambda_handler(event, Context())
+    response = app.lambda_handler(event, actuator_context())
     assert failed_ids(response) == {event["Records"][0]["messageId"]}

@@ -3,9 +3,7 @@ DynamoDB: what a run queues, what it deletes, and the metrics the stale-spool al
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,7 +16,7 @@ import pytest
 from liveguard.aws.dynamodb import DynamoDbSpool
 from liveguard.spool import KeptEvent
 from tests.aws import FAKE_CREDENTIALS, create_state_table, moto_server
-from tests.lambda_context import lambda_context
+from tests.functions import lambda_context, load_function
 
 ROOT = Path(__file__).resolve().parents[2]
 EVENT = json.loads((ROOT / "events" / "scheduled" / "spool-drain.json").read_text())
@@ -42,13 +40,7 @@ def aws() -> Iterator[dict[str, Any]]:
         patch.setenv("STATE_TABLE_NAME", TABLE)
         patch.setenv("POWERTOOLS_METRICS_NAMESPACE", "LiveGuardTest")
         patch.setenv("POWERTOOLS_SERVICE_NAME", "liveguard-spool-drain")
-        spec = importlib.util.spec_from_file_location("drain_app", ROOT / "functions" / "drain" / "app.py")
-        assert spec is not None
-        assert spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules["drain_app"] = module
-        spec.loader.exec_module(module)
-        yield {"sqs": sqs, "queue_url": queue_url, "handler": module}
+        yield {"sqs": sqs, "queue_url": queue_url, "handler": load_function("drain")}
 
 
 def metrics(out: str) -> dict[str, Any]:

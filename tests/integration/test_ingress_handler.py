@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
@@ -16,20 +14,11 @@ import pytest
 from liveguard.messages import event_id
 from liveguard_local.events import CALLBACK_BODIES, LOCAL_SECRET, proxy_event, resign
 from tests.aws import FAKE_CREDENTIALS, moto_server
+from tests.functions import lambda_context, load_function
 
 ROOT = Path(__file__).resolve().parents[2]
 CALLBACK_EVENTS = sorted((ROOT / "events" / "callbacks").glob("*.json"))
 REFUSAL_EVENTS = {path.stem: path for path in (ROOT / "events" / "refusals").glob("*.json")}
-
-
-class Context:
-    function_name = "IngressFunction"
-    memory_limit_in_mb = 1024
-    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:IngressFunction"
-    aws_request_id = "test-request"
-
-    def get_remaining_time_in_millis(self) -> int:
-        return 5000
 
 
 @pytest.fixture(scope="module")
@@ -70,13 +59,7 @@ def handler(aws) -> ModuleType:
     from aws_lambda_powertools.utilities.parameters import base
 
     base.DEFAULT_PROVIDERS.clear()  # Powertools keeps one Secrets Manager client per process
-    spec = importlib.util.spec_from_file_location("ingress_app", ROOT / "functions" / "ingress" / "app.py")
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["ingress_app"] = module
-    spec.loader.exec_module(module)
-    return module
+    return load_function("ingress")
 
 
 @pytest.fixture
@@ -108,7 +91,7 @@ def queued(aws) -> Any:
 
 
 def invoke(handler: ModuleType, event: dict[str, Any]) -> tuple[int, dict[str, Any]]:
-    response = handler.lambda_handler(event, Context())
+    response = handler.lambda_handler(event, lambda_context("IngressFunction"))
     return response["statusCode"], json.loads(response["body"])
 
 

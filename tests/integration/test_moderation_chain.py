@@ -5,9 +5,7 @@ deleted only when the handler reports them done, as Lambda's event source mappin
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
@@ -21,6 +19,7 @@ from liveguard.tencent.client import LiveClient
 from liveguard_local.emulator.server import Emulator, EmulatorConfig
 from liveguard_local.receiver import Received, WebhookReceiver
 from tests.aws import FAKE_CREDENTIALS, create_state_table, moto_server
+from tests.functions import lambda_context, load_function
 
 from .conftest import ADMIN, KEY, SDK_APP_ID, TOKEN
 
@@ -28,24 +27,11 @@ ROOT = Path(__file__).resolve().parents[2]
 FIFO = {"FifoQueue": "true", "ContentBasedDeduplication": "false"}
 
 
-class Context:
-    function_name = "chain"
-    memory_limit_in_mb = 512
-    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:chain"
-    aws_request_id = "chain"
-
-    def get_remaining_time_in_millis(self) -> int:
-        return 25_000
+CONTEXT = lambda_context("chain", memory_mb=512, remaining_ms=25_000, request_id="chain")
 
 
 def load(name: str) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(f"chain_{name}", ROOT / "functions" / name / "app.py")
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[f"chain_{name}"] = module
-    spec.loader.exec_module(module)
-    return module
+    return load_function(name, module_name=f"chain_{name}")
 
 
 @pytest.fixture(scope="module")
@@ -107,7 +93,7 @@ def chain() -> Iterator[dict[str, Any]]:
                 "isBase64Encoded": False,
                 "requestContext": {"requestId": "chain"},
             }
-            answer: dict[str, Any] = json.loads(handlers["ingress"].lambda_handler(event, Context())["body"])
+            answer: dict[str, Any] = json.loads(handlers["ingress"].lambda_handler(event, CONTEXT)["body"])
             return answer
 
         receiver.answer = through_ingress
@@ -147,7 +133,7 @@ def drain_into(chain: dict[str, Any], queue: str, handler: ModuleType) -> int:
             }
             for m in messages
         ]
-        response = handler.lambda_handler({"Records": records}, Context())
+        response = handler.lambda_handler({"Records": records}, CONTEXT)
         failed = {item["itemIdentifier"] for item in response.get("batchItemFailures", [])}
         for message in messages:
             if message["MessageId"] not in failed:

@@ -5,9 +5,7 @@ the actions it queues."""
 from __future__ import annotations
 
 import copy
-import importlib.util
 import json
-import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,6 +20,7 @@ from liveguard.messages import CallbackQuery, EventEnvelope, action_id, event_id
 from liveguard.state import StateTable
 from liveguard_local.events import CALLBACK_BODIES, LOCAL_SECRET
 from tests.aws import FAKE_CREDENTIALS, create_state_table, moto_server
+from tests.functions import lambda_context, load_function
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLE_BATCH = ROOT / "events" / "sqs" / "moderator-batch.json"
@@ -32,14 +31,7 @@ RECEIVED_AT = 1_800_000_000_000
 BANNED = "buy followers"  # in the layer's default banned terms
 
 
-class Context:
-    function_name = "ModeratorFunction"
-    memory_limit_in_mb = 512
-    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:ModeratorFunction"
-    aws_request_id = "test-request"
-
-    def get_remaining_time_in_millis(self) -> int:
-        return 60_000
+CONTEXT = lambda_context("ModeratorFunction", memory_mb=512, remaining_ms=60_000)
 
 
 def fifo(sqs: Any, name: str) -> str:
@@ -92,16 +84,7 @@ def aws(monkeypatch_module) -> Iterator[dict[str, Any]]:
 
 def load_handler(name: str, **environment: str) -> ModuleType:
     """The moderator module, imported as Lambda would: once, with its environment set."""
-    with pytest.MonkeyPatch.context() as patch:
-        for key, value in environment.items():
-            patch.setenv(key, value)
-        spec = importlib.util.spec_from_file_location(name, ROOT / "functions" / "moderator" / "app.py")
-        assert spec is not None
-        assert spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-        return module
+    return load_function("moderator", module_name=name, environment=environment)
 
 
 @pytest.fixture(scope="module")
@@ -208,7 +191,7 @@ def batch(*envelopes: EventEnvelope) -> dict[str, Any]:
 
 def invoke(handler: ModuleType, event: dict[str, Any]) -> list[str]:
     """The ids of the records the handler reports as failed."""
-    response = handler.lambda_handler(event, Context())
+    response = handler.lambda_handler(event, CONTEXT)
     return [failure["itemIdentifier"] for failure in response["batchItemFailures"]]
 
 

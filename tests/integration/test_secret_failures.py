@@ -9,7 +9,6 @@ moderator, actuator) and for `liveguard tencent configure`, against moto's Secre
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import logging
 import sys
@@ -28,9 +27,9 @@ from aws_lambda_powertools.utilities.parameters.constants import DEFAULT_PROVIDE
 from liveguard_local import cli
 from liveguard_local.events import CALLBACK_BODIES, LOCAL_SECRET, proxy_event, queued_envelope
 from tests.aws import FAKE_CREDENTIALS, create_state_table, free_port, moto_server
+from tests.functions import load_function
 from tests.integration.test_moderator_handler import record
-from tests.unit.test_actuator import Context as ActuatorContext
-from tests.unit.test_actuator import make_action
+from tests.unit.test_actuator import actuator_context, make_action
 
 ROOT = Path(__file__).resolve().parents[2]
 TABLE = "liveguard-state-leak-test"
@@ -130,19 +129,15 @@ def aws(monkeypatch_module: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
 
 def load(function: str, **environment: str) -> ModuleType:
     """functions/<function>/app.py, imported as a Lambda cold start would."""
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("POWERTOOLS_SERVICE_NAME", f"liveguard-{function}")
-        patch.setenv("AWS_LAMBDA_FUNCTION_NAME", f"liveguard-{function}-leak-test")
-        for key, value in environment.items():
-            patch.setenv(key, value)
-        name = f"{function}_leak_app"
-        spec = importlib.util.spec_from_file_location(name, ROOT / "functions" / function / "app.py")
-        assert spec is not None
-        assert spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-        return module
+    return load_function(
+        function,
+        module_name=f"{function}_leak_app",
+        environment={
+            "POWERTOOLS_SERVICE_NAME": f"liveguard-{function}",
+            "AWS_LAMBDA_FUNCTION_NAME": f"liveguard-{function}-leak-test",
+            **environment,
+        },
+    )
 
 
 @pytest.fixture(params=sorted(BROKEN), ids=lambda case: case.replace(" ", "-"))
@@ -211,7 +206,7 @@ def test_the_ingress_refuses_as_not_configured_and_leaks_nothing(broken, aws, ca
         secret={**LOCAL_SECRET, "CallbackToken": TOKEN},
     )
     # When Tencent delivers a callback
-    response = app.lambda_handler(event, ActuatorContext())
+    response = app.lambda_handler(event, actuator_context())
     # Then it answers 503 50302, and nothing it said anywhere holds a piece of the key or tokens
     assert response["statusCode"] == 503
     assert json.loads(response["body"])["ErrorCode"] == 50302
@@ -233,7 +228,7 @@ def test_the_moderator_fails_the_record_for_a_retry_and_leaks_nothing(broken, aw
     app = load("moderator")
     event = one_event_batch()
     # When the batch is handled
-    response = app.lambda_handler(event, ActuatorContext())
+    response = app.lambda_handler(event, actuator_context())
     # Then the record fails (SQS delivers it again later) and nothing holds a piece of a secret value
     assert [item["itemIdentifier"] for item in response["batchItemFailures"]] == [
         event["Records"][0]["messageId"]
@@ -247,7 +242,7 @@ def test_the_actuator_fails_the_record_for_a_retry_and_leaks_nothing(broken, aws
     action = make_action("del_room_metadata", {"RoomId": "live-1", "Keys": ["topic"]})
     event = {"Records": [record(action.model_dump_json(), group="live-1")]}
     # When the batch is handled
-    response = app.lambda_handler(event, ActuatorContext())
+    response = app.lambda_handler(event, actuator_context())
     # Then the record fails (SQS delivers it again later) and nothing holds a piece of a secret value
     assert [item["itemIdentifier"] for item in response["batchItemFailures"]] == [
         event["Records"][0]["messageId"]
@@ -348,7 +343,7 @@ def test_the_ingress_answers_not_configured_in_time_when_the_secret_store_fails(
     )
     # When Tencent delivers a callback
     started = time.monotonic()
-    response = app.lambda_handler(event, ActuatorContext())
+    response = app.lambda_handler(event, actuator_context())
     took = time.monotonic() - started
     # Then it answers the documented 503 50302 (not an exception, which API Gateway would make a 502),
     # within Tencent's 2 s, and logs why without a value of the secret
@@ -362,7 +357,7 @@ def test_the_ingress_answers_not_configured_in_time_when_the_secret_store_fails(
 def test_the_moderator_fails_the_record_for_a_retry_when_the_secret_store_fails(fault, aws, captured):
     app = load("moderator", **fault)
     event = one_event_batch()
-    response = app.lambda_handler(event, ActuatorContext())
+    response = app.lambda_handler(event, actuator_context())
     assert [item["itemIdentifier"] for item in response["batchItemFailures"]] == [
         event["Records"][0]["messageId"]
     ]
@@ -375,7 +370,7 @@ def test_the_actuator_fails_the_record_for_a_retry_when_the_secret_store_fails(f
     app = load("actuator", **fault)
     action = make_action("del_room_metadata", {"RoomId": "live-1", "Keys": ["topic"]})
     event = {"Records": [record(action.model_dump_json(), group="live-1")]}
-    response = app.lambda_handler(event, ActuatorContext())
+    response = app.lambda_handler(event, actuator_context())
     assert [item["itemIdentifier"] for item in response["batchItemFailures"]] == [
         event["Records"][0]["messageId"]
     ]
@@ -402,7 +397,7 @@ def test_a_batch_of_many_rooms_fails_after_one_read_of_a_throttling_store(
     calls = ThrottlingSecretsManager.calls
     # When the moderator handles it
     started = time.monotonic()
-    response = app.lambda_handler(event, ActuatorContext())
+    response = app.lambda_handler(event, actuator_context())
     took = time.monotonic() - started
     # Then every record fails for a retry, after one bounded read (its attempts), not one per record
     assert len(response["batchItemFailures"]) == 10

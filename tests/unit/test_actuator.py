@@ -33,6 +33,7 @@ from liveguard.state import StateTable
 from liveguard.tencent.commands import EmptyReply, Reply
 from liveguard.tencent.errors import TencentApiError
 from tests.aws import FAKE_CREDENTIALS, create_state_table
+from tests.functions import FakeLambdaContext, lambda_context
 
 CAUSE = "c" * 64
 TABLE = "liveguard-state-test"
@@ -182,19 +183,9 @@ def fresh_secret_readers() -> Iterator[None]:
         DEFAULT_PROVIDERS.clear()
 
 
-class Context:
-    """The part of Lambda's context the actuator and Powertools read."""
-
-    function_name = "ActuatorFunction"
-    memory_limit_in_mb = 512
-    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:ActuatorFunction"
-    aws_request_id = "test-request"
-
-    def __init__(self, remaining_ms: int = 60_000) -> None:
-        self.remaining_ms = remaining_ms
-
-    def get_remaining_time_in_millis(self) -> int:
-        return self.remaining_ms
+def actuator_context(remaining_ms: int = 60_000) -> FakeLambdaContext:
+    """The actuator's Lambda context (512 MB), with ``remaining_ms`` left to run."""
+    return lambda_context("ActuatorFunction", memory_mb=512, remaining_ms=remaining_ms)
 
 
 @dataclass
@@ -263,11 +254,11 @@ def make_actuator(aws: Aws, client: Any, metrics: RecordingMetrics | None = None
     )
 
 
-def deliver(aws: Aws, actuator: Actuator, context: Context | None = None) -> dict[str, Any]:
+def deliver(aws: Aws, actuator: Actuator, context: FakeLambdaContext | None = None) -> dict[str, Any]:
     """Receive a batch, run the actuator on it, complete what it completed; return its response."""
     event = aws.receive_event()
     assert event["Records"], "nothing to deliver"
-    response = actuator.handle_batch(event, context or Context())  # type: ignore[arg-type]
+    response = actuator.handle_batch(event, context or actuator_context())  # type: ignore[arg-type]
     aws.complete(event, response)
     aws.release(event, response)
     return response
@@ -301,9 +292,9 @@ def test_a_redelivered_action_does_not_call_tencent_again(aws, client, metrics):
     actuator = make_actuator(aws, client, metrics)
     aws.send(action)
     event = aws.receive_event()
-    actuator.handle_batch(event, Context())  # type: ignore[arg-type]
+    actuator.handle_batch(event, actuator_context())  # type: ignore[arg-type]
     # When SQS delivers the same message again (e.g. the deletion was lost)
-    response = actuator.handle_batch(event, Context())  # type: ignore[arg-type]
+    response = actuator.handle_batch(event, actuator_context())  # type: ignore[arg-type]
     # Then it completes without a second call, and is counted as a duplicate
     assert response == {"batchItemFailures": []}
     assert len(client.calls) == 1
@@ -528,7 +519,7 @@ def test_when_sqs_refuses_to_defer_the_record_still_fails_and_waits_out_the_visi
     aws.send(make_action(not_before=int(clock.now) + 60))
     event = aws.receive_event()
     event["Records"][0]["receiptHandle"] = "not-a-receipt-handle"
-    response = make_actuator(aws, client, clock=clock).handle_batch(event, Context())  # type: ignore[arg-type]
+    response = make_actuator(aws, client, clock=clock).handle_batch(event, actuator_context())  # type: ignore[arg-type]
     assert len(response["batchItemFailures"]) == 1
     assert client.calls == []
 
@@ -549,7 +540,7 @@ def test_an_action_not_due_yet_is_hidden_until_it_is(aws, client, metrics):
     actuator.queues = SpyQueues(aws.sqs, actions_queue_url=aws.actions_url, dlq_url=aws.dlq_url)
     # When it is delivered now
     event = aws.receive_event()
-    response = actuator.handle_batch(event, Context())  # type: ignore[arg-type]
+    response = actuator.handle_batch(event, actuator_context())  # type: ignore[arg-type]
     # Then the record fails without a call, and SQS hides it for the 120 s left
     assert failed_ids(response) == {event["Records"][0]["messageId"]}
     assert client.calls == []
@@ -581,7 +572,7 @@ def test_a_failure_holds_back_the_rest_of_its_room_but_not_other_rooms(aws):
     event = aws.receive_event()
     ids = {json.loads(r["body"])["id"]: r["messageId"] for r in event["Records"]}
     # When the batch is handled
-    response = make_actuator(aws, client).handle_batch(event, Context())  # type: ignore[arg-type]
+    response = make_actuator(aws, client).handle_batch(event, actuator_context())  # type: ignore[arg-type]
     # Then both live-1 records fail (order within the room is kept), and live-2's ran
     assert failed_ids(response) == {ids[first.id], ids[second.id]}
     assert [params["RoomId"] for _, params, _ in client.calls] == ["live-1", "live-2"]
@@ -593,14 +584,14 @@ def test_a_batch_where_everything_fails_is_reported_not_raised(aws):
     event = aws.receive_event()
     actuator = make_actuator(aws, ScriptedClient([tencent_error(100001)]))
     # When it is handled, the response lists it (a function error would trip the errors alarm)
-    response = actuator.handle_batch(event, Context())  # type: ignore[arg-type]
+    response = actuator.handle_batch(event, actuator_context())  # type: ignore[arg-type]
     assert failed_ids(response) == {event["Records"][0]["messageId"]}
 
 
 def test_the_command_deadline_is_the_invocations_remaining_time_less_the_margin(aws, client):
     aws.send(make_action())
     actuator = make_actuator(aws, client, monotonic=lambda: 100.0, margin=3.0)
-    deliver(aws, actuator, Context(remaining_ms=20_000))
+    deliver(aws, actuator, actuator_context(remaining_ms=20_000))
     [(_, _, deadline)] = client.calls
     assert deadline == pytest.approx(100.0 + 20.0 - 3.0)
 
@@ -609,7 +600,7 @@ def test_with_no_time_left_the_record_fails_before_any_call(aws, client):
     aws.send(make_action())
     event = aws.receive_event()
     actuator = make_actuator(aws, client, margin=3.0)
-    response = actuator.handle_batch(event, Context(remaining_ms=2_000))  # type: ignore[arg-type]
+    response = actuator.handle_batch(event, actuator_context(remaining_ms=2_000))  # type: ignore[arg-type]
     assert len(response["batchItemFailures"]) == 1
     assert client.calls == []
 
@@ -618,7 +609,7 @@ def test_no_time_left_is_a_retry_for_handle_record_callers(aws, client):
     aws.send(make_action())
     event = aws.receive_event()
     actuator = make_actuator(aws, client, margin=3.0)
-    actuator._context = Context(remaining_ms=1_000)  # type: ignore[assignment]
+    actuator._context = actuator_context(remaining_ms=1_000)  # type: ignore[assignment]
     from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
     with pytest.raises(ActionRetry):

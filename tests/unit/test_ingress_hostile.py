@@ -10,7 +10,6 @@ moderator reads every queued message back without error.
 from __future__ import annotations
 
 import base64
-import importlib.util
 import json
 import re
 import sys
@@ -32,7 +31,7 @@ from liveguard.moderator import read_event
 from liveguard.webhooks.models import BEFORE_COMMANDS, KNOWN_COMMANDS
 from liveguard_local.events import CALLBACK_BODIES, LOCAL_SECRET, proxy_event
 from tests.aws import FAKE_CREDENTIALS
-from tests.lambda_context import lambda_context
+from tests.functions import lambda_context, load_function
 
 ROOT = Path(__file__).resolve().parents[2]
 QUEUE_URL = "https://sqs.us-east-1.amazonaws.com/123456789012/liveguard-events-test.fifo"
@@ -80,15 +79,7 @@ def ingress_app() -> Iterator[ModuleType]:
         from aws_lambda_powertools.utilities.parameters import base
 
         base.DEFAULT_PROVIDERS.clear()
-        spec = importlib.util.spec_from_file_location(
-            "ingress_hostile_app", ROOT / "functions/ingress/app.py"
-        )
-        assert spec is not None
-        assert spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules["ingress_hostile_app"] = module
-        spec.loader.exec_module(module)
-        yield module
+        yield load_function("ingress", module_name="ingress_hostile_app")
         sys.modules.pop("ingress_hostile_app", None)
 
 

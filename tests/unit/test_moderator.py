@@ -34,6 +34,7 @@ from liveguard.rules.outcome import (
 from liveguard.rules.verdict import Verdict
 from liveguard.webhooks.models import MessageSent, MessageToSend, RoomMetadataSet
 from liveguard_local.events import CALLBACK_BODIES, LOCAL_SECRET
+from tests.functions import lambda_context
 
 from .conftest import STATE_TABLE as TABLE
 
@@ -100,12 +101,7 @@ def sqs_record(body: str, *, message_id: str = "m-1", group: str = ROOM, receive
     )
 
 
-class Context:
-    function_name = "ModeratorFunction"
-    aws_request_id = "test-request"
-
-    def get_remaining_time_in_millis(self) -> int:
-        return 30_000
+CONTEXT = lambda_context("ModeratorFunction", remaining_ms=30_000)
 
 
 # --- fakes -----------------------------------------------------------------------------------------
@@ -420,7 +416,7 @@ def test_powertools_remembers_a_completed_event(table, dynamodb, engine, queue):
             boto3_client=dynamodb,
         ),
     )
-    moderator.register_lambda_context(Context())
+    moderator.register_lambda_context(CONTEXT)
     envelope = comment("spam!")
     first = moderator.moderate(envelope)
     # When the event comes again
