@@ -106,7 +106,7 @@ class Timed:
 
 
 def bench_latency(stack: Any, http: httpx.Client, events: int) -> bool:
-    from liveguard_local.demo import call_room, call_started
+    from liveguard_local.driver import call_room, call_started
 
     timed = Timed(stack)
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from liveguard_local.demo import Driver, wait_until
+from liveguard_local.driver import Driver, wait_until
 from liveguard_local.stack import LocalStack, LocalStackOptions
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from liveguard_local.demo import Driver
+from liveguard_local.driver import Driver
 
 from .conftest import eventually
 

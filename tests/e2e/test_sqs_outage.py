@@ -25,7 +25,7 @@ import httpx
 import pytest
 
 from liveguard.spool import SQS_HOLD
-from liveguard_local.demo import Driver
+from liveguard_local.driver import Driver
 from liveguard_local.stack import LocalStack, LocalStackOptions
 
 from .conftest import eventually

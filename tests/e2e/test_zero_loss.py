@@ -26,7 +26,7 @@ from typing import Any
 import httpx
 import pytest
 
-from liveguard_local.demo import Driver, call_room
+from liveguard_local.driver import Driver, call_room
 from liveguard_local.stack import LocalStack, LocalStackOptions
 from liveguard_local.stack.workers import CrashOnGroup
 
