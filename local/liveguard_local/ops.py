@@ -27,6 +27,7 @@ from urllib.parse import urlsplit
 from pydantic import SecretStr, ValidationError
 
 from liveguard.messages import message_group
+from liveguard.webhooks.commands import LIVE_SIDE_NAMESPACES
 
 LOCAL_FILE = Path(".liveguard") / "local.json"
 # The region moto (and `liveguard local up`) uses when nothing else says.
@@ -457,7 +458,6 @@ def read_token(secrets: Any, arn: str) -> str:
 # Live side (live_config over REST, or the Live console) for Live.* and Mic.*; the Chat side (the Chat
 # console only) for the rest. live_config's command list also takes Group.* and Follow.* (Tencent's
 # Live command list, trtc.io 64413, names them); ContentCallback.* it does not list.
-LIVE_SIDE_NAMESPACES = ("Live.", "Mic.")
 LIVE_CONFIG_NAMESPACES = (*LIVE_SIDE_NAMESPACES, "Group.", "Follow.")
 
 

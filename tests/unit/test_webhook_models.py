@@ -851,3 +851,13 @@ def test_a_hostile_body_command_never_appears_in_a_refusal(body: dict[str, Any])
     # Then the refusal names the field, not the value
     assert error.field == "CallbackCommand"
     assert MARKER not in str(error)
+
+
+def test_the_command_names_code_acts_on_are_the_models_own() -> None:
+    # One source (liveguard.webhooks.commands) for the names the rules, the ingress and the emulator
+    # use; each must be a modelled command, and the synchronous ones exactly the two before-models.
+    from liveguard.webhooks import commands
+
+    names = {value for key, value in vars(commands).items() if key.isupper() and isinstance(value, str)}
+    assert names <= KNOWN_COMMANDS
+    assert {MessageToSend.command, GiftToSend.command} == BEFORE_COMMANDS == commands.BEFORE_COMMANDS

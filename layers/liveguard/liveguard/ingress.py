@@ -23,9 +23,10 @@ from pydantic import ValidationError
 
 from liveguard.messages import CallbackQuery, EventEnvelope, event_id, message_group
 from liveguard.rules.verdict import ALLOW_ALL, CompiledRules, Verdict, decide, tencent_default
-from liveguard.settings import SecretUnusable, TencentSecret, is_live_side
+from liveguard.settings import SecretUnusable, TencentSecret
 from liveguard.spool import MESSAGE_REFUSALS, EventSpool, KeptEvent, SpoolGuard
 from liveguard.tencent.webhook_signature import WebhookSignatureError, verify_webhook_signature
+from liveguard.webhooks.commands import is_live_side
 from liveguard.webhooks.models import (
     BEFORE_COMMANDS,
     CallbackInvalid,

@@ -26,6 +26,8 @@ from pydantic import (
     model_validator,
 )
 
+from liveguard.webhooks.commands import is_live_side
+
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.parameters import SecretsProvider
 
@@ -135,14 +137,6 @@ class TencentSecret(BaseModel):
         if is_live_side(command) or self.chat_callback_token is None:
             return self.callback_token
         return self.chat_callback_token
-
-
-LIVE_SIDE_NAMESPACES = ("Live.", "Mic.")
-
-
-def is_live_side(command: str) -> bool:
-    """Whether Tencent's Live side sends this CallbackCommand (else the Chat side does)."""
-    return command.startswith(LIVE_SIDE_NAMESPACES)
 
 
 class IngressEnvironment(BaseModel):

@@ -37,13 +37,12 @@ from typing import Any, Literal
 import httpx
 
 from liveguard.tencent.webhook_signature import webhook_sign
+from liveguard.webhooks.commands import GIFT_BEFORE, is_live_side
 
 from .callbacks import BeforeAnswer, BeforeOutcome, Callback
 
 logger = logging.getLogger(__name__)
 
-MESSAGE_BEFORE = "Group.CallbackBeforeSendMsg"
-GIFT_BEFORE = "Live.CallbackBeforeSendGift"
 
 # Tencent's retry-on-timeout setting is a switch with no documented count; two more tries, at once,
 # is enough to exercise at-least-once delivery without stretching a test past a few timeouts.
@@ -56,8 +55,6 @@ DEFAULT_MAX_WORKERS = 16
 # Idle workers leave after this long, so an emulator with no traffic holds no threads.
 _WORKER_IDLE_EXIT = 5.0
 
-LIVE_SIDE_NAMESPACES = ("Live.", "Mic.")
-"""Callbacks configured on the Live side (live_config); every other namespace is the Chat side's."""
 CONSOLE_COMMANDS = (
     "Live.CallbackAfterCreateRoom",
     "Live.CallbackAfterDestroyRoom",
@@ -80,11 +77,6 @@ CONSOLE_COMMANDS = (
 )
 """Tencent's webhook command list (trtc.io/document/64413): what ``get_callback`` reports for a URL
 given at start-up (an app configured in the console with every callback switched on)."""
-
-
-def is_live_side(command: str) -> bool:
-    """Whether Tencent sends ``command`` through the Live side's configuration (else the Chat side's)."""
-    return command.startswith(LIVE_SIDE_NAMESPACES)
 
 
 _DECIMAL_INTEGER = re.compile(r"-?[0-9]{1,12}")

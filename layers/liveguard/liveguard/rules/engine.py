@@ -23,7 +23,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from liveguard.rules.loader import CompiledRule, RuleSet
-from liveguard.rules.model import DEL_METADATA, TEXT_FIELDS
+from liveguard.rules.model import TEXT_FIELDS
 from liveguard.rules.outcome import (
     Action,
     AddStrike,
@@ -36,6 +36,7 @@ from liveguard.rules.outcome import (
     StateView,
 )
 from liveguard.rules.verdict import DELIVER, DROP, REJECT, Verdict
+from liveguard.webhooks.commands import DEL_METADATA
 from liveguard.webhooks.models import (
     BEFORE_COMMANDS,
     Callback,

@@ -26,10 +26,7 @@ from pydantic import ValidationError
 from liveguard.rules.model import (
     ALL_TEXT_FIELDS,
     BEFORE_EVENTS,
-    GIFT_BEFORE,
-    MESSAGE_BEFORE,
     METADATA_EVENTS,
-    MODERATION_RESULT,
     NAME_PATTERN,
     TEXT_FIELDS,
     VARIABLES,
@@ -43,6 +40,7 @@ from liveguard.rules.model import (
     ViolationThreshold,
 )
 from liveguard.rules.terms import TermList, normalize
+from liveguard.webhooks.commands import GIFT_BEFORE, MESSAGE_BEFORE, MODERATION_RESULT
 from liveguard.webhooks.models import KNOWN_COMMANDS
 
 DEFAULT_RULES = Path(__file__).with_name("defaults.yaml")

@@ -24,19 +24,22 @@ from typing import Annotated, Any, Literal, NamedTuple, Self
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
+from liveguard.webhooks.commands import (
+    BEFORE_COMMANDS,
+    CREATE_ROOM,
+    DEL_METADATA,
+    GIFT_BEFORE,
+    MESSAGE_AFTER,
+    MESSAGE_BEFORE,
+    MODERATION_RESULT,
+    SET_METADATA,
+    UPDATE_ROOM,
+)
+
 # --- the vocabulary: callbacks, the fields they carry, the variables actions may use --------------
 
-CREATE_ROOM = "Live.CallbackAfterCreateRoom"
-UPDATE_ROOM = "Live.CallbackAfterUpdateRoomInfo"
-SET_METADATA = "Live.CallbackAfterSetMetadata"
-DEL_METADATA = "Live.CallbackAfterDelMetadata"
-MESSAGE_BEFORE = "Group.CallbackBeforeSendMsg"
-MESSAGE_AFTER = "Group.CallbackAfterSendMsg"
-GIFT_BEFORE = "Live.CallbackBeforeSendGift"
-MODERATION_RESULT = "ContentCallback.ResultNotify"
-
 METADATA_EVENTS = frozenset({SET_METADATA, DEL_METADATA})
-BEFORE_EVENTS = frozenset({MESSAGE_BEFORE, GIFT_BEFORE})
+BEFORE_EVENTS = BEFORE_COMMANDS
 
 TEXT_FIELDS: dict[str, tuple[str, ...]] = {
     SET_METADATA: ("Metadata",),

@@ -11,11 +11,11 @@ from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from liveguard.webhooks.commands import GIFT_BEFORE
+
 # Tencent's answer codes for Group.CallbackBeforeSendMsg (0 deliver, 1 reject, 2 drop) and
 # Live.CallbackBeforeSendGift (0 allow, 1 reject).
 DELIVER, REJECT, DROP = 0, 1, 2
-MESSAGE_BEFORE = "Group.CallbackBeforeSendMsg"
-GIFT_BEFORE = "Live.CallbackBeforeSendGift"
 
 
 class Verdict(BaseModel):

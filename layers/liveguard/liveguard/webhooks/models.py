@@ -38,6 +38,8 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from liveguard.webhooks.commands import BEFORE_COMMANDS
+
 __all__ = [
     "BEFORE_COMMANDS",
     "BODY",
@@ -791,8 +793,6 @@ _MODELS: dict[str, type[CallbackModel]] = {
 }
 
 KNOWN_COMMANDS: frozenset[str] = frozenset(_MODELS)
-BEFORE_COMMANDS: frozenset[str] = frozenset({"Group.CallbackBeforeSendMsg", "Live.CallbackBeforeSendGift"})
-"""The synchronous callbacks: Tencent waits (2 s) for our verdict."""
 
 
 _COMMAND_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,63}(\.[A-Za-z][A-Za-z0-9_]{0,63}){0,3}")
