@@ -11,7 +11,8 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from liveguard.actuator import Actuator, ActuatorEnvironment
+from liveguard.actuator import Actuator
+from liveguard.settings import ActuatorEnvironment
 
 logger = Logger()
 metrics = Metrics()

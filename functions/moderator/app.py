@@ -15,10 +15,10 @@ from aws_lambda_powertools.utilities.batch import SqsFifoPartialProcessor, proce
 from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from liveguard.moderator import Moderator, ModeratorEnvironment, SqsActionQueue, SqsDeadLetterQueue, Tally
+from liveguard.moderator import Moderator, SqsActionQueue, SqsDeadLetterQueue, Tally
 from liveguard.rules.engine import evaluate, snapshots_from_admin
 from liveguard.rules.loader import load_rules
-from liveguard.settings import load_tencent_secret
+from liveguard.settings import ModeratorEnvironment, load_tencent_secret
 from liveguard.state import StateTable
 
 logger = Logger()

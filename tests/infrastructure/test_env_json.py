@@ -144,9 +144,7 @@ def test_the_endpoint_is_moto_as_seen_from_the_container(env):
 
 
 def test_actuator_values_are_what_its_environment_model_accepts(env):
-    from liveguard.actuator import ActuatorEnvironment
-    from liveguard.moderator import ModeratorEnvironment
-    from liveguard.settings import IngressEnvironment
+    from liveguard.settings import ActuatorEnvironment, IngressEnvironment, ModeratorEnvironment
 
     IngressEnvironment.model_validate(env["IngressFunction"])
     ModeratorEnvironment.model_validate(env["ModeratorFunction"])

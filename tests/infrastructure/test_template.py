@@ -879,8 +879,7 @@ def test_each_resource_a_function_is_told_about_is_one_its_role_may_use(
 def test_environment_models_find_every_variable_they_require(resources: dict[str, Any]) -> None:
     # Given the layer's environment models, validated at each function's cold start (imported here:
     # the handlers' logic modules are not needed by the other template tests)
-    from liveguard.actuator import ActuatorEnvironment
-    from liveguard.moderator import ModeratorEnvironment
+    from liveguard.settings import ActuatorEnvironment, ModeratorEnvironment
 
     models: dict[str, type[BaseModel]] = {
         "IngressFunction": IngressEnvironment,

@@ -24,11 +24,11 @@ from liveguard.actuator import (
     ActionQueues,
     ActionRetry,
     Actuator,
-    ActuatorEnvironment,
     Outcome,
     TableAudit,
 )
 from liveguard.messages import ActionMessage, action_id, message_group
+from liveguard.settings import ActuatorEnvironment
 from liveguard.state import StateTable
 from liveguard.tencent.commands import EmptyReply, Reply
 from liveguard.tencent.errors import TencentApiError

@@ -20,7 +20,6 @@ from liveguard.moderator import (
     ActionsNotQueued,
     MalformedEvent,
     Moderator,
-    ModeratorEnvironment,
     SqsActionQueue,
 )
 from liveguard.rules.outcome import (
@@ -32,6 +31,7 @@ from liveguard.rules.outcome import (
     StateView,
 )
 from liveguard.rules.verdict import Verdict
+from liveguard.settings import ModeratorEnvironment
 from liveguard.webhooks.models import MessageSent, MessageToSend, RoomMetadataSet
 from liveguard_local.events import CALLBACK_BODIES, LOCAL_SECRET
 from tests.functions import lambda_context

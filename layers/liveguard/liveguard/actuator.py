@@ -35,10 +35,11 @@ from aws_lambda_powertools.utilities.batch import SqsFifoPartialProcessor, proce
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig, idempotent_function
 from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyAlreadyInProgressError
-from pydantic import BaseModel, ConfigDict, Field, HttpUrl, ValidationError
+from pydantic import ValidationError
 
 from liveguard.messages import ActionMessage, message_group
 from liveguard.rules.model import WRITE_COMMANDS
+from liveguard.settings import ActuatorEnvironment
 from liveguard.state import AuditRecord, StateTable
 from liveguard.tencent.commands import Reply
 from liveguard.tencent.errors import ErrorCategory, TencentApiError
@@ -57,25 +58,6 @@ DEADLINE_MARGIN = 3.0
 # visibility timeout); a day leaves room for a slow queue.
 IDEMPOTENCY_TTL = 24 * 3600
 MAX_VISIBILITY = 12 * 3600  # SQS's ceiling for ChangeMessageVisibility
-
-
-class ActuatorEnvironment(BaseModel):
-    """The actuator function's environment, validated once per cold start."""
-
-    model_config = ConfigDict(frozen=True, extra="ignore", populate_by_name=True)
-
-    actions_queue_url: HttpUrl = Field(alias="ACTIONS_QUEUE_URL")
-    actions_dlq_url: HttpUrl = Field(alias="ACTIONS_DLQ_URL")
-    state_table_name: str = Field(alias="STATE_TABLE_NAME", min_length=3, max_length=255)
-    tencent_secret_arn: str = Field(alias="TENCENT_SECRET_ARN", min_length=1)
-    dry_run: bool = Field(default=False, alias="DRY_RUN")
-    concurrency: int = Field(
-        default=1,
-        alias="ACTUATOR_CONCURRENCY",
-        ge=1,
-        le=1000,
-        description="= the event source's MaximumConcurrency",
-    )
 
 
 class Outcome(StrEnum):
@@ -470,7 +452,6 @@ __all__ = [
     "ActionQueues",
     "ActionRetry",
     "Actuator",
-    "ActuatorEnvironment",
     "CommandRunner",
     "Outcome",
     "TableAudit",

@@ -25,10 +25,9 @@ import logging
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, HttpUrl, ValidationError
+from pydantic import ValidationError
 
 from liveguard.messages import APP_GROUP, ActionMessage, EventEnvelope, action_id, message_group
 from liveguard.rules.outcome import Action, Decision, SaveSnapshot, StateView
@@ -50,29 +49,6 @@ IDEMPOTENCY_SECONDS = 24 * 3600
 SQS_BATCH = 10
 
 Status = Literal["moderated", "quiet", "echo", "malformed"]
-
-
-def _blank_is_none(value: object) -> object:
-    return None if isinstance(value, str) and not value.strip() else value
-
-
-class ModeratorEnvironment(BaseModel):
-    """The moderator function's environment, validated once per cold start."""
-
-    model_config = ConfigDict(frozen=True, extra="ignore", populate_by_name=True)
-
-    actions_queue_url: HttpUrl = Field(alias="ACTIONS_QUEUE_URL")
-    state_table_name: str = Field(alias="STATE_TABLE_NAME", min_length=3, max_length=255)
-    tencent_secret_arn: str = Field(alias="TENCENT_SECRET_ARN", min_length=1)
-    rules_file: Annotated[Path | None, BeforeValidator(_blank_is_none)] = Field(
-        default=None, alias="RULES_FILE", description="the rules file; unset: the layer's defaults"
-    )
-    events_dlq_url: Annotated[HttpUrl | None, BeforeValidator(_blank_is_none)] = Field(
-        default=None,
-        alias="EVENTS_DLQ_URL",
-        description="set: a malformed event goes to the events DLQ at once, not after maxReceiveCount",
-    )
-    secret_max_age: int = Field(default=300, alias="TENCENT_SECRET_MAX_AGE", ge=0, le=3600)
 
 
 # --- what the moderator is given -------------------------------------------------------------------

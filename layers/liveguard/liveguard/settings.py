@@ -12,6 +12,7 @@ import ipaddress
 import time
 from dataclasses import dataclass
 from enum import StrEnum
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Self
 
 from pydantic import (
@@ -139,14 +140,34 @@ class TencentSecret(BaseModel):
         return self.chat_callback_token
 
 
-class IngressEnvironment(BaseModel):
-    """The ingress function's environment, validated once per cold start."""
+# --- the functions' environments: validated once per cold start, composed from the pieces they share
 
+
+class _Environment(BaseModel):
     model_config = ConfigDict(frozen=True, extra="ignore", populate_by_name=True)
 
+
+class _EventsQueue(_Environment):
     events_queue_url: HttpUrl = Field(alias="EVENTS_QUEUE_URL")
+
+
+class _ActionsQueue(_Environment):
+    actions_queue_url: HttpUrl = Field(alias="ACTIONS_QUEUE_URL")
+
+
+class _StateTable(_Environment):
+    state_table_name: str = Field(alias="STATE_TABLE_NAME", min_length=3, max_length=255)
+
+
+class _TencentSecretArn(_Environment):
     tencent_secret_arn: str = Field(alias="TENCENT_SECRET_ARN", min_length=1)
     secret_max_age: int = Field(default=300, alias="TENCENT_SECRET_MAX_AGE", ge=0, le=3600)
+
+
+class IngressEnvironment(_EventsQueue, _TencentSecretArn):
+    """The ingress function's environment. The state table is optional here: without it, no spool
+    and no inline sanctions."""
+
     state_table_name: str | None = Field(default=None, alias="STATE_TABLE_NAME", min_length=1)
     rules_file: str | None = Field(default=None, alias="RULES_FILE", min_length=1)
     allow_unsigned_callbacks: bool = Field(
@@ -156,13 +177,35 @@ class IngressEnvironment(BaseModel):
     )
 
 
-class DrainEnvironment(BaseModel):
+class ModeratorEnvironment(_ActionsQueue, _StateTable, _TencentSecretArn):
+    """The moderator function's environment."""
+
+    rules_file: Annotated[Path | None, BeforeValidator(_blank_is_none)] = Field(
+        default=None, alias="RULES_FILE", description="the rules file; unset: the layer's defaults"
+    )
+    events_dlq_url: Annotated[HttpUrl | None, BeforeValidator(_blank_is_none)] = Field(
+        default=None,
+        alias="EVENTS_DLQ_URL",
+        description="set: a malformed event goes to the events DLQ at once, not after maxReceiveCount",
+    )
+
+
+class ActuatorEnvironment(_ActionsQueue, _StateTable, _TencentSecretArn):
+    """The actuator function's environment."""
+
+    actions_dlq_url: HttpUrl = Field(alias="ACTIONS_DLQ_URL")
+    dry_run: bool = Field(default=False, alias="DRY_RUN")
+    concurrency: int = Field(
+        default=1,
+        alias="ACTUATOR_CONCURRENCY",
+        ge=1,
+        le=1000,
+        description="= the event source's MaximumConcurrency",
+    )
+
+
+class DrainEnvironment(_EventsQueue, _StateTable):
     """The spool drain's environment: where kept events are (the state table) and where they go."""
-
-    model_config = ConfigDict(frozen=True, extra="ignore", populate_by_name=True)
-
-    events_queue_url: HttpUrl = Field(alias="EVENTS_QUEUE_URL")
-    state_table_name: str = Field(alias="STATE_TABLE_NAME", min_length=1)
 
 
 class SecretUnusable(Exception):  # noqa: N818 - a condition of the configuration, like ValueError
