@@ -434,7 +434,7 @@ def run_liveclient(emulator: Emulator, seconds: float) -> tuple[float, int]:
 
 def run_actuator(emulator: Emulator, seconds: float, workers: int) -> tuple[float, int]:
     """``workers`` actuators at ACTUATOR_CONCURRENCY=workers, each on its own room's batches."""
-    from liveguard.actuator import Actuator, Outcome
+    from liveguard.actuator import ActionOutcome, Actuator
 
     rooms = [f"bench-{n}" for n in range(workers)]
     emulator.fresh_rooms(rooms)
@@ -470,7 +470,7 @@ def run_actuator(emulator: Emulator, seconds: float, workers: int) -> tuple[floa
     cpu = time.process_time() - cpu
     if errors:
         raise errors[0]
-    done = sum(1 for audit in audits for _, outcome in audit.records if outcome == Outcome.DONE)
+    done = sum(1 for audit in audits for _, outcome in audit.records if outcome == ActionOutcome.DONE)
     label = f"actuator x{workers} (ACTUATOR_CONCURRENCY={workers})"
     rate, bad = report(label, emulator.calls("set_room_metadata"), cpu)
     print(f"  {'':<38} {done} actions done, each audited once")

@@ -21,10 +21,10 @@ from moto import mock_aws
 from pydantic import ValidationError
 
 from liveguard.actuator import (
+    ActionOutcome,
     ActionQueues,
     ActionRetry,
     Actuator,
-    Outcome,
     TableAudit,
 )
 from liveguard.messages import ActionMessage, action_id, message_group
@@ -496,7 +496,7 @@ def test_any_body_either_runs_or_is_dead_lettered_never_crashes(body):
 
     record = SQSRecord({"messageId": "m-1", "receiptHandle": "h", "body": body, "attributes": {}})
     # When the actuator handles it, it is dead-lettered with a reason
-    assert actuator.handle_record(record) is Outcome.MALFORMED
+    assert actuator.handle_record(record) is ActionOutcome.MALFORMED
     assert queues.sent[0]["raw"] == body
     assert queues.sent[0]["error"]["info"].startswith("not an ActionMessage")
 

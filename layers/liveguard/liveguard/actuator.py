@@ -60,7 +60,7 @@ IDEMPOTENCY_TTL = 24 * 3600
 MAX_VISIBILITY = 12 * 3600  # SQS's ceiling for ChangeMessageVisibility
 
 
-class Outcome(StrEnum):
+class ActionOutcome(StrEnum):
     DONE = "done"  # Tencent carried it out
     GONE = "gone"  # the room is gone, which is what the command wanted (100004 on destroy/metadata)
     DRY_RUN = "dry_run"  # recorded, not sent
@@ -97,7 +97,7 @@ class _NoMetrics:
 
 class ActionAudit(Protocol):
     def record(
-        self, action: ActionMessage, outcome: Outcome, at_ms: int, error: Mapping[str, Any] | None
+        self, action: ActionMessage, outcome: ActionOutcome, at_ms: int, error: Mapping[str, Any] | None
     ) -> None:
         """Write the audit record of an action's outcome (a put keyed by time and id: repeatable)."""
 
@@ -109,7 +109,7 @@ class TableAudit:
         self.table = table
 
     def record(
-        self, action: ActionMessage, outcome: Outcome, at_ms: int, error: Mapping[str, Any] | None
+        self, action: ActionMessage, outcome: ActionOutcome, at_ms: int, error: Mapping[str, Any] | None
     ) -> None:
         self.table.audit(
             action.room,
@@ -289,8 +289,8 @@ class Actuator:
             self._context = None
         return response
 
-    def handle_record(self, record: SQSRecord) -> Outcome:
-        """One record: an Outcome when it is complete; raises ActionNotDone when SQS must redeliver it
+    def handle_record(self, record: SQSRecord) -> ActionOutcome:
+        """One record: an ActionOutcome when it is complete; raises ActionNotDone when SQS must redeliver it
         (and any other error, logged, e.g. DynamoDB or SQS unavailable, or an unreadable secret)."""
         try:
             return self._handle(record)
@@ -303,10 +303,10 @@ class Actuator:
             logger.exception("action could not be handled; SQS will deliver it again")
             raise
 
-    def _handle(self, record: SQSRecord) -> Outcome:
+    def _handle(self, record: SQSRecord) -> ActionOutcome:
         action = self._parse(record)
         if action is None:
-            return Outcome.MALFORMED
+            return ActionOutcome.MALFORMED
         log = {
             "action_id": action.id,
             "command": action.command,
@@ -335,7 +335,7 @@ class Actuator:
             self.metrics.add_metric("ActionRetried", "Count", 1)
             logger.warning("the same action is running elsewhere; retrying later", extra=log)
             raise ActionRetry(str(busy)) from busy
-        outcome = Outcome(result["outcome"])
+        outcome = ActionOutcome(result["outcome"])
         self.audit.record(action, outcome, int(result["at_ms"]), None)
         replayed = bool(result.get("replayed"))
         self.metrics.add_metric(
@@ -352,14 +352,14 @@ class Actuator:
         did not take effect, so its idempotency record is dropped and a later delivery runs it again."""
         at_ms = int(self._clock() * 1000)
         if self.dry_run:
-            return {"outcome": str(Outcome.DRY_RUN), "at_ms": at_ms}
+            return {"outcome": str(ActionOutcome.DRY_RUN), "at_ms": at_ms}
         try:
             reply = self._client().execute(action.command, action.params, deadline=deadline)
         except TencentApiError as error:
             if error.gone:
-                return {"outcome": str(Outcome.GONE), "at_ms": at_ms, "request_id": error.request_id}
+                return {"outcome": str(ActionOutcome.GONE), "at_ms": at_ms, "request_id": error.request_id}
             raise
-        return {"outcome": str(Outcome.DONE), "at_ms": at_ms, "request_id": reply.request_id}
+        return {"outcome": str(ActionOutcome.DONE), "at_ms": at_ms, "request_id": reply.request_id}
 
     def _parse(self, record: SQSRecord) -> ActionMessage | None:
         try:
@@ -393,20 +393,22 @@ class Actuator:
 
     def _dead_letter_failed(
         self, record: SQSRecord, action: ActionMessage, error: TencentApiError, log: Mapping[str, Any]
-    ) -> Outcome:
+    ) -> ActionOutcome:
         details = error_record(error)
         self.queues.dead_letter(
             {**action.model_dump(mode="json"), "error": details},
             group=record.attributes.message_group_id or message_group(action.room),
             deduplication_id=record.message_id,
         )
-        self.audit.record(action, Outcome.FAILED, int(self._clock() * 1000), details)
+        self.audit.record(action, ActionOutcome.FAILED, int(self._clock() * 1000), details)
         self.metrics.add_metric("ActionFailed", "Count", 1)
         self.metrics.add_metric(f"ActionFailed{error.category.capitalize()}", "Count", 1)
         logger.error("action failed for good, dead-lettered", extra={**log, **details})
-        return Outcome.FAILED
+        return ActionOutcome.FAILED
 
-    def _refuse_command(self, record: SQSRecord, action: ActionMessage, log: Mapping[str, Any]) -> Outcome:
+    def _refuse_command(
+        self, record: SQSRecord, action: ActionMessage, log: Mapping[str, Any]
+    ) -> ActionOutcome:
         # Rules can only name WRITE_COMMANDS (the loader checks), so this message did not come from
         # the moderator: dead-letter it for a human to look at, as a permanent failure.
         details = {
@@ -420,14 +422,14 @@ class Actuator:
             group=record.attributes.message_group_id or message_group(action.room),
             deduplication_id=record.message_id,
         )
-        self.audit.record(action, Outcome.FAILED, int(self._clock() * 1000), details)
+        self.audit.record(action, ActionOutcome.FAILED, int(self._clock() * 1000), details)
         self.metrics.add_metric("ActionForbidden", "Count", 1)
         self.metrics.add_metric("ActionFailed", "Count", 1)
         self.metrics.add_metric("ActionFailedPermanent", "Count", 1)
         logger.error(
             "action's command is not one rules may run; dead-lettered, not run", extra={**log, **details}
         )
-        return Outcome.FAILED
+        return ActionOutcome.FAILED
 
     def _deadline(self) -> float | None:
         """A ``time.monotonic()`` instant for LiveClient: the invocation's remaining time, less a margin."""
@@ -441,7 +443,7 @@ def _mark_replayed(response: Any, idempotent_data: DataRecord) -> Any:
     return {**response, "replayed": True} if isinstance(response, dict) else response
 
 
-def _metric_name(outcome: Outcome) -> str:
+def _metric_name(outcome: ActionOutcome) -> str:
     return "".join(part.capitalize() for part in str(outcome).split("_"))
 
 
@@ -449,11 +451,11 @@ __all__ = [
     "ActionAudit",
     "ActionDeferred",
     "ActionNotDone",
+    "ActionOutcome",
     "ActionQueues",
     "ActionRetry",
     "Actuator",
     "CommandRunner",
-    "Outcome",
     "TableAudit",
     "error_record",
 ]

@@ -150,7 +150,7 @@ class SqsDeadLetterQueue:
 
 
 @dataclass(frozen=True)
-class Outcome:
+class ModerationOutcome:
     """What became of one record."""
 
     status: Status
@@ -177,7 +177,7 @@ class Outcome:
         }
 
     @classmethod
-    def from_dict(cls, values: dict[str, Any]) -> Outcome:
+    def from_dict(cls, values: dict[str, Any]) -> ModerationOutcome:
         return cls(
             status=values["status"],
             event_id=values.get("event_id"),
@@ -206,7 +206,7 @@ class Tally:
     failures: int = 0
     """Records that raised, so SQS returns them (a malformed one, when there is no DLQ to send it to)."""
 
-    def count(self, outcome: Outcome) -> None:
+    def count(self, outcome: ModerationOutcome) -> None:
         if outcome.status == "malformed":
             self.malformed += 1
             return
@@ -290,7 +290,7 @@ class Moderator:
         self.tally.count(outcome)
         return outcome.as_dict()
 
-    def _handle(self, record: SQSRecord) -> Outcome:
+    def _handle(self, record: SQSRecord) -> ModerationOutcome:
         try:
             envelope, callback = read_event(record.body)
         except ValidationError as error:
@@ -301,7 +301,7 @@ class Moderator:
             return self._reject(record, f"the event does not fit its command's model: {invalid}")
         log = {"event_id": envelope.id, "command": envelope.command, "group": envelope.group}
         try:
-            outcome = Outcome.from_dict(self._moderate_once(envelope=envelope, callback=callback))
+            outcome = ModerationOutcome.from_dict(self._moderate_once(envelope=envelope, callback=callback))
         except Exception:
             logger.exception("event not moderated; its message group is retried", extra=log)
             raise
@@ -309,15 +309,15 @@ class Moderator:
             logger.info("event already moderated; nothing done again", extra=log)
         return outcome
 
-    def moderate(self, envelope: EventEnvelope) -> Outcome:
+    def moderate(self, envelope: EventEnvelope) -> ModerationOutcome:
         """Moderate one event (outside a batch: the local tools and tests). Raises CallbackInvalid
         when the event does not fit its command's model."""
         callback = parse_callback(envelope.command, envelope.event)
-        outcome = Outcome.from_dict(self._moderate_once(envelope=envelope, callback=callback))
+        outcome = ModerationOutcome.from_dict(self._moderate_once(envelope=envelope, callback=callback))
         self.tally.count(outcome)
         return outcome
 
-    def _reject(self, record: SQSRecord, reason: str) -> Outcome:
+    def _reject(self, record: SQSRecord, reason: str) -> ModerationOutcome:
         log = {"message_id": record.message_id, "reason": reason}
         if self.dead_letters is None:
             logger.error("malformed event: failing it until SQS moves it to the DLQ", extra=log)
@@ -330,7 +330,7 @@ class Moderator:
             reason=reason,
         )
         logger.error("malformed event: sent to the events DLQ", extra=log)
-        return Outcome(status="malformed")
+        return ModerationOutcome(status="malformed")
 
     # --- one event (the idempotent unit) ---
 
@@ -338,7 +338,9 @@ class Moderator:
         room = callback.room_key
         at_ms = envelope.received_at
         now = at_ms / 1000
-        base = Outcome(status="quiet", event_id=envelope.id, command=envelope.command, known=envelope.known)
+        base = ModerationOutcome(
+            status="quiet", event_id=envelope.id, command=envelope.command, known=envelope.known
+        )
         admin = self.admin
         # The ingress marks echoes; checked again here in case its secret said otherwise (no loops).
         if envelope.echo or (callback.operator is not None and callback.operator == admin):
@@ -399,7 +401,7 @@ class Moderator:
         ).as_dict()
 
     def _record_echo(
-        self, envelope: EventEnvelope, callback: Callback, room: str | None, base: Outcome
+        self, envelope: EventEnvelope, callback: Callback, room: str | None, base: ModerationOutcome
     ) -> dict[str, Any]:
         """Our own admin caused it: never moderated (no loops), but an admin's metadata is the
         approved value that protected keys are restored to."""
