@@ -394,17 +394,9 @@ class Actuator:
     def _dead_letter_failed(
         self, record: SQSRecord, action: ActionMessage, error: TencentApiError, log: Mapping[str, Any]
     ) -> ActionOutcome:
-        details = error_record(error)
-        self.queues.dead_letter(
-            {**action.model_dump(mode="json"), "error": details},
-            group=record.attributes.message_group_id or message_group(action.room),
-            deduplication_id=record.message_id,
+        return self._dead_letter(
+            record, action, error_record(error), error.category, log, "action failed for good, dead-lettered"
         )
-        self.audit.record(action, ActionOutcome.FAILED, int(self._clock() * 1000), details)
-        self.metrics.add_metric("ActionFailed", "Count", 1)
-        self.metrics.add_metric(f"ActionFailed{error.category.capitalize()}", "Count", 1)
-        logger.error("action failed for good, dead-lettered", extra={**log, **details})
-        return ActionOutcome.FAILED
 
     def _refuse_command(
         self, record: SQSRecord, action: ActionMessage, log: Mapping[str, Any]
@@ -417,18 +409,35 @@ class Actuator:
             "request_id": "",
             "category": str(ErrorCategory.PERMANENT),
         }
+        self.metrics.add_metric("ActionForbidden", "Count", 1)
+        return self._dead_letter(
+            record,
+            action,
+            details,
+            ErrorCategory.PERMANENT,
+            log,
+            "action's command is not one rules may run; dead-lettered, not run",
+        )
+
+    def _dead_letter(
+        self,
+        record: SQSRecord,
+        action: ActionMessage,
+        details: Mapping[str, Any],
+        category: ErrorCategory,
+        log: Mapping[str, Any],
+        message: str,
+    ) -> ActionOutcome:
+        """An action that must not be tried again: to the actions DLQ with why, audited as failed."""
         self.queues.dead_letter(
-            {**action.model_dump(mode="json"), "error": details},
+            {**action.model_dump(mode="json"), "error": dict(details)},
             group=record.attributes.message_group_id or message_group(action.room),
             deduplication_id=record.message_id,
         )
         self.audit.record(action, ActionOutcome.FAILED, int(self._clock() * 1000), details)
-        self.metrics.add_metric("ActionForbidden", "Count", 1)
         self.metrics.add_metric("ActionFailed", "Count", 1)
-        self.metrics.add_metric("ActionFailedPermanent", "Count", 1)
-        logger.error(
-            "action's command is not one rules may run; dead-lettered, not run", extra={**log, **details}
-        )
+        self.metrics.add_metric(f"ActionFailed{category.capitalize()}", "Count", 1)
+        logger.error(message, extra={**log, **details})
         return ActionOutcome.FAILED
 
     def _deadline(self) -> float | None:
