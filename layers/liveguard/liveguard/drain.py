@@ -110,11 +110,8 @@ class SpoolDrain:
         while True:
             total.passes += 1
             passed = self._pass(stop_at)
-            total.drained += passed.drained
-            total.failed += passed.failed
-            total.already_gone += passed.already_gone
-            total.shards_given_up |= passed.shards_given_up
-            # The last pass's view of what is left is the run's.
+            total.add(passed)
+            # What is left is the last pass's view, not a sum over the passes.
             total.held, total.oldest_kept_ms = passed.held, passed.oldest_kept_ms
             if passed.oldest_kept_ms is None:
                 total.mark_cleared = self._clear_mark()
