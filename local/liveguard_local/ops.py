@@ -27,7 +27,7 @@ from urllib.parse import urlsplit
 from pydantic import SecretStr, ValidationError
 
 from liveguard.messages import message_group
-from liveguard.webhooks.commands import LIVE_SIDE_NAMESPACES
+from liveguard.webhooks.commands import LIVE_SIDE_NAMESPACES, is_live_side
 
 LOCAL_FILE = Path(".liveguard") / "local.json"
 # The region moto (and `liveguard local up`) uses when nothing else says.
@@ -468,7 +468,7 @@ def live_config_commands(commands: Sequence[str]) -> list[str]:
 
 def chat_side_commands(commands: Sequence[str]) -> list[str]:
     """The commands whose callbacks Tencent configures on the Chat side (its console), of ``commands``."""
-    return sorted({command for command in commands if not command.startswith(LIVE_SIDE_NAMESPACES)})
+    return sorted({command for command in commands if not is_live_side(command)})
 
 
 @dataclass(frozen=True)
