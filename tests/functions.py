@@ -1,16 +1,17 @@
 """Our Lambda functions as the runtime meets them, written once for every test: the handler module
 imported from ``functions/<name>/app.py`` (``load_function``) and the context Lambda passes it
-(``lambda_context``)."""
+(``lambda_context``), and an SQS batch run as the SQS functions run one (``process_batch``)."""
 
 from __future__ import annotations
 
 import importlib.util
 import os
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 FUNCTIONS = Path(__file__).resolve().parents[1] / "functions"
 
@@ -62,3 +63,22 @@ def load_function(
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = value
+
+
+def process_batch(
+    record_handler: Callable[..., Any], event: Mapping[str, Any], context: FakeLambdaContext | None = None
+) -> dict[str, Any]:
+    """An SQS batch through ``record_handler`` as the moderator and the actuator run one: Powertools'
+    FIFO processor (``liveguard.aws.batch``) and ``process_partial_response``; the partial batch
+    response."""
+    from aws_lambda_powertools.utilities.batch import process_partial_response
+
+    from liveguard.aws.batch import fifo_batch_processor
+
+    response = process_partial_response(
+        event=dict(event),
+        record_handler=record_handler,
+        processor=fifo_batch_processor(),
+        context=context,  # type: ignore[arg-type]
+    )
+    return dict(response)

@@ -1,30 +1,64 @@
 """Actuator: the actions on liveguard-actions.fifo, run through LiveClient, once each.
 
-Thin on purpose: Powertools wiring here, the logic in the layer (liveguard.actuator). The
-environment is validated, and the boto3 clients and the idempotency store made, once per cold
-start; LiveClient is made from the Tencent secret on the first live action and kept.
+Thin on purpose: the composition root. The environment is validated, and the adapters
+(liveguard.aws) made, once per cold start; LiveClient is made from the Tencent secret on the first
+live action and kept. The logic is in the layer (liveguard.actuator). A record that fails fails only
+its own message group (partial batch response, liveguard.aws.batch).
 """
 
 import os
 
+import boto3
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers
+from aws_lambda_powertools.utilities.batch import process_partial_response
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from liveguard.actuator import Actuator
-from liveguard.settings import ActuatorEnvironment
+from liveguard.aws.actuator_queues import SqsActuatorQueues
+from liveguard.aws.batch import fifo_batch_processor
+from liveguard.aws.idempotency import PowertoolsIdempotency, state_table_persistence
+from liveguard.aws.state_table import StateTable
+from liveguard.ports import CommandRunner
+from liveguard.settings import ActuatorEnvironment, load_tencent_secret
 
 logger = Logger()
 metrics = Metrics()
 # The layer logs through the standard library; give its loggers Powertools' JSON format and context.
 copy_config_to_registered_loggers(source_logger=logger, include={"liveguard"})
 environment = ActuatorEnvironment.model_validate(os.environ)
-actuator = Actuator.from_environment(environment, metrics=metrics)
+dynamodb = boto3.client("dynamodb")
+
+
+def live_client() -> CommandRunner:
+    """LiveClient from the Tencent secret, on the first live action (never in dry-run mode)."""
+    from liveguard.tencent.client import LiveClient
+    from liveguard.tencent.ratelimit import CommandRateLimiter
+
+    secret = load_tencent_secret(environment.tencent_secret_arn)
+    # Each concurrent actuator gets its share of every command's rate, so together they stay under
+    # Tencent's limit.
+    return LiveClient.from_secret(secret, limiter=CommandRateLimiter(concurrency=environment.concurrency))
+
+
+actuator = Actuator(
+    client=live_client,
+    idempotency=PowertoolsIdempotency(state_table_persistence(environment.state_table_name, dynamodb)),
+    queues=SqsActuatorQueues(
+        actions_queue_url=str(environment.actions_queue_url), dlq_url=str(environment.actions_dlq_url)
+    ),
+    audit=StateTable(environment.state_table_name, dynamodb),
+    dry_run=environment.dry_run,
+    metrics=metrics,
+)
+processor = fifo_batch_processor()
 
 
 @logger.inject_lambda_context
 @metrics.log_metrics
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
-    # A batch's records share one failure semantics: SqsFifoPartialProcessor(skip_group_on_error=True)
-    # fails a record and the rest of its room's group, and returns the others' outcomes.
-    return actuator.handle_batch(event, context)
+    return dict(
+        process_partial_response(
+            event=event, record_handler=actuator.handle_record, processor=processor, context=context
+        )
+    )

@@ -1,9 +1,10 @@
 """Moderator: batches from liveguard-events.fifo through the rules; state in DynamoDB; actions onto
 liveguard-actions.fifo.
 
-Thin on purpose: Powertools wiring here, the logic in the layer (liveguard.moderator). The rules are
-loaded and compiled once per cold start, from RULES_FILE or the layer's defaults. A record that fails
-fails only its own message group (partial batch response); the rest of the batch is done.
+Thin on purpose: the composition root. The adapters (liveguard.aws) are chosen and the rules loaded
+and compiled once per cold start, from RULES_FILE or the layer's defaults; the logic is in the layer
+(liveguard.moderator). A record that fails fails only its own message group (partial batch response,
+liveguard.aws.batch); the rest of the batch is done.
 """
 
 import os
@@ -11,15 +12,18 @@ import os
 from aws_lambda_powertools import Logger, Metrics, single_metric
 from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.batch import SqsFifoPartialProcessor, process_partial_response
-from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
+from aws_lambda_powertools.utilities.batch import process_partial_response
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from liveguard.moderator import Moderator, SqsActionQueue, SqsDeadLetterQueue, Tally
+from liveguard.aws.action_queue import SqsActionQueue
+from liveguard.aws.batch import fifo_batch_processor
+from liveguard.aws.dead_letter_queue import SqsDeadLetterQueue
+from liveguard.aws.idempotency import PowertoolsIdempotency, state_table_persistence
+from liveguard.aws.state_table import StateTable
+from liveguard.moderator import Moderator, Tally
 from liveguard.rules.engine import evaluate, snapshots_from_admin
 from liveguard.rules.loader import load_rules
 from liveguard.settings import ModeratorEnvironment, load_tencent_secret
-from liveguard.state import StateTable
 
 logger = Logger()
 metrics = Metrics()
@@ -37,16 +41,9 @@ moderator = Moderator(
     snapshots_from_admin=snapshots_from_admin,
     dead_letters=SqsDeadLetterQueue(str(environment.events_dlq_url)) if environment.events_dlq_url else None,
     # Powertools writes its records (pk "idempotency#<function>") into the state table itself.
-    idempotency=DynamoDBPersistenceLayer(
-        table_name=environment.state_table_name, key_attr="pk", sort_key_attr="sk", expiry_attr="expiration"
-    ),
+    idempotency=PowertoolsIdempotency(state_table_persistence(environment.state_table_name)),
 )
-# skip_group_on_error: a failed record fails the rest of its room's records in the batch (FIFO order
-# holds), and only those; other rooms' records are done.
-processor = SqsFifoPartialProcessor(skip_group_on_error=True)
-# A batch whose every record failed is reported like any other, not raised: the function's Errors
-# (and their alarm) then mean a crash or a timeout, and the records come back just the same.
-processor.raise_on_entire_batch_failure = False
+processor = fifo_batch_processor()
 # The per-command and per-rule metrics carry the service, as the totals do.
 BREAKDOWN_DIMENSIONS = {"service": os.environ.get("POWERTOOLS_SERVICE_NAME", "liveguard-moderator")}
 
@@ -83,7 +80,6 @@ def publish(tally: Tally) -> None:
 @logger.inject_lambda_context
 @metrics.log_metrics
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
-    moderator.register_lambda_context(context)
     try:
         response = process_partial_response(
             event=event, record_handler=moderator.handle_record, processor=processor, context=context

@@ -118,11 +118,11 @@ def _describe_change(change: Any) -> str:
 
 
 def _rules_test(args: argparse.Namespace) -> int:
+    from liveguard.memory import MemoryState
     from liveguard.messages import event_id
     from liveguard.rules.engine import evaluate, snapshots_from_admin
     from liveguard.rules.loader import RulesInvalid, load_rules
     from liveguard.webhooks.models import BEFORE_COMMANDS, CallbackInvalid, parse_callback
-    from liveguard_local.memory_state import MemoryState
 
     try:
         rules = load_rules(args.file)
@@ -138,7 +138,9 @@ def _rules_test(args: argparse.Namespace) -> int:
         return 1
     print(f"{args.file}: {rules.summary()}")
     status = 0
-    for path in args.events:
+    for position, path in enumerate(args.events):
+        # Each file is an event of its own, even one given twice (a repeat counts again).
+        applied_as = f"{position:016d}"
         try:
             command, body, raw, app = _read_event(path)
             event = parse_callback(command, body)
@@ -153,7 +155,7 @@ def _rules_test(args: argparse.Namespace) -> int:
             print("  echo of the admin: recorded, not moderated")
             for snapshot in snapshots:
                 print(f"  change:  {_describe_change(snapshot)}")
-            state.apply(snapshots, now)
+            state.apply(snapshots, event_id=applied_as, now=now)
             continue
         decision = evaluate(
             event, state, rules, now=now, admin=args.admin, event_id=event_id(app, command, raw)
@@ -174,7 +176,7 @@ def _rules_test(args: argparse.Namespace) -> int:
             print(f"  action:  {action.command} {_json(action.params)}{delay}  [{action.rule}]")
         for change in decision.changes:
             print(f"  change:  {_describe_change(change)}  [{change.rule}]")
-        state.apply(decision.changes, now)
+        state.apply(decision.changes, event_id=applied_as, now=now)
     return status
 
 

@@ -13,12 +13,12 @@ import httpx
 import pytest
 from moto import mock_aws
 
-from liveguard.actuator import Actuator, TableAudit
-from liveguard.state import StateTable
+from liveguard.actuator import Actuator
+from liveguard.aws.state_table import StateTable
 from liveguard.tencent.client import LiveClient
 from liveguard_local.emulator.server import Emulator
 from tests.aws import FAKE_CREDENTIALS
-from tests.functions import load_function
+from tests.functions import load_function, process_batch
 from tests.unit.test_actuator import (
     Aws,
     actuator_context,
@@ -26,8 +26,8 @@ from tests.unit.test_actuator import (
     deliver,
     failed_ids,
     fresh_secret_readers,
+    idempotency,
     make_action,
-    persistence_layer,
 )
 
 from .conftest import ADMIN, KEY, SDK_APP_ID
@@ -62,9 +62,9 @@ def live(emulator: Emulator, http: httpx.Client) -> LiveClient:
 def actuator(aws: Aws, live: LiveClient) -> Actuator:
     return Actuator(
         client=lambda: live,
-        persistence=persistence_layer(aws),
+        idempotency=idempotency(aws),
         queues=aws.queues(),
-        audit=TableAudit(StateTable(aws.table, aws.dynamodb)),
+        audit=StateTable(aws.table, aws.dynamodb),
     )
 
 
@@ -205,8 +205,8 @@ def test_the_same_action_delivered_twice_makes_one_rest_call(aws, actuator, room
     action = make_action("set_room_metadata", {"RoomId": room, "Metadata": [{"Key": "k", "Value": "v"}]})
     aws.send(action)
     event = aws.receive_event()
-    first = actuator.handle_batch(event, actuator_context())  # type: ignore[arg-type]
-    again = actuator.handle_batch(event, actuator_context())  # type: ignore[arg-type]  # the same delivery, again
+    first = process_batch(actuator.handle_record, event, actuator_context())
+    again = process_batch(actuator.handle_record, event, actuator_context())  # the same delivery, again
     aws.complete(event, again)
     aws.send(action.model_dump_json(), group=room, dedup="later")  # and a later copy
     later = deliver(aws, actuator)

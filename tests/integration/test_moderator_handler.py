@@ -16,8 +16,8 @@ import boto3
 import pytest
 from aws_lambda_powertools.utilities import parameters
 
+from liveguard.aws.state_table import StateTable
 from liveguard.messages import CallbackQuery, EventEnvelope, action_id, event_id, message_group
-from liveguard.state import StateTable
 from liveguard_local.events import CALLBACK_BODIES, LOCAL_SECRET
 from tests.aws import FAKE_CREDENTIALS, create_state_table, moto_server
 from tests.functions import lambda_context, load_function

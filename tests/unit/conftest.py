@@ -12,7 +12,7 @@ import httpx
 import pytest
 from moto import mock_aws
 
-from liveguard.state import StateTable
+from liveguard.aws.state_table import StateTable
 from liveguard.tencent.client import AdminUserSig, LiveClient
 from liveguard.tencent.ratelimit import CommandRateLimiter
 from tests.aws import FAKE_CREDENTIALS, create_state_table

@@ -20,20 +20,17 @@ from hypothesis import strategies as st
 from moto import mock_aws
 from pydantic import ValidationError
 
-from liveguard.actuator import (
-    ActionOutcome,
-    ActionQueues,
-    ActionRetry,
-    Actuator,
-    TableAudit,
-)
+from liveguard.actuator import ActionOutcome, ActionRetry, Actuator
+from liveguard.aws.actuator_queues import SqsActuatorQueues
+from liveguard.aws.idempotency import PowertoolsIdempotency, state_table_persistence
+from liveguard.aws.state_table import StateTable
+from liveguard.memory import MemoryState
 from liveguard.messages import ActionMessage, action_id, message_group
 from liveguard.settings import ActuatorEnvironment
-from liveguard.state import StateTable
 from liveguard.tencent.commands import EmptyReply, Reply
 from liveguard.tencent.errors import TencentApiError
 from tests.aws import FAKE_CREDENTIALS, create_state_table
-from tests.functions import FakeLambdaContext, lambda_context
+from tests.functions import FakeLambdaContext, lambda_context, load_function, process_batch
 
 CAUSE = "c" * 64
 TABLE = "liveguard-state-test"
@@ -145,8 +142,8 @@ class Aws:
         items = self.dynamodb.scan(TableName=self.table)["Items"]
         return [item for item in items if item["pk"]["S"].startswith("idempotency#")]
 
-    def queues(self) -> ActionQueues:
-        return ActionQueues(self.sqs, actions_queue_url=self.actions_url, dlq_url=self.dlq_url)
+    def queues(self) -> SqsActuatorQueues:
+        return SqsActuatorQueues(actions_queue_url=self.actions_url, dlq_url=self.dlq_url, client=self.sqs)
 
 
 def create_resources(suffix: str = "test") -> Aws:
@@ -246,9 +243,9 @@ def metrics() -> RecordingMetrics:
 def make_actuator(aws: Aws, client: Any, metrics: RecordingMetrics | None = None, **options: Any) -> Actuator:
     return Actuator(
         client=lambda: client,
-        persistence=persistence_layer(aws),
+        idempotency=idempotency(aws),
         queues=aws.queues(),
-        audit=TableAudit(StateTable(aws.table, aws.dynamodb)),
+        audit=StateTable(aws.table, aws.dynamodb),
         metrics=metrics,
         **options,
     )
@@ -258,7 +255,7 @@ def deliver(aws: Aws, actuator: Actuator, context: FakeLambdaContext | None = No
     """Receive a batch, run the actuator on it, complete what it completed; return its response."""
     event = aws.receive_event()
     assert event["Records"], "nothing to deliver"
-    response = actuator.handle_batch(event, context or actuator_context())  # type: ignore[arg-type]
+    response = process_batch(actuator.handle_record, event, context or actuator_context())
     aws.complete(event, response)
     aws.release(event, response)
     return response
@@ -292,9 +289,9 @@ def test_a_redelivered_action_does_not_call_tencent_again(aws, client, metrics):
     actuator = make_actuator(aws, client, metrics)
     aws.send(action)
     event = aws.receive_event()
-    actuator.handle_batch(event, actuator_context())  # type: ignore[arg-type]
+    process_batch(actuator.handle_record, event, actuator_context())
     # When SQS delivers the same message again (e.g. the deletion was lost)
-    response = actuator.handle_batch(event, actuator_context())  # type: ignore[arg-type]
+    response = process_batch(actuator.handle_record, event, actuator_context())
     # Then it completes without a second call, and is counted as a duplicate
     assert response == {"batchItemFailures": []}
     assert len(client.calls) == 1
@@ -468,12 +465,17 @@ def test_a_dead_letter_replayed_after_a_fix_runs(aws, client):
     assert len(client.calls) == 1
 
 
-class NoQueues(ActionQueues):
+class NoQueues:
+    """The actuator's queues in memory: dead letters kept, deferrals refused."""
+
     def __init__(self) -> None:
         self.sent: list[dict[str, Any]] = []
 
     def dead_letter(self, body: Any, *, group: str, deduplication_id: str) -> None:
         self.sent.append(dict(body))
+
+    def defer(self, receipt_handle: str, seconds: int) -> bool:
+        return False
 
 
 @settings(max_examples=200, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -488,9 +490,9 @@ def test_any_body_either_runs_or_is_dead_lettered_never_crashes(body):
     client = ScriptedClient()
     actuator = Actuator(
         client=lambda: client,
-        persistence=None,  # type: ignore[arg-type]  # never reached: no body here is a valid action
+        idempotency=None,  # never reached: no body here is a valid action
         queues=queues,
-        audit=TableAudit(StateTable(TABLE, client=object())),
+        audit=MemoryState(),
     )
     from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
@@ -504,7 +506,7 @@ def test_any_body_either_runs_or_is_dead_lettered_never_crashes(body):
 # --- scheduling, FIFO groups and time ----------------------------------------------------------
 
 
-class SpyQueues(ActionQueues):
+class SpyQueues(SqsActuatorQueues):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.deferred: list[int] = []
@@ -519,7 +521,7 @@ def test_when_sqs_refuses_to_defer_the_record_still_fails_and_waits_out_the_visi
     aws.send(make_action(not_before=int(clock.now) + 60))
     event = aws.receive_event()
     event["Records"][0]["receiptHandle"] = "not-a-receipt-handle"
-    response = make_actuator(aws, client, clock=clock).handle_batch(event, actuator_context())  # type: ignore[arg-type]
+    response = process_batch(make_actuator(aws, client, clock=clock).handle_record, event, actuator_context())
     assert len(response["batchItemFailures"]) == 1
     assert client.calls == []
 
@@ -537,10 +539,10 @@ def test_an_action_not_due_yet_is_hidden_until_it_is(aws, client, metrics):
     clock = Clock(1_800_000_000.0)
     aws.send(make_action(not_before=int(clock.now) + 120))
     actuator = make_actuator(aws, client, metrics, clock=clock)
-    actuator.queues = SpyQueues(aws.sqs, actions_queue_url=aws.actions_url, dlq_url=aws.dlq_url)
+    actuator.queues = SpyQueues(actions_queue_url=aws.actions_url, dlq_url=aws.dlq_url, client=aws.sqs)
     # When it is delivered now
     event = aws.receive_event()
-    response = actuator.handle_batch(event, actuator_context())  # type: ignore[arg-type]
+    response = process_batch(actuator.handle_record, event, actuator_context())
     # Then the record fails without a call, and SQS hides it for the 120 s left
     assert failed_ids(response) == {event["Records"][0]["messageId"]}
     assert client.calls == []
@@ -572,7 +574,7 @@ def test_a_failure_holds_back_the_rest_of_its_room_but_not_other_rooms(aws):
     event = aws.receive_event()
     ids = {json.loads(r["body"])["id"]: r["messageId"] for r in event["Records"]}
     # When the batch is handled
-    response = make_actuator(aws, client).handle_batch(event, actuator_context())  # type: ignore[arg-type]
+    response = process_batch(make_actuator(aws, client).handle_record, event, actuator_context())
     # Then both live-1 records fail (order within the room is kept), and live-2's ran
     assert failed_ids(response) == {ids[first.id], ids[second.id]}
     assert [params["RoomId"] for _, params, _ in client.calls] == ["live-1", "live-2"]
@@ -584,7 +586,7 @@ def test_a_batch_where_everything_fails_is_reported_not_raised(aws):
     event = aws.receive_event()
     actuator = make_actuator(aws, ScriptedClient([tencent_error(100001)]))
     # When it is handled, the response lists it (a function error would trip the errors alarm)
-    response = actuator.handle_batch(event, actuator_context())  # type: ignore[arg-type]
+    response = process_batch(actuator.handle_record, event, actuator_context())
     assert failed_ids(response) == {event["Records"][0]["messageId"]}
 
 
@@ -600,7 +602,7 @@ def test_with_no_time_left_the_record_fails_before_any_call(aws, client):
     aws.send(make_action())
     event = aws.receive_event()
     actuator = make_actuator(aws, client, margin=3.0)
-    response = actuator.handle_batch(event, actuator_context(remaining_ms=2_000))  # type: ignore[arg-type]
+    response = process_batch(actuator.handle_record, event, actuator_context(remaining_ms=2_000))
     assert len(response["batchItemFailures"]) == 1
     assert client.calls == []
 
@@ -609,11 +611,10 @@ def test_no_time_left_is_a_retry_for_handle_record_callers(aws, client):
     aws.send(make_action())
     event = aws.receive_event()
     actuator = make_actuator(aws, client, margin=3.0)
-    actuator._context = actuator_context(remaining_ms=1_000)  # type: ignore[assignment]
     from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
     with pytest.raises(ActionRetry):
-        actuator.handle_record(SQSRecord(event["Records"][0]))
+        actuator.handle_record(SQSRecord(event["Records"][0]), actuator_context(remaining_ms=1_000))  # type: ignore[arg-type]
 
 
 # --- dry run -----------------------------------------------------------------------------------
@@ -628,9 +629,9 @@ def test_a_dry_run_records_the_action_without_calling_tencent(aws, metrics):
     aws.send(action)
     actuator = Actuator(
         client=no_client,
-        persistence=persistence_layer(aws),
+        idempotency=idempotency(aws),
         queues=aws.queues(),
-        audit=TableAudit(StateTable(aws.table, aws.dynamodb)),
+        audit=StateTable(aws.table, aws.dynamodb),
         dry_run=True,
         metrics=metrics,
     )
@@ -654,16 +655,9 @@ def test_a_dry_run_does_not_stop_the_real_run_later(aws, client):
     assert len(client.calls) == 1
 
 
-def persistence_layer(aws: Aws) -> Any:
-    from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
-
-    return DynamoDBPersistenceLayer(
-        table_name=aws.table,
-        key_attr="pk",
-        sort_key_attr="sk",
-        expiry_attr="expiration",
-        boto3_client=aws.dynamodb,
-    )
+def idempotency(aws: Aws) -> PowertoolsIdempotency:
+    """The idempotency the function wires: Powertools' records in the state table."""
+    return PowertoolsIdempotency(state_table_persistence(aws.table, aws.dynamodb))
 
 
 # --- the environment ---------------------------------------------------------------------------
@@ -706,17 +700,15 @@ def test_the_lambdas_actuator_divides_tencents_rate_by_its_concurrency(aws, monk
     # Given the environment the template sets, with a secret in Secrets Manager
     secret = {"SdkAppId": 1400000001, "SecretKey": "k", "AdminIdentifier": "administrator", "Region": "USA"}
     arn = boto3.client("secretsmanager").create_secret(Name="lg", SecretString=json.dumps(secret))["ARN"]
-    environment = ActuatorEnvironment.model_validate(
-        {
-            "ACTIONS_QUEUE_URL": aws.actions_url,
-            "ACTIONS_DLQ_URL": aws.dlq_url,
-            "STATE_TABLE_NAME": aws.table,
-            "TENCENT_SECRET_ARN": arn,
-            "ACTUATOR_CONCURRENCY": "4",
-        }
-    )
-    # When the actuator builds its LiveClient
-    live = Actuator.from_environment(environment)._client()
+    environment = {
+        "ACTIONS_QUEUE_URL": aws.actions_url,
+        "ACTIONS_DLQ_URL": aws.dlq_url,
+        "STATE_TABLE_NAME": aws.table,
+        "TENCENT_SECRET_ARN": arn,
+        "ACTUATOR_CONCURRENCY": "4",
+    }
+    # When the function's actuator builds its LiveClient
+    live = load_function("actuator", environment=environment).actuator._client()
     # Then each command gets a quarter of its documented rate
     assert live.limiter.rate("set_room_metadata") == 50  # type: ignore[attr-defined]
     assert live.limiter.rate("get_room_list") == 2  # type: ignore[attr-defined]
@@ -739,9 +731,9 @@ def test_an_unreadable_secret_fails_the_record_loudly_and_a_later_delivery_runs_
     aws.send(make_action())
     actuator = Actuator(
         client=flaky_client,
-        persistence=persistence_layer(aws),
+        idempotency=idempotency(aws),
         queues=aws.queues(),
-        audit=TableAudit(StateTable(aws.table, aws.dynamodb)),
+        audit=StateTable(aws.table, aws.dynamodb),
         metrics=metrics,
     )
     # When the record is delivered, it fails, with the error logged and counted

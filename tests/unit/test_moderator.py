@@ -1,6 +1,8 @@
 """The moderator's logic: decisions carried out (state, actions, audit) exactly once per event, echoes
-recorded and never moderated, malformed records dead-lettered. The state table is moto's; the engine
-is a scripted fake here and the real one with the default rules at the end."""
+recorded and never moderated, malformed records dead-lettered. The state store is the in-memory one
+(``liveguard.memory.MemoryState``, which the state tests hold to the table's behaviour); the engine is
+a scripted fake here and the real one with the default rules at the end. The SQS adapters are tested
+in test_aws_queues.py."""
 
 from __future__ import annotations
 
@@ -9,19 +11,15 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-import boto3
 import pytest
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
-from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
 from pydantic import ValidationError
 
+from liveguard.aws.action_queue import ActionsNotQueued
+from liveguard.aws.idempotency import PowertoolsIdempotency, state_table_persistence
+from liveguard.memory import MemoryState
 from liveguard.messages import ActionMessage, CallbackQuery, EventEnvelope, action_id, event_id, message_group
-from liveguard.moderator import (
-    ActionsNotQueued,
-    MalformedEvent,
-    Moderator,
-    SqsActionQueue,
-)
+from liveguard.moderator import MalformedEvent, Moderator
 from liveguard.rules.outcome import (
     Action,
     AddStrike,
@@ -186,6 +184,12 @@ class RecordingDeadLetters:
 
 
 # --- fixtures --------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def table() -> MemoryState:
+    """The moderator's state store, in memory."""
+    return MemoryState()
 
 
 @pytest.fixture
@@ -408,15 +412,9 @@ def test_powertools_remembers_a_completed_event(table, dynamodb, engine, queue):
         rules=None,
         admin=ADMIN,
         snapshots_from_admin=admin_snapshots,
-        idempotency=DynamoDBPersistenceLayer(
-            table_name=TABLE,
-            key_attr="pk",
-            sort_key_attr="sk",
-            expiry_attr="expiration",
-            boto3_client=dynamodb,
-        ),
+        idempotency=PowertoolsIdempotency(state_table_persistence(TABLE, dynamodb)),
     )
-    moderator.register_lambda_context(CONTEXT)
+    moderator.idempotency.register_lambda_context(CONTEXT)  # type: ignore[union-attr]
     envelope = comment("spam!")
     first = moderator.moderate(envelope)
     # When the event comes again
@@ -566,93 +564,6 @@ def test_the_tally_counts_events_rules_actions_and_echoes(moderator):
     assert tally.actions == {"send_custom_msg": 1}
     assert tally.echoes == 1
     assert moderator.take_tally().events == {}
-
-
-# --- the actions queue (moto) ----------------------------------------------------------------------
-
-
-@pytest.fixture
-def sqs(dynamodb) -> Any:
-    return boto3.client("sqs")
-
-
-def fifo_queue(sqs: Any, name: str = "liveguard-actions-test.fifo") -> str:
-    url: str = sqs.create_queue(
-        QueueName=name, Attributes={"FifoQueue": "true", "ContentBasedDeduplication": "false"}
-    )["QueueUrl"]
-    return url
-
-
-def receive_all(sqs: Any, url: str) -> list[dict[str, Any]]:
-    messages: list[dict[str, Any]] = []
-    while batch := sqs.receive_message(
-        QueueUrl=url, MaxNumberOfMessages=10, AttributeNames=["All"], WaitTimeSeconds=0
-    ).get("Messages", []):
-        for message in batch:
-            sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
-        messages.extend(batch)
-    return messages
-
-
-def test_actions_reach_sqs_in_order_with_the_room_as_group_and_the_action_id_as_dedup(sqs):
-    # Given twelve actions for one room (more than one SendMessageBatch holds)
-    url = fifo_queue(sqs)
-    cause = "e" * 64
-    messages = [
-        ActionMessage(
-            id=action_id(cause, "r", "del_room_metadata", {"RoomId": "房间 1", "Keys": [f"k{i}"]}),
-            command="del_room_metadata",
-            params={"RoomId": "房间 1", "Keys": [f"k{i}"]},
-            room="房间 1",
-            rule="r",
-            cause=cause,
-        )
-        for i in range(12)
-    ]
-    # When they are queued
-    SqsActionQueue(url, client=sqs).send(messages)
-    # Then all twelve wait, in order, grouped by the room's SQS-safe group and deduplicated by id
-    received = receive_all(sqs, url)
-    assert [json.loads(m["Body"])["id"] for m in received] == [m.id for m in messages]
-    assert {m["Attributes"]["MessageGroupId"] for m in received} == {message_group("房间 1")}
-    assert [m["Attributes"]["MessageDeduplicationId"] for m in received] == [m.id for m in messages]
-
-
-def test_an_action_queued_twice_is_received_once(sqs):
-    url = fifo_queue(sqs)
-    params = {"RoomId": ROOM}
-    message = ActionMessage(
-        id=action_id("e" * 64, "r", "destroy_room", params),
-        command="destroy_room",
-        params=params,
-        room=ROOM,
-        rule="r",
-        cause="e" * 64,
-    )
-    queue = SqsActionQueue(url, client=sqs)
-    queue.send([message])
-    queue.send([message])
-    assert len(receive_all(sqs, url)) == 1
-
-
-def test_actions_sqs_refuses_fail_the_event():
-    # Given an SQS that refuses one entry of the batch
-    class Refusing:
-        def send_message_batch(self, **_: Any) -> dict[str, Any]:
-            return {"Successful": [], "Failed": [{"Id": "0", "Code": "InternalError", "SenderFault": False}]}
-
-    params = {"RoomId": ROOM}
-    message = ActionMessage(
-        id=action_id("e" * 64, "r", "destroy_room", params),
-        command="destroy_room",
-        params=params,
-        room=ROOM,
-        rule="r",
-        cause="e" * 64,
-    )
-    # Then queueing raises, so the event is retried
-    with pytest.raises(ActionsNotQueued, match="InternalError"):
-        SqsActionQueue("https://sqs/q.fifo", client=Refusing()).send([message])
 
 
 # --- the environment -------------------------------------------------------------------------------

@@ -1,5 +1,8 @@
-"""The state table (against moto): strike and violation windows, snapshots, sanctions, idempotent
-re-application, the audit an operator reads; and the ingress's boto3-free GetItem against moto's server."""
+"""The state stores: strike and violation windows, snapshots, sanctions, idempotent re-application,
+the decision journal, the audit an operator reads. Each behaviour runs against the DynamoDB table
+(moto) and against the in-memory store (``liveguard.memory.MemoryState``), which must behave the same;
+a test that reads DynamoDB's items runs against the table only. Also the ingress's boto3-free GetItem
+against moto's server."""
 
 from __future__ import annotations
 
@@ -21,15 +24,12 @@ from hypothesis import strategies as st
 
 from liveguard.aws.dynamodb import DynamoDbClient, DynamoDbError, SanctionView
 from liveguard.aws.protocol import AwsCredentials
+from liveguard.aws.state_table import StateTable, from_attribute, to_attribute
+from liveguard.memory import MemoryState
 from liveguard.messages import ActionMessage, action_id
+from liveguard.ports import StateStore
 from liveguard.rules.outcome import AddStrike, RecordSanction, RecordViolation, SaveSnapshot
-from liveguard.state import (
-    AuditRecord,
-    StateTable,
-    from_attribute,
-    room_pk,
-    to_attribute,
-)
+from liveguard.state import AuditRecord, room_pk
 from tests.aws import create_state_table, moto_server
 
 from .conftest import STATE_TABLE as TABLE
@@ -51,7 +51,27 @@ def items(dynamodb: Any, prefix: str) -> list[dict[str, Any]]:
     return answer["Items"]
 
 
-def strike(event_id: str, at: float, table: StateTable, user: str = "bob", room: str = ROOM) -> None:
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Every test of a store runs on both stores, unless it reads DynamoDB's own items."""
+    if "table" in metafunc.fixturenames and "dynamodb" not in metafunc.fixturenames:
+        metafunc.parametrize("store", ["dynamodb", "memory"], indirect=True)
+
+
+@pytest.fixture
+def store(request: pytest.FixtureRequest) -> str:
+    """Which store a test runs on (the table, unless parametrized)."""
+    return str(getattr(request, "param", "dynamodb"))
+
+
+@pytest.fixture
+def table(store: str, request: pytest.FixtureRequest) -> StateStore:
+    """The store under test: the state table (moto) or the in-memory store."""
+    if store == "memory":
+        return MemoryState()
+    return StateTable(TABLE, client=request.getfixturevalue("dynamodb"))
+
+
+def strike(event_id: str, at: float, table: StateStore, user: str = "bob", room: str = ROOM) -> None:
     table.apply([AddStrike(room_id=room, rule="banned-terms", user_id=user)], event_id=event_id, now=at)
 
 

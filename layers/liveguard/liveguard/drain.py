@@ -23,8 +23,9 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
+from liveguard.ports import EventQueue, SpoolPages
 from liveguard.spool import MARK_IDLE, SPOOL_SHARDS, KeptEvent
 
 logger = logging.getLogger(__name__)
@@ -34,24 +35,6 @@ PAGE_SIZE = 100
 SEND_TIMEOUT = 2.0
 # Left of the invocation when the drain stops starting new sends.
 STOP_MARGIN = 5.0
-
-
-class SpoolPages(Protocol):
-    """What the drain needs of the spool (``liveguard.aws.dynamodb.DynamoDbSpool``)."""
-
-    def page(
-        self, shard: int, *, limit: int = ..., start_key: Any = ..., timeout: float = ...
-    ) -> tuple[list[KeptEvent], Any]: ...
-
-    def remove(self, event: KeptEvent, *, timeout: float = ...) -> bool: ...
-
-    def clear_mark(self, *, older_than_ms: int, timeout: float = ...) -> bool: ...
-
-
-class EventSender(Protocol):
-    def send_message(
-        self, queue_url: str, body: str, *, group_id: str | None, deduplication_id: str | None, timeout: float
-    ) -> object: ...
 
 
 @dataclass
@@ -91,7 +74,7 @@ class SpoolDrain:
         self,
         *,
         spool: Callable[[], SpoolPages],
-        queue: Callable[[], EventSender],
+        queue: Callable[[], EventQueue],
         queue_url: str,
         workers: int = 4,
         monotonic: Callable[[], float] = time.monotonic,
@@ -147,14 +130,14 @@ class SpoolDrain:
         return report
 
     def _drain_shards(
-        self, shards: list[int], spool: SpoolPages, sender: EventSender, stop_at: float
+        self, shards: list[int], spool: SpoolPages, sender: EventQueue, stop_at: float
     ) -> DrainReport:
         report = DrainReport()
         for shard in shards:
             report.add(self.drain_shard(shard, spool, sender, stop_at))
         return report
 
-    def drain_shard(self, shard: int, spool: SpoolPages, sender: EventSender, stop_at: float) -> DrainReport:
+    def drain_shard(self, shard: int, spool: SpoolPages, sender: EventQueue, stop_at: float) -> DrainReport:
         """One shard, oldest first; a room whose send failed is held for the rest of the shard."""
         report = DrainReport()
         held: set[str] = set()

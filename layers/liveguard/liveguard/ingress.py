@@ -17,14 +17,14 @@ import re
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
 from liveguard.messages import CallbackQuery, EventEnvelope, event_id, message_group
 from liveguard.rules.verdict import ALLOW_ALL, CompiledRules, Verdict, decide, tencent_default
 from liveguard.settings import SecretUnusable, TencentSecret
-from liveguard.spool import MESSAGE_REFUSALS, EventSpool, KeptEvent, SpoolGuard
+from liveguard.spool import MESSAGE_REFUSALS, KeptEvent, SpoolGuard
 from liveguard.tencent.webhook_signature import WebhookSignatureError, verify_webhook_signature
 from liveguard.webhooks.commands import is_live_side
 from liveguard.webhooks.models import (
@@ -34,6 +34,9 @@ from liveguard.webhooks.models import (
     is_command_name,
     parse_callback,
 )
+
+if TYPE_CHECKING:  # the ports are annotations only: the ingress's cold start does not load them
+    from liveguard.ports import EventQueue, EventSpool, Metrics
 
 logger = logging.getLogger(__name__)
 
@@ -76,27 +79,6 @@ SIGNATURE_REFUSALS = {
     "stale": Refusal.STALE,
     "mismatch": Refusal.BAD_SIGN,
 }
-
-
-class EventQueue(Protocol):
-    def send_message(
-        self, queue_url: str, body: str, *, group_id: str | None, deduplication_id: str | None, timeout: float
-    ) -> object:
-        """Send one message; raise an exception with a ``retryable`` attribute on failure."""
-
-
-class Metrics(Protocol):
-    def add_metric(self, name: str, unit: str, value: float) -> None: ...
-
-    def add_dimension(self, name: str, value: str) -> None: ...
-
-
-class _NoMetrics:
-    def add_metric(self, name: str, unit: str, value: float) -> None:
-        pass
-
-    def add_dimension(self, name: str, value: str) -> None:
-        pass
 
 
 class BodyUnreadable(ValueError):  # noqa: N818 - the domain's word: the body is unreadable
@@ -221,7 +203,13 @@ class Ingress:
         self.guard = SpoolGuard(monotonic=monotonic, clock=clock)
         self.secret = secret
         self.rules = rules
-        self.metrics: Metrics = metrics or _NoMetrics()
+        if metrics is None:
+            # Here, not at the top: the function passes its own, and the in-memory module loads the
+            # state's models, which the ingress otherwise never needs.
+            from liveguard.memory import NoMetrics
+
+            metrics = NoMetrics()
+        self.metrics: Metrics = metrics
         self._clock = clock
         self._monotonic = monotonic
         self._sleep = sleep

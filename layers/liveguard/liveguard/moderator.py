@@ -7,46 +7,43 @@ raises for one that should be retried, which fails only that record's message gr
 
 Exactly-once effects on an at-least-once queue, in three layers:
 
-1. Powertools idempotency keyed by the event id (when configured): a redelivered event that was
-   completed returns its stored outcome without touching anything.
+1. Idempotency keyed by the event id (``liveguard.ports.Idempotency``, when configured): a
+   redelivered event that was completed returns its stored outcome without touching anything.
 2. The decision journal: the audit record of a decision is written (conditionally) before its
    changes and actions, and a retried event carries out that recorded decision rather than deciding
    again against state its first attempt already changed (its own strike would count twice).
 3. Naturally idempotent effects: state items are keyed by the event, and each action's id (the
    FIFO deduplication id, and the actuator's idempotency key) derives from the event and the rule.
 
-The engine, the rules, the queues and the table are injected: the logic is tested with fakes and
-moto, the handler (functions/moderator/app.py) only wires them.
+The engine, the rules, the queues, the state store and the idempotency are injected (the ports of
+``liveguard.ports``): the logic is tested with an in-memory store and fakes, the adapters on their own,
+and the handler (functions/moderator/app.py) only wires them.
 """
 
 from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from pydantic import ValidationError
 
-from liveguard.messages import APP_GROUP, ActionMessage, EventEnvelope, action_id, message_group
+from liveguard.messages import APP_GROUP, ActionMessage, EventEnvelope, action_id
+from liveguard.ports import ActionQueue, DeadLetterQueue, Idempotency, StateStore
 from liveguard.rules.outcome import Action, Decision, SaveSnapshot, StateView
-from liveguard.state import AuditRecord, StateTable
+from liveguard.state import AuditRecord
 from liveguard.webhooks.models import Callback, CallbackInvalid, parse_callback
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
-    from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig
-    from aws_lambda_powertools.utilities.idempotency.persistence.base import BasePersistenceLayer
     from aws_lambda_powertools.utilities.typing import LambdaContext
 
 logger = logging.getLogger(__name__)
 
 UNKNOWN_COMMAND = "Unknown"
 """The metric dimension of every command without a model: callers must not mint metric series."""
-IDEMPOTENCY_SECONDS = 24 * 3600
-"""How long a completed event's outcome is remembered (beyond it, the decision journal still holds)."""
-SQS_BATCH = 10
 
 Status = Literal["moderated", "quiet", "echo", "malformed"]
 
@@ -66,20 +63,6 @@ AdminSnapshots = Callable[[Callback], Iterable[SaveSnapshot]]
 """``liveguard.rules.engine.snapshots_from_admin``: what an admin echo makes the approved values."""
 
 
-class ActionQueue(Protocol):
-    def send(self, messages: Sequence[ActionMessage]) -> None:
-        """Queue every message, in order, or raise."""
-
-
-class DeadLetterQueue(Protocol):
-    def send(self, body: str, *, group: str, deduplication_id: str, reason: str) -> None:
-        """Put a message that can never be processed where an operator will see it, or raise."""
-
-
-class ActionsNotQueued(Exception):  # noqa: N818 - the domain's word: the actions were not queued
-    """SQS refused some of a decision's actions; the event is retried (the accepted ones dedup)."""
-
-
 class MalformedEvent(Exception):  # noqa: N818 - the domain's word: the event is malformed
     """A record that no retry can process: not an EventEnvelope, or a body its command's model refuses.
     Raised only when there is no dead-letter queue to send it to, so SQS redrives it there after
@@ -91,59 +74,6 @@ def read_event(body: str) -> tuple[EventEnvelope, Callback]:
     command's model. Raises ValidationError (not an envelope) or CallbackInvalid (not its command's)."""
     envelope = EventEnvelope.model_validate_json(body)
     return envelope, parse_callback(envelope.command, envelope.event)
-
-
-class SqsActionQueue:
-    """liveguard-actions.fifo through boto3: group = room, deduplication id = action id."""
-
-    def __init__(self, queue_url: str, client: Any = None) -> None:
-        if client is None:
-            import boto3
-
-            client = boto3.client("sqs")
-        self.queue_url = queue_url
-        self.client = client
-
-    def send(self, messages: Sequence[ActionMessage]) -> None:
-        for start in range(0, len(messages), SQS_BATCH):
-            chunk = messages[start : start + SQS_BATCH]
-            answer = self.client.send_message_batch(
-                QueueUrl=self.queue_url,
-                Entries=[
-                    {
-                        "Id": str(index),
-                        "MessageBody": message.message_body(),
-                        "MessageGroupId": message_group(message.room),
-                        "MessageDeduplicationId": message.id,
-                    }
-                    for index, message in enumerate(chunk)
-                ],
-            )
-            failed = answer.get("Failed") or []
-            if failed:
-                codes = sorted({str(entry.get("Code", "")) for entry in failed})
-                raise ActionsNotQueued(f"{len(failed)} of {len(chunk)} actions refused by SQS: {codes}")
-
-
-class SqsDeadLetterQueue:
-    """The events DLQ (FIFO) through boto3; the body is kept as it came, so it can be replayed."""
-
-    def __init__(self, queue_url: str, client: Any = None) -> None:
-        if client is None:
-            import boto3
-
-            client = boto3.client("sqs")
-        self.queue_url = queue_url
-        self.client = client
-
-    def send(self, body: str, *, group: str, deduplication_id: str, reason: str) -> None:
-        self.client.send_message(
-            QueueUrl=self.queue_url,
-            MessageBody=body,
-            MessageGroupId=group,
-            MessageDeduplicationId=deduplication_id,
-            MessageAttributes={"Reason": {"DataType": "String", "StringValue": reason[:1000]}},
-        )
 
 
 # --- what the moderator reports --------------------------------------------------------------------
@@ -229,14 +159,14 @@ class Moderator:
     def __init__(
         self,
         *,
-        state: StateTable,
+        state: StateStore,
         actions: ActionQueue,
         evaluate: Evaluate,
         rules: Any,
         admin: str | Callable[[], str],
         snapshots_from_admin: AdminSnapshots,
         dead_letters: DeadLetterQueue | None = None,
-        idempotency: BasePersistenceLayer | None = None,
+        idempotency: Idempotency | None = None,
     ) -> None:
         self.state = state
         self.actions = actions
@@ -246,42 +176,29 @@ class Moderator:
         self.snapshots_from_admin = snapshots_from_admin
         self.dead_letters = dead_letters
         self.tally = Tally()
-        self.idempotency_config: IdempotencyConfig | None = None
-        self._moderate_once: Callable[..., dict[str, Any]] = self._moderate
-        if idempotency is not None:
-            from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig, idempotent_function
-
-            self.idempotency_config = IdempotencyConfig(
-                event_key_jmespath="id",
-                raise_on_no_idempotency_key=True,
-                expires_after_seconds=IDEMPOTENCY_SECONDS,
-                response_hook=_mark_replayed,
-            )
-            self._moderate_once = idempotent_function(
-                self._moderate,
-                data_keyword_argument="envelope",
-                persistence_store=idempotency,
-                config=self.idempotency_config,
-            )
+        self.idempotency = idempotency
+        self._moderate_once: Callable[..., dict[str, Any]] = (
+            self._moderate
+            if idempotency is None
+            else idempotency.once(self._moderate, key_argument="envelope")
+        )
 
     @property
     def admin(self) -> str:
         """The app's AdminIdentifier (read when needed: it lives in the Tencent secret)."""
         return self._admin if isinstance(self._admin, str) else self._admin()
 
-    def register_lambda_context(self, context: LambdaContext) -> None:
-        """Once per invocation: an event in progress when the function times out may then be
-        retried once the invocation's time is up, instead of after the idempotency expiry."""
-        if self.idempotency_config is not None:
-            self.idempotency_config.register_lambda_context(context)
-
     def take_tally(self) -> Tally:
         """The counts since the last call (one batch's), and start again."""
         tally, self.tally = self.tally, Tally()
         return tally
 
-    def handle_record(self, record: SQSRecord) -> dict[str, Any]:
-        """The batch processor's record handler: returns when the record is done, raises to retry it."""
+    def handle_record(self, record: SQSRecord, lambda_context: LambdaContext | None = None) -> dict[str, Any]:
+        """The batch processor's record handler: returns when the record is done, raises to retry it.
+        With the invocation's context, an event in progress when the function times out may be
+        retried once the invocation's time is up, instead of after the idempotency expiry."""
+        if lambda_context is not None and self.idempotency is not None:
+            self.idempotency.register_lambda_context(lambda_context)
         try:
             outcome = self._handle(record)
         except Exception:
@@ -436,10 +353,3 @@ def _message(action: Action, envelope: EventEnvelope, room: str | None) -> Actio
         cause=envelope.id,
         not_before=-(-envelope.received_at // 1000) + delay if delay else None,  # whole seconds, never early
     )
-
-
-def _mark_replayed(response: Any, idempotent_data: Any) -> Any:
-    """Powertools' hook for a stored outcome returned instead of running again."""
-    if isinstance(response, dict):
-        return {**response, "replayed": True}
-    return response

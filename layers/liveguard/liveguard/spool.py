@@ -30,9 +30,12 @@ import hashlib
 import logging
 import time
 from collections.abc import Callable, Mapping
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field
+
+if TYPE_CHECKING:
+    from liveguard.ports import EventSpool
 
 logger = logging.getLogger(__name__)
 
@@ -117,23 +120,6 @@ class KeptEvent(BaseModel):
             body=item["body"]["S"],
             kept_at=int(item["kept_at"]["N"]),
         )
-
-
-class EventSpool(Protocol):
-    """What the ingress needs of the spool (``liveguard.aws.dynamodb.DynamoDbSpool``). Every call
-    raises (any exception) when the table did not answer."""
-
-    def keep(self, event: KeptEvent, *, timeout: float) -> None:
-        """Store the event durably."""
-
-    def room_has_kept(self, group: str, *, timeout: float) -> bool:
-        """Whether the spool holds an event of this message group (strongly consistent)."""
-
-    def is_active(self, *, timeout: float) -> bool:
-        """Whether the spool's activity mark is set (some ingress kept an event lately)."""
-
-    def mark_active(self, *, at_ms: int, timeout: float) -> None:
-        """Set the activity mark, stamped ``at_ms``."""
 
 
 class SpoolGuard:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-import liveguard_local.memory_state
+import liveguard.memory
 from liveguard.webhooks.models import Callback, parse_callback
 from liveguard_local.events import CALLBACK_BODIES
 
@@ -14,7 +14,7 @@ ROOM = "live-room-1"
 NOW = 1_800_000_000.0
 
 
-class MemoryState(liveguard_local.memory_state.MemoryState):
+class MemoryState(liveguard.memory.MemoryState):
     """The CLI's in-memory state, with shorthands to seed strikes and violations."""
 
     def strike(self, user: str, *, at: float, times: int = 1, room: str = ROOM) -> MemoryState:

@@ -121,7 +121,9 @@ def test_keys_outside_the_protected_prefix_are_the_users_to_change():
 def test_the_admin_s_own_metadata_echo_becomes_the_value_protect_keys_restores():
     # Given LiveGuard's own set_room_metadata came back as the admin's echo
     state = MemoryState()
-    state.apply(snapshots_from_admin(metadata_set({"lg.rules-version": "2"}, by=ADMIN)), NOW)
+    state.apply(
+        snapshots_from_admin(metadata_set({"lg.rules-version": "2"}, by=ADMIN)), event_id="a" * 64, now=NOW
+    )
     # When a viewer deletes the key later
     decision = decide(metadata_deleted(["lg.rules-version"]), state)
     # Then the admin's value is the one restored
@@ -246,7 +248,7 @@ def test_three_banned_comments_in_a_row_mute_on_the_third():
     fired = []
     for second in range(3):
         decision = decide(comment("free coins"), state, now=NOW + second)
-        state.apply(decision.changes, NOW + second)
+        state.apply(decision.changes, event_id="e" * 64, now=NOW + second)
         fired.append(decision.fired)
     # Then only the third mutes
     assert fired == [["comment-terms"], ["comment-terms"], ["comment-terms", "strikes-mute"]]

@@ -154,7 +154,8 @@ class SanctionView:
     def sanction(self, room_id: str, user_id: str, now: float) -> Sanction | None:
         # Here, not at the top: the ingress imports this module for its spool on every cold start,
         # and the state's models (about 30 ms) only for a gift's verdict.
-        from liveguard.state import active_sanction, room_pk, sanction_sk
+        from liveguard.aws.state_table import active_sanction
+        from liveguard.state import room_pk, sanction_sk
 
         key = {"pk": {"S": room_pk(room_id)}, "sk": {"S": sanction_sk(user_id)}}
         try:
