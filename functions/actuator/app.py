@@ -18,9 +18,10 @@ from liveguard.actuator import Actuator
 from liveguard.aws.actuator_queues import SqsActuatorQueues
 from liveguard.aws.batch import fifo_batch_processor
 from liveguard.aws.idempotency import PowertoolsIdempotency, state_table_persistence
+from liveguard.aws.secrets import load_tencent_secret
 from liveguard.aws.state_table import StateTable
 from liveguard.ports import CommandRunner
-from liveguard.settings import ActuatorEnvironment, load_tencent_secret
+from liveguard.settings import ActuatorEnvironment
 
 logger = Logger()
 metrics = Metrics()

@@ -14,10 +14,11 @@ from aws_lambda_powertools.logging.utils import copy_config_to_registered_logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from liveguard.aws.dynamodb import DynamoDbSpool
+from liveguard.aws.secrets import load_tencent_secret
 from liveguard.aws.sqs import SqsClient
 from liveguard.ingress import Ingress
 from liveguard.rules.verdict import CompiledRules, DeferredRules
-from liveguard.settings import IngressEnvironment, SecretUnusable, TencentSecret, load_tencent_secret
+from liveguard.settings import IngressEnvironment, SecretUnusable, TencentSecret
 
 logger = Logger()
 metrics = Metrics()

@@ -19,11 +19,12 @@ from liveguard.aws.action_queue import SqsActionQueue
 from liveguard.aws.batch import fifo_batch_processor
 from liveguard.aws.dead_letter_queue import SqsDeadLetterQueue
 from liveguard.aws.idempotency import PowertoolsIdempotency, state_table_persistence
+from liveguard.aws.secrets import load_tencent_secret
 from liveguard.aws.state_table import StateTable
 from liveguard.moderator import Moderator, Tally
 from liveguard.rules.engine import evaluate, snapshots_from_admin
 from liveguard.rules.loader import load_rules
-from liveguard.settings import ModeratorEnvironment, load_tencent_secret
+from liveguard.settings import ModeratorEnvironment
 
 logger = Logger()
 metrics = Metrics()
