@@ -795,12 +795,13 @@ _MODELS: dict[str, type[CallbackModel]] = {
 KNOWN_COMMANDS: frozenset[str] = frozenset(_MODELS)
 
 
-_COMMAND_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,63}(\.[A-Za-z][A-Za-z0-9_]{0,63}){0,3}")
+_COMMAND_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,63}(\.[A-Za-z][A-Za-z0-9_]{0,63}){1,3}")
 
 
 def is_command_name(value: object) -> bool:
-    """A CallbackCommand as Tencent spells them (``Live.CallbackAfterCreateRoom``): ASCII letters,
-    digits and underscores in dotted parts. Anything else is not a command, whatever it claims."""
+    """A CallbackCommand as Tencent spells them (``Live.CallbackAfterCreateRoom``): a namespace and a
+    name, ASCII letters, digits and underscores in two to four dotted parts. Anything else is not a
+    command, whatever it claims."""
     return isinstance(value, str) and _COMMAND_NAME.fullmatch(value) is not None
 
 
