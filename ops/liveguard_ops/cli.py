@@ -179,16 +179,16 @@ def _rules_test(args: argparse.Namespace) -> int:
 
 
 def _add_ops(commands: Any) -> None:
-    """`liveguard dlq replay` and `liveguard tencent configure` (liveguard_ops.ops; boto3 is
-    imported only when one of them runs)."""
+    """`liveguard dlq replay` and `liveguard tencent configure` (liveguard_ops.dlq and .tencent; boto3
+    is imported only when one of them runs)."""
 
     def dlq_replay(args: argparse.Namespace) -> int:
-        from liveguard_ops.ops import dlq_replay_command
+        from liveguard_ops.dlq import dlq_replay_command
 
         return dlq_replay_command(args)
 
     def tencent_configure(args: argparse.Namespace) -> int:
-        from liveguard_ops.ops import tencent_configure_command
+        from liveguard_ops.tencent import tencent_configure_command
 
         return tencent_configure_command(args)
 

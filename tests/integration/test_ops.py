@@ -24,7 +24,8 @@ from liveguard_local.emulator.server import Emulator, EmulatorConfig
 from liveguard_local.events import actuator_actions, moderator_envelopes
 from liveguard_local.receiver import WebhookReceiver
 from liveguard_ops.cli import main
-from liveguard_ops.ops import prepare, replay_dead_letters, stack_from_local_file
+from liveguard_ops.dlq import prepare, replay_dead_letters
+from liveguard_ops.stack import stack_from_local_file
 from tests.aws import FAKE_CREDENTIALS, moto_server
 
 from .conftest import ADMIN, KEY, SDK_APP_ID, TOKEN
