@@ -1,1 +1,1 @@
-"""Development-only tools: the Tencent Live emulator, the local stack, the liveguard command."""
+"""Development-only tools: the Tencent Live emulator, the local stack, the demo and its driver."""

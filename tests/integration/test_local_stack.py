@@ -390,7 +390,7 @@ def test_the_spool_drain_runs_on_the_templates_schedule(local):
 def test_the_cli_runs_aws_only_until_sigterm_and_cleans_up(tmp_path):
     state = tmp_path / "state"
     ports = [str(free_port()) for _ in range(3)]
-    command = [sys.executable, "-m", "liveguard_local.cli", "local", "up", "--aws-only"]
+    command = [sys.executable, "-m", "liveguard_ops.cli", "local", "up", "--aws-only"]
     command += ["--port", ports[0], "--emulator-port", ports[1], "--aws-port", ports[2]]
     command += ["--state-dir", str(state), "--template", str(ROOT / "template.yaml")]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=ROOT)

@@ -24,8 +24,8 @@ import boto3
 import pytest
 from aws_lambda_powertools.utilities.parameters.constants import DEFAULT_PROVIDERS
 
-from liveguard_local import cli
 from liveguard_local.events import CALLBACK_BODIES, LOCAL_SECRET, proxy_event, queued_envelope
+from liveguard_ops import cli
 from tests.aws import FAKE_CREDENTIALS, create_state_table, free_port, moto_server
 from tests.functions import load_function
 from tests.integration.test_moderator_handler import record

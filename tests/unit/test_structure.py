@@ -5,7 +5,8 @@
   written against ``liveguard.ports``, and ``functions/*/app.py`` choose the adapters.
 - The AWS adapters never import a service: they fill ports, they do not call back.
 - ``liveguard.ports`` holds protocols and nothing else.
-- The layer never imports the development tools (``liveguard_local``).
+- What is deployed (the layer, ``functions/``) never imports the development tools
+  (``liveguard_local``) nor the ``liveguard`` command (``liveguard_ops``).
 - Importing the ingress function in a fresh interpreter leaves boto3 unloaded (its cold start), and
   botocore too beyond the bare package Powertools imports for its user-agent hook.
 
@@ -103,12 +104,24 @@ def test_the_ports_module_holds_protocols_and_nothing_else():
         assert any(isinstance(base, ast.Name) and base.id == "Protocol" for base in node.bases), node.name
 
 
-@pytest.mark.parametrize("module", sorted(layer_modules()))
-def test_the_layer_never_imports_the_development_tools(module):
-    reached = sorted(
-        name for name in imports_of(layer_modules()[module]) if is_within(name, "liveguard_local")
-    )
-    assert reached == []
+DEPLOYED = {"layer": LAYER, "functions": ROOT / "functions"}
+NOT_DEPLOYED = ("liveguard_local", "liveguard_ops")
+
+
+@pytest.mark.parametrize("deployed", sorted(DEPLOYED))
+def test_deployed_code_never_imports_the_development_tools_or_the_liveguard_command(deployed: str) -> None:
+    # Given every Python file of what is deployed
+    files = sorted(DEPLOYED[deployed].rglob("*.py"))
+    assert files
+    # When their imports are read
+    offending = {
+        f"{path.relative_to(ROOT)}: {module}"
+        for path in files
+        for module in imports_of(path)
+        if module.split(".")[0] in NOT_DEPLOYED
+    }
+    # Then none is of liveguard_local or liveguard_ops
+    assert offending == set()
 
 
 def test_importing_the_ingress_function_leaves_boto3_unloaded():

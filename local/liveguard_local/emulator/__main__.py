@@ -2,6 +2,6 @@
 
 import sys
 
-from liveguard_local.cli import main
+from liveguard_ops.cli import main
 
 sys.exit(main(["emulator", *sys.argv[1:]]))

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 from liveguard.rules.loader import DEFAULT_RULES
-from liveguard_local.cli import main
+from liveguard_ops.cli import main
 from tests.unit.rules.fakes import body
 
 EVENTS = Path(__file__).resolve().parents[3] / "events" / "callbacks"

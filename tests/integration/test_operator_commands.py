@@ -18,13 +18,14 @@ from liveguard.messages import ActionMessage, EventEnvelope
 from liveguard.tencent.client import LiveClient
 from liveguard.tencent.commands.config import GetCallback, GetCallbackToken
 from liveguard.tencent.errors import TencentApiError
-from liveguard_local.cli import main
 from liveguard_local.emulator.callbacks import Actor
 from liveguard_local.emulator.faults import RestFault
 from liveguard_local.emulator.server import Emulator, EmulatorConfig
 from liveguard_local.events import actuator_actions, moderator_envelopes
-from liveguard_local.ops import prepare, replay_dead_letters, stack_from_local_file
 from liveguard_local.receiver import WebhookReceiver
+from liveguard_ops.cli import main
+from liveguard_ops.dlq import prepare, replay_dead_letters
+from liveguard_ops.stack import stack_from_local_file
 from tests.aws import FAKE_CREDENTIALS, moto_server
 
 from .conftest import ADMIN, KEY, SDK_APP_ID, TOKEN

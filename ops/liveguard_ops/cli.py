@@ -1,19 +1,23 @@
-"""The `liveguard` command: development tools (the Tencent Live emulator, the rules checker)."""
+"""The `liveguard` command: its arguments, and which module runs each subcommand.
+
+For operators: `dlq replay` (dlq.py) and `tencent configure` (tencent.py) on a running stack, and
+`rules check` and `rules test` (rules.py) on a rules file. For development: `emulator` and `local up`,
+which run tools of liveguard_local. A command imports what it needs when it runs (boto3, the layer,
+liveguard_local), so the parser itself loads none of them.
+"""
 
 from __future__ import annotations
 
 import argparse
-import base64
-import binascii
-import json
 import os
 import signal
 import sys
 import threading
-import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
+
+from liveguard_ops.rules import rules_check_command, rules_test_command
 
 
 def _emulator(args: argparse.Namespace) -> int:
@@ -68,129 +72,17 @@ def _emulator(args: argparse.Namespace) -> int:
     return 0
 
 
-def _rules_check(args: argparse.Namespace) -> int:
-    from liveguard.rules.loader import RulesInvalid, load_rules
-
-    try:
-        rules = load_rules(args.file)
-    except RulesInvalid as error:
-        print(f"{args.file}: invalid", file=sys.stderr)
-        print(str(error), file=sys.stderr)
-        return 1
-    print(f"{args.file}: ok, {rules.summary()}")
-    return 0
-
-
-def _read_event(path: str) -> tuple[str, dict[str, Any], bytes, str]:
-    """(command, body, raw body, SdkAppid) from a Tencent callback body or an API Gateway proxy event."""
-    document = json.loads(Path(path).read_text(encoding="utf-8"))
-    if not isinstance(document, dict):
-        raise ValueError("not a JSON object")
-    query: dict[str, Any] = {}
-    if "httpMethod" in document and "body" in document:  # an API Gateway proxy event
-        query = document.get("queryStringParameters") or {}
-        raw_text = document["body"] or ""
-        raw = base64.b64decode(raw_text) if document.get("isBase64Encoded") else raw_text.encode("utf-8")
-        body = json.loads(raw)
-    else:
-        body, raw = document, json.dumps(document, ensure_ascii=False).encode("utf-8")
-    if not isinstance(body, dict):
-        raise ValueError("the callback body is not a JSON object")
-    command = query.get("CallbackCommand") or body.get("CallbackCommand")
-    if not isinstance(command, str) or not command:
-        raise ValueError("no CallbackCommand in the body or the query")
-    return command, body, raw, str(query.get("SdkAppid", "local"))
-
-
-def _json(value: object) -> str:
-    return json.dumps(value, ensure_ascii=False, sort_keys=False)
-
-
-def _describe_change(change: Any) -> str:
-    if change.kind == "strike":
-        return f"strike {change.user_id} in {change.room_id}"
-    if change.kind == "violation":
-        return f"violation {change.violation} in {change.room_id}"
-    if change.kind == "snapshot":
-        value = "no approved value" if change.value is None else _json(change.value)
-        return f"snapshot {change.room_id} {change.key} = {value}"
-    return f"sanction {change.user_id} {change.sanction} in {change.room_id} until {change.until}"
-
-
-def _rules_test(args: argparse.Namespace) -> int:
-    from liveguard.memory import MemoryState
-    from liveguard.messages import event_id
-    from liveguard.rules.engine import evaluate, snapshots_from_admin
-    from liveguard.rules.loader import RulesInvalid, load_rules
-    from liveguard.webhooks.models import BEFORE_COMMANDS, CallbackInvalid, parse_callback
-
-    try:
-        rules = load_rules(args.file)
-    except RulesInvalid as error:
-        print(f"{args.file}: invalid", file=sys.stderr)
-        print(str(error), file=sys.stderr)
-        return 1
-    now = time.time() if args.now is None else args.now
-    try:
-        state = MemoryState.from_file(args.state, now) if args.state else MemoryState()
-    except (OSError, ValueError, KeyError, TypeError) as error:
-        print(f"{args.state}: cannot use this state file: {error}", file=sys.stderr)
-        return 1
-    print(f"{args.file}: {rules.summary()}")
-    status = 0
-    for position, path in enumerate(args.events):
-        # Each file is an event of its own, even one given twice (a repeat counts again).
-        applied_as = f"{position:016d}"
-        try:
-            command, body, raw, app = _read_event(path)
-            event = parse_callback(command, body)
-        except (OSError, ValueError, binascii.Error, CallbackInvalid) as error:
-            print(f"\n{path}: cannot read this event: {error}")
-            status = 1
-            continue
-        who = event.operator or "-"
-        print(f"\n{path}: {command}, room {event.room_key or '-'}, operator {who}")
-        if event.operator == args.admin:
-            snapshots = snapshots_from_admin(event)
-            print("  echo of the admin: recorded, not moderated")
-            for snapshot in snapshots:
-                print(f"  change:  {_describe_change(snapshot)}")
-            state.apply(snapshots, event_id=applied_as, now=now)
-            continue
-        decision = evaluate(
-            event, state, rules, now=now, admin=args.admin, event_id=event_id(app, command, raw)
-        )
-        print(f"  fired:   {', '.join(decision.fired) or '(none)'}")
-        verdict = decision.verdict
-        if verdict is not None:
-            line = f"{verdict.action} (ErrorCode {verdict.code}) by {verdict.rule}"
-            if verdict.reason:
-                line += f": {verdict.reason}"
-            print(f"  verdict: {line}")
-            if verdict.msg_body is not None:
-                print(f"           MsgBody {_json(verdict.msg_body)}")
-        elif command in BEFORE_COMMANDS:
-            print("  verdict: deliver (ErrorCode 0), no rule decided")
-        for action in decision.actions:
-            delay = f" after {action.delay_seconds} s" if action.delay_seconds else ""
-            print(f"  action:  {action.command} {_json(action.params)}{delay}  [{action.rule}]")
-        for change in decision.changes:
-            print(f"  change:  {_describe_change(change)}  [{change.rule}]")
-        state.apply(decision.changes, event_id=applied_as, now=now)
-    return status
-
-
 def _add_ops(commands: Any) -> None:
-    """`liveguard dlq replay` and `liveguard tencent configure` (liveguard_local.ops; boto3 is
-    imported only when one of them runs)."""
+    """`liveguard dlq replay` and `liveguard tencent configure` (liveguard_ops.dlq and .tencent; boto3
+    is imported only when one of them runs)."""
 
     def dlq_replay(args: argparse.Namespace) -> int:
-        from liveguard_local.ops import dlq_replay_command
+        from liveguard_ops.dlq import dlq_replay_command
 
         return dlq_replay_command(args)
 
     def tencent_configure(args: argparse.Namespace) -> int:
-        from liveguard_local.ops import tencent_configure_command
+        from liveguard_ops.tencent import tencent_configure_command
 
         return tencent_configure_command(args)
 
@@ -343,7 +235,7 @@ def build_parser() -> argparse.ArgumentParser:
     rules_commands = rules.add_subparsers(dest="rules_command", required=True)
     check = rules_commands.add_parser("check", help="validate a rules file (exit 1 naming each mistake)")
     check.add_argument("file", help="the rules file (YAML)")
-    check.set_defaults(run=_rules_check)
+    check.set_defaults(run=rules_check_command)
     test = rules_commands.add_parser(
         "test", help="print the rules that fire, the verdict, actions and state changes for each event"
     )
@@ -356,7 +248,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     test.add_argument("--admin", default="administrator", help="the AdminIdentifier (its events are echoes)")
     test.add_argument("--now", type=float, help="the time to decide at, unix seconds (default: now)")
-    test.set_defaults(run=_rules_test)
+    test.set_defaults(run=rules_test_command)
     _add_ops(commands)
     _add_local(commands)
     return parser
