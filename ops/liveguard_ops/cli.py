@@ -9,67 +9,13 @@ liveguard_local), so the parser itself loads none of them.
 from __future__ import annotations
 
 import argparse
-import os
-import signal
 import sys
-import threading
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from liveguard_local.emulator.cli import add_emulator_arguments, run_emulator
 from liveguard_ops.rules import rules_check_command, rules_test_command
-
-
-def _emulator(args: argparse.Namespace) -> int:
-    from liveguard_local.emulator.server import Emulator, EmulatorConfig
-
-    secret_key = args.secret_key or os.environ.get("LIVEGUARD_EMULATOR_SECRET_KEY")
-    if not secret_key:
-        print("liveguard emulator: give --secret-key or set LIVEGUARD_EMULATOR_SECRET_KEY", file=sys.stderr)
-        return 2
-    config = EmulatorConfig(
-        sdk_app_id=args.sdkappid,
-        secret_key=secret_key,
-        admin=args.admin,
-        host=args.host,
-        port=args.port,
-        webhook_url=args.webhook_url,
-        callback_token=args.callback_token or os.environ.get("LIVEGUARD_EMULATOR_CALLBACK_TOKEN"),
-        chat_webhook_url=args.chat_webhook_url,
-        chat_callback_token=args.chat_callback_token
-        or os.environ.get("LIVEGUARD_EMULATOR_CHAT_CALLBACK_TOKEN"),
-        auto_destroy_after=args.auto_destroy_after,
-        message_failure_policy=args.message_failure_policy,
-        gift_failure_policy=args.gift_failure_policy,
-        retry_after_on_timeout=args.retry_after_on_timeout,
-    )
-    try:
-        emulator = Emulator(config).start()
-    except OSError as error:
-        print(
-            f"liveguard emulator: cannot listen on {args.host}:{args.port}: {error.strerror}", file=sys.stderr
-        )
-        return 1
-    print(
-        f"Tencent Live emulator for SdkAppId {args.sdkappid}, admin {args.admin}: {emulator.base_url}",
-        flush=True,
-    )
-    if args.webhook_url:
-        signed = "signed" if config.callback_token else "unsigned"
-        print(f"webhooks ({signed}) -> {args.webhook_url}", flush=True)
-    if config.chat_webhook_url or config.chat_callback_token:
-        chat_url = config.chat_webhook_url or args.webhook_url or "(no URL yet)"
-        signed = "signed" if config.chat_callback_token or config.callback_token else "unsigned"
-        print(f"Chat-side webhooks (Group.*, Follow.*, ...; {signed}) -> {chat_url}", flush=True)
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    try:
-        stop.wait()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        emulator.stop()
-    return 0
 
 
 def _add_ops(commands: Any) -> None:
@@ -207,29 +153,8 @@ def build_parser() -> argparse.ArgumentParser:
     emulator = commands.add_parser(
         "emulator", help="run the Tencent Live emulator (REST API, webhooks, app users) on loopback"
     )
-    emulator.add_argument("--host", default="127.0.0.1")
-    emulator.add_argument("--port", type=int, default=9000)
-    emulator.add_argument("--sdkappid", type=int, default=1400000001)
-    emulator.add_argument("--secret-key", help="the app key UserSigs are checked with")
-    emulator.add_argument("--admin", default="administrator", help="the app administrator account")
-    emulator.add_argument("--webhook-url", help="where callbacks go (LiveGuard's /tencent/callback)")
-    emulator.add_argument("--callback-token", help="sign callbacks with this token (Sign, RequestTime)")
-    emulator.add_argument(
-        "--chat-webhook-url",
-        help="where the Chat side's callbacks (every namespace but Live. and Mic.) go; default --webhook-url",
-    )
-    emulator.add_argument(
-        "--chat-callback-token",
-        help="sign the Chat side's callbacks with this token; default --callback-token "
-        "(or set LIVEGUARD_EMULATOR_CHAT_CALLBACK_TOKEN)",
-    )
-    emulator.add_argument(
-        "--auto-destroy-after", type=float, default=1800.0, help="seconds an empty room lives"
-    )
-    emulator.add_argument("--message-failure-policy", choices=["deliver", "reject"], default="deliver")
-    emulator.add_argument("--gift-failure-policy", choices=["block", "allow"], default="block")
-    emulator.add_argument("--retry-after-on-timeout", action="store_true")
-    emulator.set_defaults(run=_emulator)
+    add_emulator_arguments(emulator)
+    emulator.set_defaults(run=run_emulator)
 
     rules = commands.add_parser("rules", help="check a rules file, or see what it decides on events")
     rules_commands = rules.add_subparsers(dest="rules_command", required=True)

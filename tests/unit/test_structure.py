@@ -159,3 +159,14 @@ def test_importing_the_ingress_function_leaves_boto3_unloaded():
     # Then it loaded, and neither boto3 nor botocore's client machinery did
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.strip() == "[]"
+
+
+def test_the_development_tools_never_import_the_liveguard_command() -> None:
+    # The command mounts the emulator and the local stack, not the other way round
+    offending = {
+        f"{path.relative_to(ROOT)}: {module}"
+        for path in sorted((ROOT / "local").rglob("*.py"))
+        for module in imports_of(path)
+        if module.split(".")[0] == "liveguard_ops"
+    }
+    assert offending == set()
