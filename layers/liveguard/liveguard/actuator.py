@@ -1,7 +1,8 @@
 """The actuator: run each action the moderator queued on liveguard-actions.fifo through LiveClient, once.
 
-``Actuator.handle_batch`` takes the SQS event Lambda delivers (ReportBatchItemFailures) and returns the
-partial batch response. Per record:
+``Actuator.handle_record`` is the record handler of Powertools' SQS FIFO batch processor
+(``liveguard.aws.batch``; functions/actuator/app.py): it returns for a record that is complete and
+raises for one SQS must deliver again. Per record:
 
 - a message that is not an ActionMessage is dead-lettered with the reason and completed;
 - an action whose command is not one a rule may run (``liveguard.rules.model.WRITE_COMMANDS``: the
