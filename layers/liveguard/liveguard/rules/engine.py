@@ -22,7 +22,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from liveguard.rules.loader import CompiledRule, RuleSet
+from liveguard.rules.compiled import CompiledRule, RuleSet
 from liveguard.rules.model import TEXT_FIELDS
 from liveguard.rules.outcome import (
     Action,

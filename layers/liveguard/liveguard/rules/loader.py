@@ -6,7 +6,8 @@ variables are checked against the callbacks the rule listens to, and (by default
 params, rendered with sample values, are validated against LiveClient's request model for its
 command. A file that is wrong in any way raises ``RulesInvalid``, whose message has one line per
 mistake, each naming the rule and the field: ``rule "comment-terms": when.terms: unknown term list
-"slurz"``. The params' template language is ``liveguard.rules.template``.
+"slurz"``. The compiled types are ``liveguard.rules.compiled``; the params' template language is
+``liveguard.rules.template``.
 """
 
 from __future__ import annotations
@@ -15,13 +16,14 @@ import difflib
 import fnmatch
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml  # type: ignore[import-untyped]  # (no types-PyYAML in the pinned dev set)
 from pydantic import ValidationError
 
+from liveguard.rules.compiled import CompiledAction, CompiledRule, RuleSet
 from liveguard.rules.model import (
     ALL_TEXT_FIELDS,
     BEFORE_EVENTS,
@@ -33,10 +35,6 @@ from liveguard.rules.model import (
     ActionSpec,
     Rule,
     RulesFile,
-    SanctionSpec,
-    StrikeThreshold,
-    VerdictSpec,
-    ViolationThreshold,
 )
 from liveguard.rules.template import Template, TemplateInvalid, compile_template
 from liveguard.rules.terms import TermList, normalize
@@ -167,75 +165,6 @@ SAMPLE_VALUES: dict[str, Any] = {
     "coins": 1,
 }
 """What the loader renders params with to validate them before any event comes."""
-
-
-# --- the compiled rule set ---------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class CompiledAction:
-    command: str
-    params: Template
-    unless_empty: str | None
-    delay_seconds: int
-
-
-@dataclass(frozen=True, slots=True)
-class CompiledRule:
-    """A rule ready to run: conditions precompiled, cheapest first in the engine."""
-
-    name: str
-    commands: frozenset[str]
-    actor: str
-    rooms: re.Pattern[str] | None
-    not_rooms: re.Pattern[str] | None
-    terms: tuple[TermList, ...]
-    fields: frozenset[str] | None
-    key_prefixes: tuple[str, ...]
-    key_names: frozenset[str]
-    labels: frozenset[str] | None
-    sanctioned: frozenset[str] | None
-    coins_over: int | None
-    strikes: StrikeThreshold | None
-    violations: ViolationThreshold | None
-    verdict: VerdictSpec | None
-    actions: tuple[CompiledAction, ...]
-    strike: bool
-    violation: str | None
-    sanction: SanctionSpec | None
-    snapshot: bool
-    variables: frozenset[str]
-    """Every variable the actions use (the engine computes only these)."""
-
-    @property
-    def filters_keys(self) -> bool:
-        return bool(self.key_prefixes or self.key_names)
-
-
-@dataclass(frozen=True)
-class RuleSet:
-    """The compiled rules: the enabled ones by CallbackCommand, in file order."""
-
-    rules: tuple[CompiledRule, ...]
-    terms: Mapping[str, TermList]
-    source: str
-    disabled: tuple[str, ...] = ()
-    by_command: Mapping[str, tuple[CompiledRule, ...]] = field(init=False)
-
-    def __post_init__(self) -> None:
-        index: dict[str, list[CompiledRule]] = {}
-        for rule in self.rules:
-            for command in rule.commands:
-                index.setdefault(command, []).append(rule)
-        object.__setattr__(self, "by_command", {command: tuple(rules) for command, rules in index.items()})
-
-    def summary(self) -> str:
-        """One line: how many rules, enabled, term lists and their sizes."""
-        lists = ", ".join(f"{name} ({len(terms)})" for name, terms in self.terms.items()) or "none"
-        return (
-            f"{len(self.rules) + len(self.disabled)} rules ({len(self.rules)} enabled), "
-            f"{len(self.by_command)} callbacks, term lists: {lists}"
-        )
 
 
 # --- loading -----------------------------------------------------------------------------------------
