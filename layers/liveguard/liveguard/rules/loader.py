@@ -30,7 +30,6 @@ from liveguard.rules.model import (
     METADATA_EVENTS,
     NAME_PATTERN,
     TEXT_FIELDS,
-    VARIABLES,
     WRITE_COMMANDS,
     ActionSpec,
     Rule,
@@ -38,6 +37,7 @@ from liveguard.rules.model import (
 )
 from liveguard.rules.template import Template, TemplateInvalid, compile_template
 from liveguard.rules.terms import TermList, normalize
+from liveguard.rules.variables import VARIABLES
 from liveguard.webhooks.commands import GIFT_BEFORE, MESSAGE_BEFORE, MODERATION_RESULT
 from liveguard.webhooks.models import KNOWN_COMMANDS
 
@@ -45,6 +45,9 @@ DEFAULT_RULES = Path(__file__).with_name("defaults.yaml")
 """The rules shipped in the layer (with their term lists under ``terms/``)."""
 
 MAX_ERRORS = 20
+
+SAMPLE_VALUES: dict[str, Any] = {name: variable.sample for name, variable in VARIABLES.items()}
+"""What the loader renders params with to validate them before any event comes."""
 
 
 class RulesInvalid(Exception):  # noqa: N818 - the domain's word: the rules file is invalid
@@ -142,29 +145,6 @@ def _validation_errors(error: ValidationError, data: object) -> list[str]:
         else:
             lines.append(f"{_path(loc) or '<file>'}: {message}")
     return lines
-
-
-# --- params ----------------------------------------------------------------------------------------
-
-SAMPLE_VALUES: dict[str, Any] = {
-    "room_id": "sample-room",
-    "user_id": "sample-user",
-    "operator": "sample-user",
-    "admin": "administrator",
-    "command": "Sample.Callback",
-    "rule": "sample-rule",
-    "event_id": "0" * 64,
-    "now": 1700000000,
-    "owner": "sample-host",
-    "keys": ["sample-key"],
-    "restore_metadata": [{"Key": "sample-key", "Value": "sample-value"}],
-    "unapproved_keys": ["sample-key"],
-    "label": "Sample",
-    "sub_label": "",
-    "gift_id": "sample-gift",
-    "coins": 1,
-}
-"""What the loader renders params with to validate them before any event comes."""
 
 
 # --- loading -----------------------------------------------------------------------------------------

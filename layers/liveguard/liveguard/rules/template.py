@@ -2,7 +2,7 @@
 
 A params mapping from the rules file is compiled once, at load, into a tree of template nodes; the
 engine renders the tree for each action with a lookup that gives each variable's value. Compiling
-checks every ``{name}`` against the rule variables (``liveguard.rules.model.VARIABLES``) and raises
+checks every ``{name}`` against the rule variables (``liveguard.rules.variables``) and raises
 ``TemplateInvalid`` on the first mistake; rendering evaluates nothing but variable lookups. The
 language is described for rule writers in docs/rules.md, "Templates".
 """
@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from liveguard.rules.model import VARIABLES
+from liveguard.rules.variables import VARIABLES
 
 Lookup = Callable[[str], Any]
 """A variable's value by its name."""
