@@ -38,7 +38,8 @@ class EventFacts(Protocol):
 
     @property
     def user(self) -> str | None:
-        """Who acted (a message's From_Account, a gift's sender, else Operator_Account)."""
+        """Who acted: a message's or moderation result's From_Account, a gift's sender, else
+        Operator_Account."""
 
     @property
     def operator(self) -> str | None: ...
