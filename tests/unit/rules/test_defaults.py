@@ -7,8 +7,9 @@ from collections.abc import Callable
 
 import pytest
 
+from liveguard.rules.compiled import RuleSet
 from liveguard.rules.engine import evaluate, snapshots_from_admin
-from liveguard.rules.loader import DEFAULT_RULES, RuleSet, load_rules, parse_rules
+from liveguard.rules.loader import DEFAULT_RULES, load_rules, parse_rules
 from liveguard.rules.outcome import AddStrike, Decision, RecordSanction, RecordViolation
 from liveguard.tencent.commands import COMMANDS
 from tests.unit.rules.fakes import (

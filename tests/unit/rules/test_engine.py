@@ -6,8 +6,9 @@ import json
 import logging
 import textwrap
 
+from liveguard.rules.compiled import RuleSet
 from liveguard.rules.engine import ADMIN_APPROVAL, InlineRules, evaluate, snapshots_from_admin
-from liveguard.rules.loader import RuleSet, load_rules, parse_rules
+from liveguard.rules.loader import load_rules, parse_rules
 from liveguard.rules.outcome import Decision, EmptyState, SaveSnapshot
 from liveguard.webhooks.models import parse_callback
 from tests.unit.rules.fakes import (

@@ -22,7 +22,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from liveguard.rules.loader import CompiledRule, RuleSet
+from liveguard.rules.compiled import CompiledRule, RuleSet
 from liveguard.rules.model import TEXT_FIELDS
 from liveguard.rules.outcome import (
     Action,
@@ -35,8 +35,8 @@ from liveguard.rules.outcome import (
     StateChange,
     StateView,
 )
+from liveguard.rules.variables import VARIABLES
 from liveguard.rules.verdict import DELIVER, DROP, REJECT, Verdict
-from liveguard.webhooks.commands import DEL_METADATA
 from liveguard.webhooks.models import (
     BEFORE_COMMANDS,
     Callback,
@@ -354,53 +354,7 @@ class _Evaluation:
 
     def _variables(self, rule: CompiledRule, keys: list[str]) -> dict[str, Any]:
         """The values of the variables the rule's actions use (and only those: some read state)."""
-        event = self.event
-        values: dict[str, Any] = {}
-        for name in rule.variables:
-            if name == "room_id":
-                values[name] = self.room
-            elif name == "user_id":
-                values[name] = self.user or ""
-            elif name == "operator":
-                values[name] = self.operator or ""
-            elif name == "admin":
-                values[name] = self.admin
-            elif name == "command":
-                values[name] = self.command
-            elif name == "rule":
-                values[name] = rule.name
-            elif name == "event_id":
-                values[name] = self.event_id
-            elif name == "now":
-                values[name] = int(self.now)
-            elif name == "owner":
-                owner = (
-                    event.room_info.owner_account
-                    if isinstance(event, RoomCreated | RoomInfoUpdated)
-                    else None
-                )
-                values[name] = owner or ""
-            elif name == "keys":
-                values[name] = list(keys)
-            elif name == "restore_metadata":
-                values[name] = [
-                    {"Key": key, "Value": approved}
-                    for key in keys
-                    if (approved := self.approved(key)) is not None and approved != self.metadata[key]
-                ]
-            elif name == "unapproved_keys":
-                deleted = self.command == DEL_METADATA
-                values[name] = [] if deleted else [key for key in keys if self.approved(key) is None]
-            elif name in ("label", "sub_label"):
-                label = None
-                if isinstance(event, ModerationResult):
-                    label = event.ctxcb_label if name == "label" else event.ctxcb_sub_label
-                values[name] = label or ""
-            elif name == "gift_id":
-                values[name] = event.gift_water.gift_id if isinstance(event, GiftToSend) else ""
-            elif name == "coins":
-                values[name] = event.coins_total if isinstance(event, GiftToSend) else 0
-        return values
+        return {name: VARIABLES[name].resolve(self, rule.name, keys) for name in rule.variables}
 
 
 def _within(total: int, at_least: int, below: int | None) -> bool:

@@ -6,40 +6,38 @@ variables are checked against the callbacks the rule listens to, and (by default
 params, rendered with sample values, are validated against LiveClient's request model for its
 command. A file that is wrong in any way raises ``RulesInvalid``, whose message has one line per
 mistake, each naming the rule and the field: ``rule "comment-terms": when.terms: unknown term list
-"slurz"``.
+"slurz"``. The compiled types are ``liveguard.rules.compiled``; the params' template language is
+``liveguard.rules.template``.
 """
 
 from __future__ import annotations
 
 import difflib
 import fnmatch
-import json
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml  # type: ignore[import-untyped]  # (no types-PyYAML in the pinned dev set)
 from pydantic import ValidationError
 
+from liveguard.rules.compiled import CompiledAction, CompiledRule, RuleSet
 from liveguard.rules.model import (
     ALL_TEXT_FIELDS,
     BEFORE_EVENTS,
     METADATA_EVENTS,
     NAME_PATTERN,
     TEXT_FIELDS,
-    VARIABLES,
     WRITE_COMMANDS,
     ActionSpec,
     Rule,
     RulesFile,
-    SanctionSpec,
-    StrikeThreshold,
-    VerdictSpec,
-    ViolationThreshold,
 )
+from liveguard.rules.template import Template, TemplateInvalid, compile_template
 from liveguard.rules.terms import TermList, normalize
+from liveguard.rules.variables import VARIABLES
 from liveguard.webhooks.commands import GIFT_BEFORE, MESSAGE_BEFORE, MODERATION_RESULT
 from liveguard.webhooks.models import KNOWN_COMMANDS
 
@@ -47,6 +45,9 @@ DEFAULT_RULES = Path(__file__).with_name("defaults.yaml")
 """The rules shipped in the layer (with their term lists under ``terms/``)."""
 
 MAX_ERRORS = 20
+
+SAMPLE_VALUES: dict[str, Any] = {name: variable.sample for name, variable in VARIABLES.items()}
+"""What the loader renders params with to validate them before any event comes."""
 
 
 class RulesInvalid(Exception):  # noqa: N818 - the domain's word: the rules file is invalid
@@ -144,233 +145,6 @@ def _validation_errors(error: ValidationError, data: object) -> list[str]:
         else:
             lines.append(f"{_path(loc) or '<file>'}: {message}")
     return lines
-
-
-# --- templates ---------------------------------------------------------------------------------------
-
-Lookup = Callable[[str], Any]
-
-
-class TemplateInvalid(Exception):  # noqa: N818
-    def __init__(self, path: str, reason: str) -> None:
-        super().__init__(f"{path}: {reason}")
-        self.path = path
-        self.reason = reason
-
-
-@dataclass(frozen=True, slots=True)
-class Const:
-    value: str | int | float | bool | None
-
-    def render(self, lookup: Lookup) -> Any:
-        return self.value
-
-
-@dataclass(frozen=True, slots=True)
-class Var:
-    """A whole value that is one variable, keeping its type (a list stays a list)."""
-
-    name: str
-
-    def render(self, lookup: Lookup) -> Any:
-        return lookup(self.name)
-
-
-@dataclass(frozen=True, slots=True)
-class Text:
-    """A string with ``{variables}`` in it (``{{`` and ``}}`` are literal braces)."""
-
-    parts: tuple[str | Var, ...]
-
-    def render(self, lookup: Lookup) -> str:
-        out = []
-        for part in self.parts:
-            if isinstance(part, str):
-                out.append(part)
-            else:
-                value = lookup(part.name)
-                out.append("" if value is None else str(value))
-        return "".join(out)
-
-
-@dataclass(frozen=True, slots=True)
-class JsonText:
-    """``{"$json": ...}``: the rendered value, as a JSON document in a string (Tencent's Data fields)."""
-
-    node: Template
-
-    def render(self, lookup: Lookup) -> str:
-        return json.dumps(self.node.render(lookup), ensure_ascii=False, separators=(",", ":"))
-
-
-@dataclass(frozen=True, slots=True)
-class Object:
-    items: tuple[tuple[str, Template], ...]
-
-    def render(self, lookup: Lookup) -> dict[str, Any]:
-        return {key: node.render(lookup) for key, node in self.items}
-
-
-@dataclass(frozen=True, slots=True)
-class Array:
-    items: tuple[Template, ...]
-
-    def render(self, lookup: Lookup) -> list[Any]:
-        return [node.render(lookup) for node in self.items]
-
-
-type Template = Const | Var | Text | JsonText | Object | Array
-
-_PLACEHOLDER = re.compile(r"\{\{|\}\}|\{([^{}]*)\}|[{}]")
-_VARIABLE_NAME = re.compile(r"[a-z_][a-z0-9_]*")
-
-
-def compile_template(value: object, path: str, variables: set[str]) -> Template:
-    """A template from a YAML value; the names it uses are added to ``variables``."""
-    if isinstance(value, str):
-        return _compile_text(value, path, variables)
-    if isinstance(value, dict):
-        if "$json" in value:
-            if len(value) != 1:
-                raise TemplateInvalid(path, "$json must be the only key of its mapping")
-            return JsonText(compile_template(value["$json"], f"{path}.$json", variables))
-        items = []
-        for key, item in value.items():
-            if not isinstance(key, str):
-                raise TemplateInvalid(path, f"key {key!r} must be a string")
-            if key.startswith("$"):
-                raise TemplateInvalid(f"{path}.{key}", "unknown directive (only $json exists)")
-            items.append((key, compile_template(item, f"{path}.{key}", variables)))
-        return Object(tuple(items))
-    if isinstance(value, list):
-        return Array(tuple(compile_template(item, f"{path}[{i}]", variables) for i, item in enumerate(value)))
-    if value is None or isinstance(value, str | int | float | bool):
-        return Const(value)
-    raise TemplateInvalid(path, f"a {type(value).__name__} cannot be a parameter")
-
-
-def _compile_text(text: str, path: str, variables: set[str]) -> Template:
-    parts: list[str | Var] = []
-    position = 0
-    for match in _PLACEHOLDER.finditer(text):
-        literal = text[position : match.start()]
-        position = match.end()
-        token = match.group(0)
-        if token in ("{{", "}}"):
-            literal += token[0]
-        elif match.group(1) is None:
-            raise TemplateInvalid(path, f"unmatched {token!r} (write {token * 2} for a literal brace)")
-        else:
-            name = match.group(1)
-            if name not in VARIABLES:
-                hint = difflib.get_close_matches(name, VARIABLES, n=1)
-                suggestion = f' (did you mean "{{{hint[0]}}}"?)' if hint else ""
-                raise TemplateInvalid(path, f"unknown variable {{{name}}}{suggestion}")
-            variables.add(name)
-        if literal:
-            parts.append(literal)
-        if match.group(1) is not None:
-            parts.append(Var(match.group(1)))
-    if text[position:]:
-        parts.append(text[position:])
-    if len(parts) == 1 and isinstance(parts[0], Var):
-        return parts[0]
-    for part in parts:
-        if isinstance(part, Var) and VARIABLES[part.name].kind == "list":
-            raise TemplateInvalid(path, f"{{{part.name}}} is a list: it must be the whole value")
-    if all(isinstance(part, str) for part in parts):
-        return Const("".join(part for part in parts if isinstance(part, str)))
-    return Text(tuple(parts))
-
-
-SAMPLE_VALUES: dict[str, Any] = {
-    "room_id": "sample-room",
-    "user_id": "sample-user",
-    "operator": "sample-user",
-    "admin": "administrator",
-    "command": "Sample.Callback",
-    "rule": "sample-rule",
-    "event_id": "0" * 64,
-    "now": 1700000000,
-    "owner": "sample-host",
-    "keys": ["sample-key"],
-    "restore_metadata": [{"Key": "sample-key", "Value": "sample-value"}],
-    "unapproved_keys": ["sample-key"],
-    "label": "Sample",
-    "sub_label": "",
-    "gift_id": "sample-gift",
-    "coins": 1,
-}
-"""What the loader renders params with to validate them before any event comes."""
-
-
-# --- the compiled rule set ---------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class CompiledAction:
-    command: str
-    params: Template
-    unless_empty: str | None
-    delay_seconds: int
-
-
-@dataclass(frozen=True, slots=True)
-class CompiledRule:
-    """A rule ready to run: conditions precompiled, cheapest first in the engine."""
-
-    name: str
-    commands: frozenset[str]
-    actor: str
-    rooms: re.Pattern[str] | None
-    not_rooms: re.Pattern[str] | None
-    terms: tuple[TermList, ...]
-    fields: frozenset[str] | None
-    key_prefixes: tuple[str, ...]
-    key_names: frozenset[str]
-    labels: frozenset[str] | None
-    sanctioned: frozenset[str] | None
-    coins_over: int | None
-    strikes: StrikeThreshold | None
-    violations: ViolationThreshold | None
-    verdict: VerdictSpec | None
-    actions: tuple[CompiledAction, ...]
-    strike: bool
-    violation: str | None
-    sanction: SanctionSpec | None
-    snapshot: bool
-    variables: frozenset[str]
-    """Every variable the actions use (the engine computes only these)."""
-
-    @property
-    def filters_keys(self) -> bool:
-        return bool(self.key_prefixes or self.key_names)
-
-
-@dataclass(frozen=True)
-class RuleSet:
-    """The compiled rules: the enabled ones by CallbackCommand, in file order."""
-
-    rules: tuple[CompiledRule, ...]
-    terms: Mapping[str, TermList]
-    source: str
-    disabled: tuple[str, ...] = ()
-    by_command: Mapping[str, tuple[CompiledRule, ...]] = field(init=False)
-
-    def __post_init__(self) -> None:
-        index: dict[str, list[CompiledRule]] = {}
-        for rule in self.rules:
-            for command in rule.commands:
-                index.setdefault(command, []).append(rule)
-        object.__setattr__(self, "by_command", {command: tuple(rules) for command, rules in index.items()})
-
-    def summary(self) -> str:
-        """One line: how many rules, enabled, term lists and their sizes."""
-        lists = ", ".join(f"{name} ({len(terms)})" for name, terms in self.terms.items()) or "none"
-        return (
-            f"{len(self.rules) + len(self.disabled)} rules ({len(self.rules)} enabled), "
-            f"{len(self.by_command)} callbacks, term lists: {lists}"
-        )
 
 
 # --- loading -----------------------------------------------------------------------------------------

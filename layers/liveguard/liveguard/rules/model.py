@@ -1,4 +1,5 @@
-"""The rules file, as written: one pydantic model per part, and the vocabulary a rule may use.
+"""The rules file, as written: one pydantic model per part, and the vocabulary a rule may use (the
+variables an action's params may name are ``liveguard.rules.variables``).
 
 A rules file is YAML (see docs/rules.md)::
 
@@ -15,12 +16,13 @@ A rules file is YAML (see docs/rules.md)::
 Every model refuses unknown fields (a misspelt condition must not silently match everything). What
 cannot be checked field by field (term list names, template variables, which callbacks carry which
 fields, action params against Tencent's request models) is checked by the loader, which compiles
-the file into a ``RuleSet``. Only pydantic is imported: the ingress loads rules on its cold start.
+the file into a ``RuleSet`` (``liveguard.rules.compiled``). Only pydantic is imported: the ingress
+loads rules on its cold start.
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal, NamedTuple, Self
+from typing import Annotated, Any, Literal, Self
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
@@ -28,7 +30,6 @@ from liveguard.webhooks.commands import (
     BEFORE_COMMANDS,
     CREATE_ROOM,
     DEL_METADATA,
-    GIFT_BEFORE,
     MESSAGE_AFTER,
     MESSAGE_BEFORE,
     MODERATION_RESULT,
@@ -36,7 +37,7 @@ from liveguard.webhooks.commands import (
     UPDATE_ROOM,
 )
 
-# --- the vocabulary: callbacks, the fields they carry, the variables actions may use --------------
+# --- the vocabulary: callbacks, the fields they carry, the commands actions may run ---------------
 
 METADATA_EVENTS = frozenset({SET_METADATA, DEL_METADATA})
 BEFORE_EVENTS = BEFORE_COMMANDS
@@ -98,53 +99,6 @@ WRITE_COMMANDS: frozenset[str] = frozenset(
 callback configuration (``set_callback``, ``update_callback``, ``set_callback_token``), which a rule must
 never switch off; the actuator dead-letters anything outside this set.
 Kept as names so checking them imports no request model (a unit test keeps it in step with COMMANDS)."""
-
-
-class Variable(NamedTuple):
-    kind: Literal["text", "number", "list"]
-    commands: frozenset[str] | None
-    """The callbacks that carry it; None: every callback."""
-    doc: str
-
-
-VARIABLES: dict[str, Variable] = {
-    "room_id": Variable(
-        "text", None, "the room: RoomId, a message's GroupId, a moderation result's ToGroupId"
-    ),
-    "user_id": Variable(
-        "text",
-        None,
-        "who acted: a message's From_Account, a gift's GiftWater.From_Account, a moderation result's "
-        "From_Account, else Operator_Account ('' when absent)",
-    ),
-    "operator": Variable("text", None, "Operator_Account ('' when absent)"),
-    "admin": Variable("text", None, "the app administrator LiveGuard acts as (AdminIdentifier)"),
-    "command": Variable("text", None, "the CallbackCommand"),
-    "rule": Variable("text", None, "the rule's name"),
-    "event_id": Variable("text", None, "the event's id (SHA-256, hex)"),
-    "now": Variable("number", None, "the decision's time, unix seconds"),
-    "owner": Variable(
-        "text", frozenset({CREATE_ROOM, UPDATE_ROOM}), "RoomInfo.Owner_Account ('' when absent)"
-    ),
-    "keys": Variable(
-        "list",
-        METADATA_EVENTS,
-        "the metadata keys the rule matched (by when.keys and when.terms; all the event's keys without them)",
-    ),
-    "restore_metadata": Variable(
-        "list",
-        METADATA_EVENTS,
-        "[{Key, Value}] for each matched key whose last admin-approved value the event changed or deleted",
-    ),
-    "unapproved_keys": Variable(
-        "list", METADATA_EVENTS, "the matched keys the event set that have no admin-approved value"
-    ),
-    "label": Variable("text", frozenset({MODERATION_RESULT}), "CtxcbLabel ('' when absent)"),
-    "sub_label": Variable("text", frozenset({MODERATION_RESULT}), "CtxcbSubLabel ('' when absent)"),
-    "gift_id": Variable("text", frozenset({GIFT_BEFORE}), "GiftWater.GiftId"),
-    "coins": Variable("number", frozenset({GIFT_BEFORE}), "GiftWater.Count x GiftWater.Coins"),
-}
-"""What ``{name}`` may name in an action's params."""
 
 
 # --- the file's models ----------------------------------------------------------------------------

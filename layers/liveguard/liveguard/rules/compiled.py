@@ -1,0 +1,84 @@
+"""The compiled rules: what the loader makes of a rules file and the engine runs on.
+
+Everything here is decided before the first event: conditions as precompiled values (term lists,
+room globs as one regex, frozensets), actions with their params as templates, the rules indexed by
+the CallbackCommand they listen to. The types are values (RuleSet adds its index and a summary
+line): the loader builds them (``liveguard.rules.loader``), the engine reads them
+(``liveguard.rules.engine``).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from liveguard.rules.model import SanctionSpec, StrikeThreshold, VerdictSpec, ViolationThreshold
+from liveguard.rules.template import Template
+from liveguard.rules.terms import TermList
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledAction:
+    command: str
+    params: Template
+    unless_empty: str | None
+    delay_seconds: int
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledRule:
+    """A rule ready to run: conditions precompiled, cheapest first in the engine."""
+
+    name: str
+    commands: frozenset[str]
+    actor: str
+    rooms: re.Pattern[str] | None
+    not_rooms: re.Pattern[str] | None
+    terms: tuple[TermList, ...]
+    fields: frozenset[str] | None
+    key_prefixes: tuple[str, ...]
+    key_names: frozenset[str]
+    labels: frozenset[str] | None
+    sanctioned: frozenset[str] | None
+    coins_over: int | None
+    strikes: StrikeThreshold | None
+    violations: ViolationThreshold | None
+    verdict: VerdictSpec | None
+    actions: tuple[CompiledAction, ...]
+    strike: bool
+    violation: str | None
+    sanction: SanctionSpec | None
+    snapshot: bool
+    variables: frozenset[str]
+    """Every variable the actions use (the engine computes only these)."""
+
+    @property
+    def filters_keys(self) -> bool:
+        return bool(self.key_prefixes or self.key_names)
+
+
+@dataclass(frozen=True)
+class RuleSet:
+    """The compiled rules: the enabled ones by CallbackCommand, in file order."""
+
+    rules: tuple[CompiledRule, ...]
+    terms: Mapping[str, TermList]
+    source: str
+    disabled: tuple[str, ...] = ()
+    by_command: Mapping[str, tuple[CompiledRule, ...]] = field(init=False)
+
+    def __post_init__(self) -> None:
+        index: dict[str, list[CompiledRule]] = {}
+        for rule in self.rules:
+            for command in rule.commands:
+                index.setdefault(command, []).append(rule)
+        object.__setattr__(self, "by_command", {command: tuple(rules) for command, rules in index.items()})
+
+    def summary(self) -> str:
+        """One line: how many rules, enabled, term lists and their sizes."""
+        lists = ", ".join(f"{name} ({len(terms)})" for name, terms in self.terms.items()) or "none"
+        return (
+            f"{len(self.rules) + len(self.disabled)} rules ({len(self.rules)} enabled), "
+            f"{len(self.by_command)} callbacks, term lists: {lists}"
+        )
