@@ -12,17 +12,27 @@ import json
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from liveguard.rules.compiled import RuleSet
 
 
-def rules_check_command(args: argparse.Namespace) -> int:
+def _load(path: str) -> RuleSet | None:
+    """The rules file compiled, or None once every mistake in it is printed to stderr."""
     from liveguard.rules.loader import RulesInvalid, load_rules
 
     try:
-        rules = load_rules(args.file)
+        return load_rules(path)
     except RulesInvalid as error:
-        print(f"{args.file}: invalid", file=sys.stderr)
+        print(f"{path}: invalid", file=sys.stderr)
         print(str(error), file=sys.stderr)
+        return None
+
+
+def rules_check_command(args: argparse.Namespace) -> int:
+    rules = _load(args.file)
+    if rules is None:
         return 1
     print(f"{args.file}: ok, {rules.summary()}")
     return 0
@@ -68,14 +78,10 @@ def rules_test_command(args: argparse.Namespace) -> int:
     from liveguard.memory import MemoryState
     from liveguard.messages import event_id
     from liveguard.rules.engine import evaluate, snapshots_from_admin
-    from liveguard.rules.loader import RulesInvalid, load_rules
     from liveguard.webhooks.models import BEFORE_COMMANDS, CallbackInvalid, parse_callback
 
-    try:
-        rules = load_rules(args.file)
-    except RulesInvalid as error:
-        print(f"{args.file}: invalid", file=sys.stderr)
-        print(str(error), file=sys.stderr)
+    rules = _load(args.file)
+    if rules is None:
         return 1
     now = time.time() if args.now is None else args.now
     try:
