@@ -18,7 +18,6 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from liveguard.aws.action_queue import SqsActionQueue
 from liveguard.aws.batch import fifo_batch_processor
 from liveguard.aws.dead_letter_queue import SqsDeadLetterQueue
-from liveguard.aws.idempotency import PowertoolsIdempotency, state_table_persistence
 from liveguard.aws.secrets import load_tencent_secret
 from liveguard.aws.state_table import StateTable
 from liveguard.moderator import Moderator, Tally
@@ -41,8 +40,6 @@ moderator = Moderator(
     ),
     snapshots_from_admin=snapshots_from_admin,
     dead_letters=SqsDeadLetterQueue(str(environment.events_dlq_url)) if environment.events_dlq_url else None,
-    # Powertools writes its records (pk "idempotency#<function>") into the state table itself.
-    idempotency=PowertoolsIdempotency(state_table_persistence(environment.state_table_name)),
 )
 processor = fifo_batch_processor()
 # The per-command and per-rule metrics carry the service, as the totals do.
@@ -81,6 +78,8 @@ def publish(tally: Tally) -> None:
 @logger.inject_lambda_context
 @metrics.log_metrics
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
+    # The batch's journal in one read: each record then knows whether its event was decided.
+    moderator.read_ahead(event.get("Records") or [])
     try:
         response = process_partial_response(
             event=event, record_handler=moderator.handle_record, processor=processor, context=context

@@ -663,9 +663,8 @@ def test_moderator_role_may_only_consume_events_keep_state_queue_actions_dead_le
         ("Allow", "sqs:SendMessage*", "${ActionsQueue.Arn}"),
         ("Allow", "sqs:SendMessage", "${EventsDeadLetterQueue.Arn}"),
         ("Allow", "dynamodb:GetItem", "${StateTable.Arn}"),
+        ("Allow", "dynamodb:BatchGetItem", "${StateTable.Arn}"),
         ("Allow", "dynamodb:PutItem", "${StateTable.Arn}"),
-        ("Allow", "dynamodb:UpdateItem", "${StateTable.Arn}"),
-        ("Allow", "dynamodb:DeleteItem", "${StateTable.Arn}"),
         ("Allow", "dynamodb:Query", "${StateTable.Arn}"),
         ("Allow", "secretsmanager:GetSecretValue", SECRET_ARN),
     }

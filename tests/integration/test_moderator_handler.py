@@ -324,12 +324,15 @@ def test_a_redelivered_event_neither_strikes_again_nor_queues_new_actions(handle
     assert metrics["RulesFired"] == 0
 
 
-def test_the_idempotency_record_lives_in_the_state_table(handler, queued, aws):
+def test_a_quiet_event_leaves_nothing_in_the_state_table(handler, queued, aws):
+    # Given a comment no rule acts on
     event = comment("room-idem", "hello")
+    # When the moderator handles it
     assert invoke(handler, batch(event)) == []
+    # Then nothing was written: no journal entry in its room, no idempotency record anywhere
     items = aws["dynamodb"].scan(TableName=TABLE)["Items"]
-    keys = [item["pk"]["S"] for item in items]
-    assert "idempotency#liveguard-moderator-test" in keys
+    assert [item for item in items if item["pk"]["S"] == "ROOM#room-idem"] == []
+    assert [item for item in items if item["pk"]["S"].startswith("idempotency#")] == []
 
 
 # --- echoes ----------------------------------------------------------------------------------------

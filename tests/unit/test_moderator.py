@@ -16,7 +16,7 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from pydantic import ValidationError
 
 from liveguard.aws.action_queue import ActionsNotQueued
-from liveguard.aws.idempotency import PowertoolsIdempotency, state_table_persistence
+from liveguard.aws.state_table import StateTable
 from liveguard.memory import MemoryState
 from liveguard.messages import ActionMessage, CallbackQuery, EventEnvelope, action_id, event_id, message_group
 from liveguard.moderator import MalformedEvent, Moderator
@@ -403,31 +403,89 @@ def test_a_retry_after_a_failure_carries_out_the_first_decision(moderator, engin
     assert table.audit_for_room(ROOM)[-1]["outcome"] == "queued"
 
 
-def test_powertools_remembers_a_completed_event(table, dynamodb, engine, queue):
-    # Given a moderator with Powertools idempotency on the state table
+def test_the_journal_is_the_only_record_a_completed_event_leaves(dynamodb, engine, queue):
+    # Given the moderator on the DynamoDB state table (moto)
     moderator = Moderator(
-        state=table,
+        state=StateTable(TABLE, client=dynamodb),
         actions=queue,
         evaluate=engine,
         rules=None,
         admin=ADMIN,
         snapshots_from_admin=admin_snapshots,
-        idempotency=PowertoolsIdempotency(state_table_persistence(TABLE, dynamodb)),
     )
-    moderator.idempotency.register_lambda_context(CONTEXT)  # type: ignore[union-attr]
     envelope = comment("spam!")
     first = moderator.moderate(envelope)
     # When the event comes again
     again = moderator.moderate(envelope)
-    # Then the stored outcome is returned, marked as a replay, and nothing ran again
+    # Then its journalled decision stands: marked as a replay, and nothing ran again
     assert again.replayed
     assert not first.replayed
     assert again.rules == first.rules
     assert len(engine.calls) == 1
     assert len(queue.sent) == 1
-    # And its record lives in the state table, under Powertools' own partition
-    stored = dynamodb.scan(TableName=TABLE)["Items"]
-    assert any(item["pk"]["S"].startswith("idempotency#") for item in stored)
+    # And the table holds the decision and its strike, in the room's partition, and nothing else
+    stored = sorted(item["sk"]["S"].split("#")[0] for item in dynamodb.scan(TableName=TABLE)["Items"])
+    assert stored == ["AUDIT", "STRIKE"]
+    assert {item["pk"]["S"] for item in dynamodb.scan(TableName=TABLE)["Items"]} == {f"ROOM#{ROOM}"}
+
+
+@dataclass
+class CountingState(MemoryState):
+    """The in-memory store, counting the journal reads."""
+
+    single_reads: int = 0
+    batch_reads: int = 0
+
+    def recorded_decision(self, room_id: str | None, event_id: str, at_ms: int) -> Any:
+        self.single_reads += 1
+        return super().recorded_decision(room_id, event_id, at_ms)
+
+    def recorded_decisions(self, events: Any) -> Any:
+        self.batch_reads += 1
+        return super().recorded_decisions(events)
+
+
+def test_a_batch_reads_its_journal_once(engine, queue):
+    # Given a batch of five events, one of them decided before
+    state = CountingState()
+    moderator = Moderator(
+        state=state,
+        actions=queue,
+        evaluate=engine,
+        rules=None,
+        admin=ADMIN,
+        snapshots_from_admin=admin_snapshots,
+    )
+    envelopes = [comment(f"spam {n}" if n % 2 else f"hello {n}", at=RECEIVED_AT + n) for n in range(5)]
+    moderator.moderate(envelopes[1])
+    state.single_reads = 0
+    records = [{"body": e.model_dump_json(), "messageId": f"m-{n}"} for n, e in enumerate(envelopes)]
+    # When the batch is read ahead and handled
+    moderator.read_ahead(records)
+    outcomes = [
+        moderator.handle_record(sqs_record(e.model_dump_json(), message_id=f"m-{n}"))
+        for n, e in enumerate(envelopes)
+    ]
+    # Then one read served every record, and the decided one was not decided again
+    assert (state.batch_reads, state.single_reads) == (1, 0)
+    assert [o["status"] for o in outcomes] == ["quiet", "moderated", "quiet", "moderated", "quiet"]
+    assert [o["replayed"] for o in outcomes] == [False, True, False, False, False]
+    assert len(engine.calls) == 1 + 4
+
+
+def test_a_quiet_event_writes_nothing(engine, queue):
+    state = CountingState()
+    moderator = Moderator(
+        state=state,
+        actions=queue,
+        evaluate=engine,
+        rules=None,
+        admin=ADMIN,
+        snapshots_from_admin=admin_snapshots,
+    )
+    moderator.moderate(comment("hello"))
+    assert state.audit_for_room(ROOM) == []
+    assert state.strikes == []
 
 
 # --- echoes ----------------------------------------------------------------------------------------

@@ -359,10 +359,10 @@ def test_events_without_a_room_are_audited_under_the_app(table):
 def test_a_recorded_decision_stands_against_a_second_one(table):
     # Given a decision recorded for an event
     first = audit_record(EVENT_A, 1_800_000_001_000, rules=["banned-terms"], outcome="decided")
-    assert table.record_decision(ROOM, first) == first
+    assert table.record_decision(ROOM, first, now=NOW + 1) == first
     # When a retry decides differently and tries to record that
     second = audit_record(EVENT_A, 1_800_000_001_000, rules=["strikes"], outcome="decided")
-    standing = table.record_decision(ROOM, second)
+    standing = table.record_decision(ROOM, second, now=NOW + 1)
     # Then the first decision is the one that stands
     assert standing == first
     assert table.recorded_decision(ROOM, EVENT_A, 1_800_000_001_000) == first
@@ -370,6 +370,53 @@ def test_a_recorded_decision_stands_against_a_second_one(table):
 
 def test_a_decision_never_recorded_is_none(table):
     assert table.recorded_decision(ROOM, EVENT_A, 1_800_000_001_000) is None
+
+
+def test_a_decision_is_journalled_with_its_state_changes(table):
+    # Given a decision that strikes a user, records a violation and mutes them
+    changes = [
+        AddStrike(room_id=ROOM, rule="banned-terms", user_id="bob"),
+        RecordViolation(room_id=ROOM, rule="banned-terms", violation="spam"),
+        RecordSanction(room_id=ROOM, rule="mute", user_id="bob", sanction="muted", until=int(NOW) + 600),
+    ]
+    record = audit_record(
+        EVENT_A, 1_800_000_000_000, rules=["banned-terms"], outcome="queued", changes=changes
+    )
+    # When it is journalled
+    assert table.record_decision(ROOM, record, now=NOW) == record
+    # Then its changes are in the state with it
+    assert table.strike_count(ROOM, "bob", TEN_MINUTES, NOW) == 1
+    assert table.violation_count(ROOM, "spam", TEN_MINUTES, NOW) == 1
+    assert table.sanction(ROOM, "bob", NOW) == "muted"
+
+
+def test_a_second_decision_for_an_event_writes_none_of_its_changes(table):
+    # Given an event's decision journalled with one strike
+    strike_ = [AddStrike(room_id=ROOM, rule="banned-terms", user_id="bob")]
+    first = audit_record(EVENT_A, 1_800_000_000_000, rules=["banned-terms"], changes=strike_)
+    table.record_decision(ROOM, first, now=NOW)
+    # When a retry decides again with a strike of another rule
+    other = [AddStrike(room_id=ROOM, rule="strikes", user_id="bob")]
+    table.record_decision(
+        ROOM, audit_record(EVENT_A, 1_800_000_000_000, rules=["strikes"], changes=other), now=NOW
+    )
+    # Then the user has the first decision's strike only
+    assert table.strike_count(ROOM, "bob", TEN_MINUTES, NOW) == 1
+
+
+def test_the_journal_of_many_events_is_read_at_once(table):
+    # Given two decided events and one never decided, in two rooms
+    decided = [
+        (ROOM, EVENT_A, 1_800_000_000_000),
+        ("other-room", EVENT_B, 1_800_000_000_500),
+    ]
+    for room, event, at_ms in decided:
+        table.record_decision(room, audit_record(event, at_ms, rules=["r"]), now=at_ms / 1000)
+    # When the three are looked up together
+    found = table.recorded_decisions([*decided, (ROOM, EVENT_C, 1_800_000_001_000)])
+    # Then the two decisions come back, keyed by their events
+    assert set(found) == set(decided)
+    assert found[(ROOM, EVENT_A, 1_800_000_000_000)].id == EVENT_A
 
 
 # --- attribute values ------------------------------------------------------------------------------

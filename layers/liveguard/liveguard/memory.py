@@ -125,14 +125,24 @@ class MemoryState:
         values = {k: v for k, v in audit_values(room_id, record).items() if v is not None}
         self._audit[(values["pk"], values["sk"])] = values
 
-    def record_decision(self, room_id: str | None, record: AuditRecord) -> AuditRecord:
-        standing = self.recorded_decision(room_id, record.id, record.at_ms)
+    def record_decision(self, room_id: str | None, record: AuditRecord, *, now: float) -> AuditRecord:
+        standing = self._journalled(room_id, record.id, record.at_ms)
         if standing is not None:
             return standing
         self.audit(room_id, record)
+        self.apply(record.changes, event_id=record.id, now=now)
         return record
 
+    def recorded_decisions(
+        self, events: Iterable[tuple[str | None, str, int]]
+    ) -> dict[tuple[str | None, str, int], AuditRecord]:
+        found = {event: self._journalled(*event) for event in events}
+        return {event: record for event, record in found.items() if record is not None}
+
     def recorded_decision(self, room_id: str | None, event_id: str, at_ms: int) -> AuditRecord | None:
+        return self._journalled(room_id, event_id, at_ms)
+
+    def _journalled(self, room_id: str | None, event_id: str, at_ms: int) -> AuditRecord | None:
         values = self._audit.get((room_pk(room_id), audit_sk(at_ms, event_id)))
         if values is None:
             return None

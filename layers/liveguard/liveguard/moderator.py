@@ -5,17 +5,18 @@ onto liveguard-actions.fifo, and an audit record of the decision.
 returns for an event that is done (decided, an echo recorded, or malformed and dead-lettered) and
 raises for one that should be retried, which fails only that record's message group.
 
-Exactly-once effects on an at-least-once queue, in three layers:
+Exactly-once effects on an at-least-once queue, in two layers, with no record per event beyond the
+decision itself (a record on which no rule fired writes nothing):
 
-1. Idempotency keyed by the event id (``liveguard.ports.Idempotency``, when configured): a
-   redelivered event that was completed returns its stored outcome without touching anything.
-2. The decision journal: the audit record of a decision is written (conditionally) before its
-   changes and actions, and a retried event carries out that recorded decision rather than deciding
-   again against state its first attempt already changed (its own strike would count twice).
-3. Naturally idempotent effects: state items are keyed by the event, and each action's id (the
+1. The decision journal is the idempotency: the audit record of a decision is written
+   (conditionally, in one transaction with the strikes and violations it adds) before its actions
+   are queued, and a retried event carries out that recorded decision rather than deciding again
+   against state its first attempt already changed (its own strike would count twice). The
+   journal entries of a whole batch are read at once (``read_ahead``).
+2. Naturally idempotent effects: state items are keyed by the event, and each action's id (the
    FIFO deduplication id, and the actuator's idempotency key) derives from the event and the rule.
 
-The engine, the rules, the queues, the state store and the idempotency are injected (the ports of
+The engine, the rules, the queues and the state store are injected (the ports of
 ``liveguard.ports``): the logic is tested with an in-memory store and fakes, the adapters on their own,
 and the handler (functions/moderator/app.py) only wires them.
 """
@@ -24,21 +25,20 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from pydantic import ValidationError
 
 from liveguard.messages import APP_GROUP, ActionMessage, EventEnvelope, action_id
-from liveguard.ports import ActionQueue, DeadLetterQueue, Idempotency, StateStore
+from liveguard.ports import ActionQueue, DeadLetterQueue, StateStore
 from liveguard.rules.outcome import Action, Decision, SaveSnapshot, StateView
 from liveguard.state import AuditRecord
 from liveguard.webhooks.models import Callback, CallbackInvalid, parse_callback
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
-    from aws_lambda_powertools.utilities.typing import LambdaContext
 
 logger = logging.getLogger(__name__)
 
@@ -60,6 +60,8 @@ class Evaluate(Protocol):
 
 
 AdminSnapshots = Callable[[Callback], Iterable[SaveSnapshot]]
+JournalKey = tuple[str | None, str, int]
+"""An event's journal entry: (room, event id, received at ms)."""
 """``liveguard.rules.engine.snapshots_from_admin``: what an admin echo makes the approved values."""
 
 
@@ -105,19 +107,6 @@ class ModerationOutcome:
             "replayed": self.replayed,
             "known": self.known,
         }
-
-    @classmethod
-    def from_dict(cls, values: dict[str, Any]) -> ModerationOutcome:
-        return cls(
-            status=values["status"],
-            event_id=values.get("event_id"),
-            command=values.get("command"),
-            rules=tuple(values.get("rules", ())),
-            actions=tuple(values.get("actions", ())),
-            changes=int(values.get("changes", 0)),
-            replayed=bool(values.get("replayed", False)),
-            known=bool(values.get("known", True)),
-        )
 
 
 @dataclass
@@ -166,7 +155,6 @@ class Moderator:
         admin: str | Callable[[], str],
         snapshots_from_admin: AdminSnapshots,
         dead_letters: DeadLetterQueue | None = None,
-        idempotency: Idempotency | None = None,
     ) -> None:
         self.state = state
         self.actions = actions
@@ -176,12 +164,9 @@ class Moderator:
         self.snapshots_from_admin = snapshots_from_admin
         self.dead_letters = dead_letters
         self.tally = Tally()
-        self.idempotency = idempotency
-        self._moderate_once: Callable[..., dict[str, Any]] = (
-            self._moderate
-            if idempotency is None
-            else idempotency.once(self._moderate, key_argument="envelope")
-        )
+        # The batch's journal, read ahead: the events looked up, and the decisions found.
+        self._looked_up: set[JournalKey] = set()
+        self._journal: dict[JournalKey, AuditRecord] = {}
 
     @property
     def admin(self) -> str:
@@ -193,12 +178,25 @@ class Moderator:
         tally, self.tally = self.tally, Tally()
         return tally
 
-    def handle_record(self, record: SQSRecord, lambda_context: LambdaContext | None = None) -> dict[str, Any]:
-        """The batch processor's record handler: returns when the record is done, raises to retry it.
-        With the invocation's context, an event in progress when the function times out may be
-        retried once the invocation's time is up, instead of after the idempotency expiry."""
-        if lambda_context is not None and self.idempotency is not None:
-            self.idempotency.register_lambda_context(lambda_context)
+    def read_ahead(self, records: Iterable[Mapping[str, Any]]) -> None:
+        """Before a batch: read the journal entries of all its events at once (one read per 100
+        events), so each record's handler knows whether its event was decided without a call.
+        A record that cannot be read here is left to its handler."""
+        self._looked_up, self._journal = set(), {}
+        keys: set[JournalKey] = set()
+        for record in records:
+            try:
+                envelope, callback = read_event(str(record.get("body", "")))
+            except (ValidationError, CallbackInvalid):
+                continue
+            if not envelope.echo:
+                keys.add((callback.room_key, envelope.id, envelope.received_at))
+        if keys:
+            self._journal = self.state.recorded_decisions(keys)
+            self._looked_up = keys
+
+    def handle_record(self, record: SQSRecord) -> dict[str, Any]:
+        """The batch processor's record handler: returns when the record is done, raises to retry it."""
         try:
             outcome = self._handle(record)
         except Exception:
@@ -218,7 +216,7 @@ class Moderator:
             return self._reject(record, f"the event does not fit its command's model: {invalid}")
         log = {"event_id": envelope.id, "command": envelope.command, "group": envelope.group}
         try:
-            outcome = ModerationOutcome.from_dict(self._moderate_once(envelope=envelope, callback=callback))
+            outcome = self._moderate(envelope, callback)
         except Exception:
             logger.exception("event not moderated; its message group is retried", extra=log)
             raise
@@ -230,7 +228,7 @@ class Moderator:
         """Moderate one event (outside a batch: the local tools and tests). Raises CallbackInvalid
         when the event does not fit its command's model."""
         callback = parse_callback(envelope.command, envelope.event)
-        outcome = ModerationOutcome.from_dict(self._moderate_once(envelope=envelope, callback=callback))
+        outcome = self._moderate(envelope, callback)
         self.tally.count(outcome)
         return outcome
 
@@ -251,7 +249,14 @@ class Moderator:
 
     # --- one event (the idempotent unit) ---
 
-    def _moderate(self, *, envelope: EventEnvelope, callback: Callback) -> dict[str, Any]:
+    def _journalled(self, room: str | None, envelope: EventEnvelope) -> AuditRecord | None:
+        key = (room, envelope.id, envelope.received_at)
+        if key in self._looked_up:
+            self._looked_up.discard(key)  # read once: a second delivery in the batch asks again
+            return self._journal.pop(key, None)
+        return self.state.recorded_decision(room, envelope.id, envelope.received_at)
+
+    def _moderate(self, envelope: EventEnvelope, callback: Callback) -> ModerationOutcome:
         room = callback.room_key
         at_ms = envelope.received_at
         now = at_ms / 1000
@@ -262,7 +267,8 @@ class Moderator:
         # The ingress marks echoes; checked again here in case its secret said otherwise (no loops).
         if envelope.echo or (callback.operator is not None and callback.operator == admin):
             return self._record_echo(envelope, callback, room, base)
-        record = self.state.recorded_decision(room, envelope.id, at_ms)
+        record = self._journalled(room, envelope)
+        fresh = False
         if record is None:
             decision = self.evaluate(
                 callback, self.state, self.rules, now=now, admin=admin, event_id=envelope.id
@@ -274,24 +280,25 @@ class Moderator:
                 or decision.changes
                 or (inline is not None and inline.action != "deliver")
             ):
-                return base.as_dict()
-            record = self.state.record_decision(
-                room,
-                AuditRecord(
-                    id=envelope.id,
-                    at_ms=at_ms,
-                    kind="event",
-                    command=envelope.command,
-                    rules=list(decision.fired),
-                    actions=[_message(action, envelope, room) for action in decision.actions],
-                    changes=list(decision.changes),
-                    # What Tencent was answered, for a before-callback; else the engine's opinion.
-                    verdict=inline or decision.verdict,
-                    outcome="decided",
-                ),
+                return base
+            actions = [_message(action, envelope, room) for action in decision.actions]
+            decided = AuditRecord(
+                id=envelope.id,
+                at_ms=at_ms,
+                kind="event",
+                command=envelope.command,
+                rules=list(decision.fired),
+                actions=actions,
+                changes=list(decision.changes),
+                # What Tencent was answered, for a before-callback; else the engine's opinion.
+                verdict=inline or decision.verdict,
+                # Nothing to queue: carried out once journalled (with its changes, in one write).
+                outcome="decided" if actions else "queued",
             )
+            record = self.state.record_decision(room, decided, now=now)
+            fresh = record is decided
         log = {"event_id": envelope.id, "command": envelope.command, "rules": record.rules}
-        if record.outcome != "decided":
+        if not fresh and record.outcome != "decided":
             logger.info("decision already carried out", extra=log)
             return replace(
                 base,
@@ -300,11 +307,14 @@ class Moderator:
                 actions=tuple(m.command for m in record.actions),
                 changes=len(record.changes),
                 replayed=True,
-            ).as_dict()
-        self.state.apply(record.changes, event_id=envelope.id, now=now)
-        if record.actions:
+            )
+        if not fresh:
+            # Journalled by an attempt that did not queue its actions: its changes again (repeatable:
+            # keyed by the event, or the newest event's word), then the actions.
+            self.state.apply(record.changes, event_id=envelope.id, now=now)
+        if record.outcome == "decided":
             self.actions.send(record.actions)
-        self.state.audit(room, record.model_copy(update={"outcome": "queued"}))
+            self.state.audit(room, record.model_copy(update={"outcome": "queued"}))
         logger.info(
             "event moderated",
             extra={**log, "actions": [m.command for m in record.actions], "changes": len(record.changes)},
@@ -315,11 +325,11 @@ class Moderator:
             rules=tuple(record.rules),
             actions=tuple(m.command for m in record.actions),
             changes=len(record.changes),
-        ).as_dict()
+        )
 
     def _record_echo(
         self, envelope: EventEnvelope, callback: Callback, room: str | None, base: ModerationOutcome
-    ) -> dict[str, Any]:
+    ) -> ModerationOutcome:
         """Our own admin caused it: never moderated (no loops), but an admin's metadata is the
         approved value that protected keys are restored to."""
         snapshots = list(self.snapshots_from_admin(callback))
@@ -336,7 +346,7 @@ class Moderator:
             ),
         )
         logger.debug("echo recorded", extra={"event_id": envelope.id, "snapshots": len(snapshots)})
-        return replace(base, status="echo", changes=len(snapshots)).as_dict()
+        return replace(base, status="echo", changes=len(snapshots))
 
 
 def _message(action: Action, envelope: EventEnvelope, room: str | None) -> ActionMessage:

@@ -112,11 +112,19 @@ class StateStore(StateView, AuditLog, Protocol):
         a second apply of the same event's changes writes nothing new, and an older event's snapshot
         or sanction never replaces a newer one's."""
 
-    def record_decision(self, room_id: str | None, record: AuditRecord) -> AuditRecord:
-        """Journal a decision unless its event has one already; return the record that stands."""
+    def record_decision(self, room_id: str | None, record: AuditRecord, *, now: float) -> AuditRecord:
+        """Journal a decision and write its state changes (as ``apply`` at ``now``), unless its event
+        has a journal entry already; return the record that stands. The journal is the moderator's
+        idempotency: no other record is kept per event."""
 
     def recorded_decision(self, room_id: str | None, event_id: str, at_ms: int) -> AuditRecord | None:
         """The journalled decision of the event received at ``at_ms``, if any."""
+
+    def recorded_decisions(
+        self, events: Iterable[tuple[str | None, str, int]]
+    ) -> dict[tuple[str | None, str, int], AuditRecord]:
+        """The journalled decisions of many events (room, event id, received at ms), read at once;
+        events without one are left out."""
 
 
 # --- Tencent, idempotency, metrics -----------------------------------------------------------------

@@ -107,6 +107,76 @@ def from_item(item: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
     return {name: from_attribute(value) for name, value in item.items()}
 
 
+TRANSACTION_ITEMS = 100
+"""TransactWriteItems' ceiling."""
+BATCH_GET_ITEMS = 100
+"""BatchGetItem's ceiling."""
+
+
+def _change_items(
+    changes: Iterable[StateChange], *, event_id: str, now: float
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The items a decision's changes write: those keyed by the event (strikes, violations; written
+    as they are) and those that keep the newest event's word (snapshots, sanctions)."""
+    at_ms = round(now * 1000)
+    at_s = at_ms // 1000
+    keyed: list[dict[str, Any]] = []
+    newest: list[dict[str, Any]] = []
+    for change in changes:
+        if isinstance(change, AddStrike):
+            keyed.append(
+                {
+                    "pk": room_pk(change.room_id),
+                    "sk": strike_sk(change.user_id, at_ms, event_id, change.rule),
+                    "user_id": change.user_id,
+                    "rule": change.rule,
+                    "event_id": event_id,
+                    "at": at_ms,
+                    "expiration": at_s + STRIKE_TTL,
+                }
+            )
+        elif isinstance(change, RecordViolation):
+            keyed.append(
+                {
+                    "pk": room_pk(change.room_id),
+                    "sk": violation_sk(change.violation, at_ms, event_id),
+                    "violation": change.violation,
+                    "rule": change.rule,
+                    "event_id": event_id,
+                    "at": at_ms,
+                    "expiration": at_s + VIOLATION_TTL,
+                }
+            )
+        elif isinstance(change, SaveSnapshot):
+            newest.append(
+                {
+                    "pk": room_pk(change.room_id),
+                    "sk": snapshot_sk(change.key),
+                    "value": change.value,  # None: left out, "no approved value"
+                    "rule": change.rule,
+                    "event_id": event_id,
+                    "at": at_ms,
+                    "expiration": at_s + SNAPSHOT_TTL,
+                }
+            )
+        elif isinstance(change, RecordSanction):
+            newest.append(
+                {
+                    "pk": room_pk(change.room_id),
+                    "sk": sanction_sk(change.user_id),
+                    "sanction": change.sanction,
+                    "until": change.until,
+                    "rule": change.rule,
+                    "event_id": event_id,
+                    "at": at_ms,
+                    "expiration": change.until,
+                }
+            )
+        else:  # pragma: no cover - the union is closed; a new kind must be handled here
+            raise TypeError(f"unknown state change {change!r}")
+    return keyed, newest
+
+
 def _record_from_item(item: Mapping[str, Any]) -> AuditRecord:
     values = from_item(item)
     return AuditRecord.model_validate({k: v for k, v in values.items() if k in RECORD_FIELDS})
@@ -165,60 +235,11 @@ class StateTable:
         """Write the engine's state changes for the event ``event_id``, which happened at ``now``
         (unix seconds). Idempotent: the keys come from the event, so a second apply rewrites the
         same items; a snapshot or sanction is not overwritten by an older event's."""
-        at_ms = round(now * 1000)
-        at_s = at_ms // 1000
-        for change in changes:
-            if isinstance(change, AddStrike):
-                self._put(
-                    {
-                        "pk": room_pk(change.room_id),
-                        "sk": strike_sk(change.user_id, at_ms, event_id, change.rule),
-                        "user_id": change.user_id,
-                        "rule": change.rule,
-                        "event_id": event_id,
-                        "at": at_ms,
-                        "expiration": at_s + STRIKE_TTL,
-                    }
-                )
-            elif isinstance(change, RecordViolation):
-                self._put(
-                    {
-                        "pk": room_pk(change.room_id),
-                        "sk": violation_sk(change.violation, at_ms, event_id),
-                        "violation": change.violation,
-                        "rule": change.rule,
-                        "event_id": event_id,
-                        "at": at_ms,
-                        "expiration": at_s + VIOLATION_TTL,
-                    }
-                )
-            elif isinstance(change, SaveSnapshot):
-                self._put_newest(
-                    {
-                        "pk": room_pk(change.room_id),
-                        "sk": snapshot_sk(change.key),
-                        "value": change.value,  # None: left out, "no approved value"
-                        "rule": change.rule,
-                        "event_id": event_id,
-                        "at": at_ms,
-                        "expiration": at_s + SNAPSHOT_TTL,
-                    }
-                )
-            elif isinstance(change, RecordSanction):
-                self._put_newest(
-                    {
-                        "pk": room_pk(change.room_id),
-                        "sk": sanction_sk(change.user_id),
-                        "sanction": change.sanction,
-                        "until": change.until,
-                        "rule": change.rule,
-                        "event_id": event_id,
-                        "at": at_ms,
-                        "expiration": change.until,
-                    }
-                )
-            else:  # pragma: no cover - the union is closed; a new kind must be handled here
-                raise TypeError(f"unknown state change {change!r}")
+        keyed, newest = _change_items(changes, event_id=event_id, now=now)
+        for values in keyed:
+            self._put(values)
+        for values in newest:
+            self._put_newest(values)
 
     def audit(self, room_id: str | None, record: AuditRecord | Mapping[str, Any]) -> None:
         """Write (or overwrite) an audit record in the room's partition."""
@@ -226,27 +247,81 @@ class StateTable:
             record = AuditRecord.model_validate(record)
         self._put(audit_values(room_id, record))
 
-    def record_decision(self, room_id: str | None, record: AuditRecord) -> AuditRecord:
-        """Write the audit record of a decision unless its event already has one, and return the
-        record that stands: a retried event then carries out its first decision, not a new one."""
-        try:
-            self.client.put_item(
-                TableName=self.table_name,
-                Item=to_item(audit_values(room_id, record)),
-                ConditionExpression="attribute_not_exists(sk)",
-            )
+    def record_decision(self, room_id: str | None, record: AuditRecord, *, now: float) -> AuditRecord:
+        """Journal a decision and write its state changes, unless its event already has a journal
+        entry; return the record that stands (a retried event then carries out its first decision).
+
+        One TransactWriteItems holds the journal entry (conditional on its absence) and the changes
+        keyed by the event (strikes, violations): both are written or neither. Snapshots and
+        sanctions keep the newest event's word with their own condition, so they follow, one
+        conditional put each (a condition that fails must not cancel the decision)."""
+        keyed, newest = _change_items(record.changes, event_id=record.id, now=now)
+        journal = {
+            "Put": {
+                "TableName": self.table_name,
+                "Item": to_item(audit_values(room_id, record)),
+                "ConditionExpression": "attribute_not_exists(sk)",
+            }
+        }
+        if len(keyed) < TRANSACTION_ITEMS:
+            others = [{"Put": {"TableName": self.table_name, "Item": to_item(v)}} for v in keyed]
+            try:
+                self.client.transact_write_items(TransactItems=[journal, *others])
+            except self.client.exceptions.TransactionCanceledException as cancelled:
+                reasons = cancelled.response.get("CancellationReasons") or [{}]
+                if reasons[0].get("Code") != "ConditionalCheckFailed":
+                    raise
+                return self._standing(room_id, record, now)
+        else:  # more changes than a transaction holds: the journal first, then the changes
+            try:
+                self.client.put_item(**journal["Put"])
+            except self.client.exceptions.ConditionalCheckFailedException:
+                return self._standing(room_id, record, now)
+            for values in keyed:
+                self._put(values)
+        for values in newest:
+            self._put_newest(values)
+        return record
+
+    def _standing(self, room_id: str | None, record: AuditRecord, now: float) -> AuditRecord:
+        standing = self.recorded_decision(room_id, record.id, record.at_ms)
+        if standing is None:  # deleted in between (TTL): ours stands after all
+            self.audit(room_id, record)
+            self.apply(record.changes, event_id=record.id, now=now)
             return record
-        except self.client.exceptions.ConditionalCheckFailedException:
-            standing = self.recorded_decision(room_id, record.id, record.at_ms)
-            if standing is None:  # deleted in between (TTL): ours stands after all
-                self.audit(room_id, record)
-                return record
-            return standing
+        return standing
 
     def recorded_decision(self, room_id: str | None, event_id: str, at_ms: int) -> AuditRecord | None:
         """The audit record of the event received at ``at_ms``, if it was written."""
         item = self._get_partition(room_pk(room_id), audit_sk(at_ms, event_id))
         return _record_from_item(item) if item else None
+
+    def recorded_decisions(
+        self, events: Iterable[tuple[str | None, str, int]]
+    ) -> dict[tuple[str | None, str, int], AuditRecord]:
+        """The journal entries of many events (room, event id, received at ms) at once: one
+        BatchGetItem per 100, strongly consistent. Events without one are left out."""
+        wanted = {
+            (room_pk(room), audit_sk(at_ms, event_id)): (room, event_id, at_ms)
+            for room, event_id, at_ms in events
+        }
+        found: dict[tuple[str | None, str, int], AuditRecord] = {}
+        keys = list(wanted)
+        for start in range(0, len(keys), BATCH_GET_ITEMS):
+            request: dict[str, Any] = {
+                self.table_name: {
+                    "Keys": [
+                        {"pk": {"S": pk}, "sk": {"S": sk}} for pk, sk in keys[start : start + BATCH_GET_ITEMS]
+                    ],
+                    "ConsistentRead": True,
+                }
+            }
+            while request:
+                answer = self.client.batch_get_item(RequestItems=request)
+                for item in answer.get("Responses", {}).get(self.table_name, []):
+                    found[wanted[(item["pk"]["S"], item["sk"]["S"])]] = _record_from_item(item)
+                request = answer.get("UnprocessedKeys") or {}
+        return found
 
     def audit_for_room(
         self, room_id: str | None, since: float | None = None, *, limit: int | None = None
