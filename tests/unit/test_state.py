@@ -404,6 +404,22 @@ def test_a_second_decision_for_an_event_writes_none_of_its_changes(table):
     assert table.strike_count(ROOM, "bob", TEN_MINUTES, NOW) == 1
 
 
+def test_an_older_events_decision_is_journalled_without_rolling_a_sanction_back(table):
+    # Given a ban written by a newer event
+    ban = RecordSanction(room_id=ROOM, rule="ban", user_id="bob", sanction="banned", until=int(NOW) + 3600)
+    table.record_decision(ROOM, audit_record(EVENT_B, 1_800_000_005_000, changes=[ban]), now=NOW + 5)
+    # When an older event's decision (a strike and a shorter mute) arrives late
+    mute = RecordSanction(room_id=ROOM, rule="mute", user_id="bob", sanction="muted", until=int(NOW) + 60)
+    strike_ = AddStrike(room_id=ROOM, rule="banned-terms", user_id="bob")
+    late = audit_record(EVENT_A, 1_800_000_000_000, changes=[strike_, mute])
+    standing = table.record_decision(ROOM, late, now=NOW)
+    # Then its decision is journalled with its strike, and the ban stands
+    assert standing == late
+    assert table.recorded_decision(ROOM, EVENT_A, 1_800_000_000_000) == late
+    assert table.strike_count(ROOM, "bob", TEN_MINUTES, NOW + 5) == 1
+    assert table.sanction(ROOM, "bob", NOW + 5) == "banned"
+
+
 def test_the_journal_of_many_events_is_read_at_once(table):
     # Given two decided events and one never decided, in two rooms
     decided = [

@@ -251,37 +251,51 @@ class StateTable:
         """Journal a decision and write its state changes, unless its event already has a journal
         entry; return the record that stands (a retried event then carries out its first decision).
 
-        One TransactWriteItems holds the journal entry (conditional on its absence) and the changes
-        keyed by the event (strikes, violations): both are written or neither. Snapshots and
-        sanctions keep the newest event's word with their own condition, so they follow, one
-        conditional put each (a condition that fails must not cancel the decision)."""
+        One TransactWriteItems holds the journal entry (conditional on its absence) and every change:
+        both are written or neither. A snapshot or sanction keeps the newest event's word (its own
+        condition); when a newer event's stands, the transaction is cancelled and written again
+        without the items that lost, which is rare (a late redelivery of an old event)."""
         keyed, newest = _change_items(record.changes, event_id=record.id, now=now)
-        journal = {
-            "Put": {
-                "TableName": self.table_name,
-                "Item": to_item(audit_values(room_id, record)),
-                "ConditionExpression": "attribute_not_exists(sk)",
-            }
-        }
-        if len(keyed) < TRANSACTION_ITEMS:
-            others = [{"Put": {"TableName": self.table_name, "Item": to_item(v)}} for v in keyed]
+        journal = self._put_request(audit_values(room_id, record), "attribute_not_exists(sk)")
+        writes = [journal, *(self._put_request(v) for v in keyed), *(self._newest_request(v) for v in newest)]
+        if len(writes) > TRANSACTION_ITEMS:  # more changes than a transaction holds: journal first
             try:
-                self.client.transact_write_items(TransactItems=[journal, *others])
-            except self.client.exceptions.TransactionCanceledException as cancelled:
-                reasons = cancelled.response.get("CancellationReasons") or [{}]
-                if reasons[0].get("Code") != "ConditionalCheckFailed":
-                    raise
-                return self._standing(room_id, record, now)
-        else:  # more changes than a transaction holds: the journal first, then the changes
-            try:
-                self.client.put_item(**journal["Put"])
+                self.client.put_item(**journal)
             except self.client.exceptions.ConditionalCheckFailedException:
                 return self._standing(room_id, record, now)
-            for values in keyed:
-                self._put(values)
-        for values in newest:
-            self._put_newest(values)
-        return record
+            self.apply(record.changes, event_id=record.id, now=now)
+            return record
+        while True:
+            try:
+                self.client.transact_write_items(TransactItems=[{"Put": write} for write in writes])
+                return record
+            except self.client.exceptions.TransactionCanceledException as cancelled:
+                codes = [reason.get("Code") for reason in cancelled.response.get("CancellationReasons") or []]
+                if not codes or codes[0] == "ConditionalCheckFailed":
+                    return self._standing(room_id, record, now)
+                lost = {index for index, code in enumerate(codes) if code == "ConditionalCheckFailed"}
+                if not lost:
+                    raise
+                for index in sorted(lost):
+                    logger.info(
+                        "state kept: a newer event already wrote it",
+                        extra={"sk": writes[index]["Item"]["sk"]["S"], "event_id": record.id},
+                    )
+                writes = [write for index, write in enumerate(writes) if index not in lost]
+
+    def _put_request(self, values: Mapping[str, Any], condition: str | None = None) -> dict[str, Any]:
+        request: dict[str, Any] = {"TableName": self.table_name, "Item": to_item(values)}
+        if condition is not None:
+            request["ConditionExpression"] = condition
+        return request
+
+    def _newest_request(self, values: Mapping[str, Any]) -> dict[str, Any]:
+        """A put that keeps the newest event's word: it writes only over an item no newer than it."""
+        return {
+            **self._put_request(values, "attribute_not_exists(sk) OR #at <= :at"),
+            "ExpressionAttributeNames": {"#at": "at"},
+            "ExpressionAttributeValues": {":at": to_attribute(values["at"])},
+        }
 
     def _standing(self, room_id: str | None, record: AuditRecord, now: float) -> AuditRecord:
         standing = self.recorded_decision(room_id, record.id, record.at_ms)
@@ -367,13 +381,7 @@ class StateTable:
 
     def _put_newest(self, values: Mapping[str, Any]) -> None:
         try:
-            self.client.put_item(
-                TableName=self.table_name,
-                Item=to_item(values),
-                ConditionExpression="attribute_not_exists(sk) OR #at <= :at",
-                ExpressionAttributeNames={"#at": "at"},
-                ExpressionAttributeValues={":at": to_attribute(values["at"])},
-            )
+            self.client.put_item(**self._newest_request(values))
         except self.client.exceptions.ConditionalCheckFailedException:
             logger.info(
                 "state kept: a newer event already wrote it",
