@@ -103,17 +103,21 @@ PRICES: dict[str, tuple[float, str]] = {
 LATENCY_S = {"dynamodb": 0.005, "sqs": 0.010, "secretsmanager": 0.010}
 TENCENT_CALL_S = 0.100
 PLATFORM_LOG_BYTES = 350
-# AWS defaults (not the template's): Lambda's concurrency per account and Region, API Gateway's
-# throttle quota per account and Region, a DynamoDB partition's writes, Tencent's per-command limit.
-LAMBDA_ACCOUNT_CONCURRENCY = 1000  # https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html
-API_ACCOUNT_RPS = 10_000  # https://docs.aws.amazon.com/apigateway/latest/developerguide/limits.html
-PARTITION_WRU_PER_S = (
-    1000  # https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/bp-partition-key-design.html
-)
-TABLE_ON_DEMAND_UNITS_PER_S = (
-    40_000  # https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/ServiceQuotas.html
-)
-TENCENT_PER_COMMAND_PER_S = 200  # docs/architecture.md, "Why two queues"
+# Limits that are not the template's, each with where it is written down:
+# Lambda's concurrent executions per account and Region, by default,
+# https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html
+LAMBDA_ACCOUNT_CONCURRENCY = 1000
+# API Gateway's throttle quota per account and Region (burst 5,000),
+# https://docs.aws.amazon.com/apigateway/latest/developerguide/limits.html
+API_ACCOUNT_RPS = 10_000
+# One DynamoDB partition's writes per second,
+# https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/bp-partition-key-design.html
+PARTITION_WRU_PER_S = 1000
+# An on-demand table's read and write request units per second, by default,
+# https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/ServiceQuotas.html
+TABLE_ON_DEMAND_UNITS_PER_S = 40_000
+# Tencent's calls per second per REST command (docs/architecture.md, "Why two queues")
+TENCENT_PER_COMMAND_PER_S = 200
 TARGET_COST = 2.0
 TARGET_CEILING = 5000.0
 
@@ -802,7 +806,11 @@ def main() -> int:
     try:
         with counted_stack_class()(options) as stack:
             print(f"local stack up in {stack.startup_seconds:.1f} s, every AWS call through a counting proxy")
-            results = measure(Bench(stack, args.quiet), args.repeat)
+            bench = Bench(stack, args.quiet)
+            try:
+                results = measure(bench, args.repeat)
+            finally:
+                bench.webhooks.http.close()
     except LocalStackError as error:
         print(f"scale: the local stack did not start: {error}", file=sys.stderr)
         return 1
