@@ -6,7 +6,9 @@
    client). Target: at most 0.6x. Also printed: what the ingress defers to its first secret read.
 2. Warm: CPU time per event of the whole handler (Powertools decorators included; SQS replaced by
    an in-process stub) next to a floor doing only json.loads, the signature check and the stub
-   send. Target: at most 2x.
+   send. Information only: the old target (at most 2x the floor) is retired (issue 11): the handler
+   costs tens of microseconds, Lambda bills by the millisecond, and Powertools' per-invocation work
+   is wanted.
 3. Before-callback verdicts against a 1,000-term list: p99 under 1 ms.
 
 Run with `make bench` (or `python bench/ingress.py`).
@@ -122,7 +124,7 @@ class Context:
         return 5000
 
 
-def bench_warm(events: int) -> bool:
+def bench_warm(events: int) -> None:
     os.environ.update(ENV)
     from liveguard.settings import TencentSecret
     from liveguard.tencent.webhook_signature import verify_webhook_signature
@@ -170,8 +172,10 @@ def bench_warm(events: int) -> bool:
 
     def logic_run() -> float:
         started = time.process_time()
-        for event in batch:
-            app.ingress.handle(event, 5000)
+        # Every 100 metrics Powertools flushes its EMF blob to stdout: kept out of the bench's output.
+        with contextlib.redirect_stdout(io.StringIO()):
+            for event in batch:
+                app.ingress.handle(event, 5000)
         return (time.process_time() - started) / len(batch)
 
     handler_us: list[float] = []
@@ -188,8 +192,7 @@ def bench_warm(events: int) -> bool:
     print(f"  floor (json.loads + signature check + stub send): {floor:.1f} us")
     print(f"  ingress logic (auth, model, envelope, verdict, send): {logic:.1f} us = {logic / floor:.2f}x")
     print(f"  whole handler (+ Powertools context, EMF flush):  {handler:.1f} us = {handler / floor:.2f}x")
-    print(f"  ratio {handler / floor:.2f}x (target <= 2x)")
-    return handler / floor <= 2.0
+    print(f"  ratio {handler / floor:.2f}x (information: the <= 2x target is retired, issue 11)")
 
 
 def bench_verdicts(samples: int) -> bool:
@@ -241,7 +244,9 @@ def main() -> int:
     parser.add_argument("--events", type=int, default=3000)
     parser.add_argument("--samples", type=int, default=10000)
     args = parser.parse_args()
-    results = [bench_cold(args.runs), bench_warm(args.events), bench_verdicts(args.samples)]
+    cold = bench_cold(args.runs)
+    bench_warm(args.events)
+    results = [cold, bench_verdicts(args.samples)]
     print("PASS" if all(results) else "FAIL: a target was missed")
     return 0 if all(results) else 1
 

@@ -374,6 +374,58 @@ def test_callback_api_stage_throttles_every_route_from_the_parameters(resources:
     assert _render(stage["Properties"]["StageName"]) == "${Stage}"
 
 
+# AWS's own limits the defaults must respect (checked 2026-11-29):
+# API Gateway's throttle quota per account and Region, https://docs.aws.amazon.com/apigateway/latest/developerguide/limits.html
+API_ACCOUNT_RPS, API_ACCOUNT_BURST = 10_000, 5_000
+# Lambda's concurrent executions per account and Region, by default
+LAMBDA_ACCOUNT_CONCURRENCY = 1_000
+# An SQS event source's MaximumConcurrency, https://docs.aws.amazon.com/lambda/latest/dg/API_ScalingConfig.html
+SQS_MAX_CONCURRENCY = (2, 1000)
+# The issue-11 target: no default caps the app below this many webhooks/s (bench/scale.py measures it)
+PEAK_WEBHOOKS_PER_S = 5_000
+
+
+def test_api_throttle_defaults_admit_a_big_apps_peak_within_the_account_quota(
+    template: dict[str, Any],
+) -> None:
+    # Given the API throttle parameters
+    rate = template["Parameters"]["ApiThrottlingRateLimit"]
+    burst = template["Parameters"]["ApiThrottlingBurstLimit"]
+    # When the stack is deployed without overrides
+    # Then the stage takes a 5,000 webhooks/s peak (Tencent does not retry a 429), and asks no more
+    # than API Gateway's default account quota, which would throttle first anyway
+    assert (rate["Type"], burst["Type"]) == ("Number", "Number")
+    assert PEAK_WEBHOOKS_PER_S <= rate["Default"] <= API_ACCOUNT_RPS
+    assert 0 < burst["Default"] <= API_ACCOUNT_BURST
+
+
+def test_callback_api_alarms_before_its_throttle_refuses_webhooks(
+    template: dict[str, Any], resources: dict[str, Any]
+) -> None:
+    # Given the alarm on the callback API's requests and its threshold parameter
+    properties = resources["CallbackApiNearThrottleAlarm"]["Properties"]
+    parameter = template["Parameters"]["ApiThrottleAlarmPercent"]
+    metrics = {metric["Id"]: metric for metric in properties["Metrics"]}
+    stat = metrics["requests"]["MetricStat"]
+    watched = {d["Name"]: _render(d["Value"]) for d in stat["Metric"]["Dimensions"]}
+    # When a minute's requests (Count: a REST API has no throttle metric, and 4XXError mixes 429s
+    # with the ingress's own refusals) reach a share of the stage's rate limit
+    expression = _render(metrics["percentOfLimit"]["Expression"])
+    # Then it fires, on the API by the name it really has, while webhooks are still accepted
+    assert (stat["Metric"]["Namespace"], stat["Metric"]["MetricName"], stat["Stat"]) == (
+        "AWS/ApiGateway",
+        "Count",
+        "Sum",
+    )
+    assert watched == {"ApiName": "liveguard-callback-${Stage}", "Stage": "${Stage}"}
+    assert expression == "100 * requests / PERIOD(requests) / ${ApiThrottlingRateLimit}"
+    assert [m["Id"] for m in properties["Metrics"] if m["ReturnData"]] == ["percentOfLimit"]
+    assert _render(properties["Threshold"]) == "${ApiThrottleAlarmPercent}"
+    assert properties["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
+    assert (parameter["Type"], parameter["MinValue"], parameter["MaxValue"]) == ("Number", 1, 100)
+    assert parameter["MinValue"] <= parameter["Default"] < 100
+
+
 def test_callback_url_output_is_the_route_tencent_must_call(cfn: dict[str, Any]) -> None:
     # Given the stack's outputs
     url = _render(cfn["Outputs"]["CallbackUrl"]["Value"])
@@ -477,25 +529,39 @@ def _longest_action_delay() -> int:
 
 
 @pytest.mark.parametrize(
-    ("alarm", "queue_id", "threshold"),
+    ("alarm", "queue_id", "parameter", "threshold"),
     [
-        ("EventsQueueAgeAlarm", "EventsQueue", 300),
+        ("EventsQueueAgeAlarm", "EventsQueue", "EventsQueueAgeAlarmSeconds", 300),
         # Actions wait by design for as long as a rule delays them.
-        ("ActionsQueueAgeAlarm", "ActionsQueue", _longest_action_delay() + 300),
+        (
+            "ActionsQueueAgeAlarm",
+            "ActionsQueue",
+            "ActionsQueueAgeAlarmSeconds",
+            _longest_action_delay() + 300,
+        ),
     ],
 )
 def test_each_queue_alarms_when_its_oldest_message_waited_five_minutes_too_long(
-    resources: dict[str, Any], alarm: str, queue_id: str, threshold: int
+    template: dict[str, Any],
+    resources: dict[str, Any],
+    alarm: str,
+    queue_id: str,
+    parameter: str,
+    threshold: int,
 ) -> None:
-    # Given the alarm watching a queue's backlog
+    # Given the alarm watching a queue's backlog, and its threshold parameter
     properties = resources[alarm]["Properties"]
+    default = template["Parameters"][parameter]
     # When the oldest message in the queue is 5 minutes older than it should ever be
     watched = {d["Name"]: _render(d["Value"]) for d in properties["Dimensions"]}
     # Then it fires: the consumer is behind, or a room's group is stuck on retries
     assert (properties["Namespace"], properties["MetricName"]) == ("AWS/SQS", "ApproximateAgeOfOldestMessage")
     assert watched == {"QueueName": f"${{{queue_id}.QueueName}}"}
     assert (properties["Statistic"], properties["ComparisonOperator"]) == ("Maximum", "GreaterThanThreshold")
-    assert properties["Threshold"] == threshold
+    assert _render(properties["Threshold"]) == f"${{{parameter}}}"
+    # And by default that is 5 minutes past the longest a message should ever wait
+    assert (default["Type"], default["Default"]) == ("Number", threshold)
+    assert default["MinValue"] <= threshold
 
 
 # --- The moderator and the actuator ------------------------------------------------------------
@@ -556,12 +622,31 @@ def test_each_event_source_reports_batch_item_failures_with_bounded_concurrency(
     assert "MaximumBatchingWindowInSeconds" not in mapping
 
 
-def test_moderator_instances_are_capped_at_ten(resources: dict[str, Any]) -> None:
-    # Given the moderator's event source mapping
+def test_moderator_instances_are_capped_by_a_parameter_lambda_accepts(
+    template: dict[str, Any], resources: dict[str, Any]
+) -> None:
+    # Given the moderator's event source mapping and the ModeratorConcurrency parameter
     mapping = _event_sources(resources)["EventsQueue"]
+    parameter = template["Parameters"]["ModeratorConcurrency"]
     # When many rooms' groups have events at once
-    # Then at most 10 instances decide them (bounding DynamoDB writes and action sends)
-    assert mapping["ScalingConfig"]["MaximumConcurrency"] == 10
+    # Then at most ModeratorConcurrency instances decide them, a number Lambda accepts (2 to 1000)
+    assert _render(mapping["ScalingConfig"]["MaximumConcurrency"]) == "${ModeratorConcurrency}"
+    assert parameter["Type"] == "Number"
+    assert SQS_MAX_CONCURRENCY[0] <= parameter["MinValue"] <= parameter["Default"]
+    assert parameter["Default"] <= parameter["MaxValue"] <= SQS_MAX_CONCURRENCY[1]
+
+
+def test_queue_consumers_defaults_leave_the_ingress_room_in_the_accounts_lambda_concurrency(
+    template: dict[str, Any],
+) -> None:
+    # Given the defaults of the two SQS consumers' caps
+    consumers = sum(
+        template["Parameters"][name]["Default"] for name in ("ModeratorConcurrency", "ActuatorConcurrency")
+    )
+    # When both run at their caps during a peak
+    # Then the ingress (and the drain) keep at least a third of Lambda's default account concurrency:
+    # at 5,000 webhooks/s a ~27 ms ingress needs ~140 instances
+    assert consumers <= LAMBDA_ACCOUNT_CONCURRENCY * 2 // 3
 
 
 def test_actuator_divides_the_rate_limit_by_the_concurrency_its_event_source_allows(
@@ -574,10 +659,11 @@ def test_actuator_divides_the_rate_limit_by_the_concurrency_its_event_source_all
     # Then that is the number of instances Lambda may run at once: the same parameter in both places
     assert _render(mapping["ScalingConfig"]["MaximumConcurrency"]) == "${ActuatorConcurrency}"
     assert _render(variables["ACTUATOR_CONCURRENCY"]) == "${ActuatorConcurrency}"
-    # And its default (4) is a MaximumConcurrency Lambda accepts (2 to 1000)
+    # And its default is a MaximumConcurrency Lambda accepts (2 to 1000)
     parameter = template["Parameters"]["ActuatorConcurrency"]
-    assert (parameter["Type"], parameter["Default"]) == ("Number", 4)
-    assert 2 <= parameter["MinValue"] <= parameter["Default"] <= parameter["MaxValue"] <= 1000
+    assert parameter["Type"] == "Number"
+    assert SQS_MAX_CONCURRENCY[0] <= parameter["MinValue"] <= parameter["Default"]
+    assert parameter["Default"] <= parameter["MaxValue"] <= SQS_MAX_CONCURRENCY[1]
 
 
 def test_actuator_dry_run_comes_from_a_parameter_that_defaults_to_off(
