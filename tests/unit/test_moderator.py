@@ -445,7 +445,7 @@ class CountingState(MemoryState):
         return super().recorded_decisions(events)
 
 
-def test_a_batch_reads_its_journal_once(engine, queue):
+def test_a_batch_reads_its_journal_once(engine, queue, dead_letters):
     # Given a batch of five events, one of them decided before
     state = CountingState()
     moderator = Moderator(
@@ -455,6 +455,7 @@ def test_a_batch_reads_its_journal_once(engine, queue):
         rules=None,
         admin=ADMIN,
         snapshots_from_admin=admin_snapshots,
+        dead_letters=dead_letters,
     )
     envelopes = [comment(f"spam {n}" if n % 2 else f"hello {n}", at=RECEIVED_AT + n) for n in range(5)]
     moderator.moderate(envelopes[1])
@@ -471,21 +472,6 @@ def test_a_batch_reads_its_journal_once(engine, queue):
     assert [o["status"] for o in outcomes] == ["quiet", "moderated", "quiet", "moderated", "quiet"]
     assert [o["replayed"] for o in outcomes] == [False, True, False, False, False]
     assert len(engine.calls) == 1 + 4
-
-
-def test_a_quiet_event_writes_nothing(engine, queue):
-    state = CountingState()
-    moderator = Moderator(
-        state=state,
-        actions=queue,
-        evaluate=engine,
-        rules=None,
-        admin=ADMIN,
-        snapshots_from_admin=admin_snapshots,
-    )
-    moderator.moderate(comment("hello"))
-    assert state.audit_for_room(ROOM) == []
-    assert state.strikes == []
 
 
 # --- echoes ----------------------------------------------------------------------------------------
