@@ -1,10 +1,13 @@
-"""Ingress: Tencent's webhook callbacks, authenticated, modelled, decided (before-callbacks) and queued.
+"""Ingress: Tencent's webhook callbacks, authenticated, modelled, decided (before-callbacks) and, when
+a rule can act on them, queued.
 
 Thin on purpose: Powertools wiring here, the logic in the layer (liveguard.ingress). Everything is
 made once per cold start; nothing heavier than pydantic and httpx is imported on the way (the SQS
 client and the spool's DynamoDB client are boto3-free; the secret's reader loads boto3 on first use,
-or during a SnapStart init). When SQS cannot take an event, it is kept in the state table's spool
-(liveguard.spool) and the drain function queues it later.
+or during a SnapStart init). The rules are loaded on the first callback (or during a SnapStart
+init): they say which callbacks are queued at all, and decide before-callbacks. When SQS cannot take
+an event, it is kept in the state table's spool (liveguard.spool) and the drain function queues it
+later.
 """
 
 import os
@@ -28,13 +31,15 @@ environment = IngressEnvironment.model_validate(os.environ)
 
 
 def inline_rules() -> CompiledRules:
-    """The moderation rules, for before-callback verdicts; gifts see LiveGuard's mutes and bans."""
-    from liveguard.aws.dynamodb import SanctionView
+    """The moderation rules: what to queue (what they act on), and before-callback verdicts, which
+    read the state their conditions ask for (mutes and bans, strikes, violations) from the table."""
+    from liveguard.aws.dynamodb import InlineStateView
     from liveguard.rules.engine import InlineRules
     from liveguard.rules.loader import load_rules
 
     rules = load_rules(environment.rules_file, check_params=False)  # the moderator checks params
-    state = SanctionView(environment.state_table_name) if environment.state_table_name else None
+    table = environment.state_table_name
+    state = InlineStateView(table, metrics=metrics) if table else None
     # Echoes of our admin never reach the rules (the ingress answers them itself), so no admin here.
     return InlineRules(rules, state, admin="")
 

@@ -310,6 +310,8 @@ def _role(resources: dict[str, Any], function: str) -> dict[str, Any]:
 
 # The condition that limits a statement to the spool's items (partition keys SPOOL#<shard>).
 SPOOL_ONLY = {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["SPOOL#*"]}}
+# The condition that limits a statement to rooms' items (partition keys ROOM#<room>).
+ROOMS_ONLY = {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["ROOM#*"]}}
 
 
 def _conditions(role: dict[str, Any], action: str) -> list[Any]:
@@ -344,8 +346,8 @@ def test_ingress_role_may_only_send_to_the_events_queue_read_the_secret_and_read
     role = _role(resources, "IngressFunction")
     # When its inline statements are listed as (effect, action, resource)
     granted = _granted(role)
-    # Then it writes its own logs, sends to the events queue, reads the secret and gets single state
-    # items (a sender's sanction), on those resources only: no "*"
+    # Then it writes its own logs, sends to the events queue, reads the secret, gets single state
+    # items (a sender's sanction) and counts (strikes, violations), on those resources only: no "*"
     assert granted == {
         ("Allow", "logs:CreateLogStream", "${IngressFunctionLogGroup.Arn}"),
         ("Allow", "logs:PutLogEvents", "${IngressFunctionLogGroup.Arn}"),
@@ -355,9 +357,10 @@ def test_ingress_role_may_only_send_to_the_events_queue_read_the_secret_and_read
         ("Allow", "dynamodb:PutItem", "${StateTable.Arn}"),
         ("Allow", "dynamodb:Query", "${StateTable.Arn}"),
     }
-    # And its only writes and queries are in the spool's partitions (keeping an event, its mark)
+    # And its only writes are in the spool's partitions (keeping an event, its mark), and its queries
+    # there or in rooms' partitions (counting a user's strikes or a room's violations inline)
     assert _conditions(role, "dynamodb:PutItem") == [SPOOL_ONLY]
-    assert _conditions(role, "dynamodb:Query") == [SPOOL_ONLY]
+    assert _conditions(role, "dynamodb:Query") == [ROOMS_ONLY, SPOOL_ONLY]
     # And no managed policy: SAM's AWSLambdaBasicExecutionRole would write to every log group
     assert role.get("ManagedPolicyArns", []) == []
 

@@ -12,6 +12,7 @@ import boto3
 import pytest
 
 from liveguard.messages import event_id
+from liveguard.rules.loader import load_rules
 from liveguard_local.events import CALLBACK_BODIES, LOCAL_SECRET, proxy_event, resign
 from tests.aws import FAKE_CREDENTIALS, moto_server
 from tests.functions import lambda_context, load_function
@@ -95,9 +96,27 @@ def invoke(handler: ModuleType, event: dict[str, Any]) -> tuple[int, dict[str, A
     return response["statusCode"], json.loads(response["body"])
 
 
-@pytest.mark.parametrize("path", CALLBACK_EVENTS, ids=[path.stem for path in CALLBACK_EVENTS])
-def test_every_callback_is_queued_with_its_room_as_group_and_its_event_id_for_dedup(handler, queued, path):
-    # Given a callback from events/, signed now
+# The default rules (the handler's: no RULES_FILE) listen to these callbacks; the others are not queued.
+LISTENED = load_rules().listened
+QUEUED_EVENTS = [path for path in CALLBACK_EVENTS if path.stem in LISTENED]
+UNQUEUED_EVENTS = [path for path in CALLBACK_EVENTS if path.stem not in LISTENED]
+
+
+def metric_names(output: str) -> set[str]:
+    """The metrics Powertools printed (EMF, one JSON document a line)."""
+    names: set[str] = set()
+    for line in output.splitlines():
+        if line.startswith("{") and '"_aws"' in line:
+            for directive in json.loads(line)["_aws"]["CloudWatchMetrics"]:
+                names.update(metric["Name"] for metric in directive["Metrics"])
+    return names
+
+
+@pytest.mark.parametrize("path", QUEUED_EVENTS, ids=[path.stem for path in QUEUED_EVENTS])
+def test_every_callback_a_rule_listens_to_is_queued_with_its_room_as_group_and_its_event_id_for_dedup(
+    handler, queued, path
+):
+    # Given a callback from events/ that a default rule listens to, signed now
     event = resign(json.loads(path.read_text()))
     command = event["queryStringParameters"]["CallbackCommand"]
     # When the ingress handles it
@@ -118,6 +137,20 @@ def test_every_callback_is_queued_with_its_room_as_group_and_its_event_id_for_de
     assert envelope["command"] == command
     assert envelope["query"] == {"ClientIP": "203.0.113.7", "OptPlatform": "Android"}
     assert envelope["known"] is True
+
+
+@pytest.mark.parametrize("path", UNQUEUED_EVENTS, ids=[path.stem for path in UNQUEUED_EVENTS])
+def test_every_callback_no_rule_listens_to_is_answered_counted_and_not_queued(handler, queued, path, capsys):
+    # Given a callback from events/ that no default rule listens to (member changes, battles, seats,
+    # delivered comments, follows...), signed now
+    event = resign(json.loads(path.read_text()))
+    capsys.readouterr()
+    # When the ingress handles it
+    status, reply = invoke(handler, event)
+    # Then Tencent hears OK, it is counted, and nothing is queued
+    assert (status, reply) == (200, {"ActionStatus": "OK", "ErrorInfo": "", "ErrorCode": 0})
+    assert "NotQueued" in metric_names(capsys.readouterr().out)
+    assert queued() == []
 
 
 def test_a_before_callback_is_answered_with_the_verdict_and_queued_with_it(handler, queued):
@@ -180,14 +213,16 @@ def test_our_own_echo_is_queued_marked_as_such(handler, queued):
     assert json.loads(message["Body"])["echo"] is True
 
 
-def test_an_unknown_command_is_queued_as_a_generic_event(handler, queued):
+def test_an_unknown_command_is_answered_and_counted_but_not_queued(handler, queued, capsys):
+    # Given a callback Tencent added after LiveGuard's models: no rule can name it
     body = {"CallbackCommand": "Live.CallbackAfterSomethingNew", "RoomId": "live-room-1", "Novel": [1, 2]}
+    capsys.readouterr()
+    # When it is delivered
     status, reply = invoke(handler, proxy_event("Live.CallbackAfterSomethingNew", json.dumps(body)))
+    # Then it is answered OK, counted, and not queued
     assert (status, reply["ErrorCode"]) == (200, 0)
-    (message,) = queued()
-    envelope = json.loads(message["Body"])
-    assert envelope["known"] is False
-    assert envelope["event"]["Novel"] == [1, 2]
+    assert {"UnknownCommand", "NotQueued"} <= metric_names(capsys.readouterr().out)
+    assert queued() == []
 
 
 def test_when_sqs_fails_the_answer_is_5xx_never_200(handler, queued, monkeypatch):

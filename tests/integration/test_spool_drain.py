@@ -15,6 +15,8 @@ from liveguard.aws.dynamodb import DynamoDbClient, DynamoDbSpool
 from liveguard.aws.sqs import SqsClient
 from liveguard.drain import SpoolDrain
 from liveguard.ingress import Ingress
+from liveguard.rules.engine import InlineRules
+from liveguard.rules.loader import load_rules
 from liveguard.settings import TencentSecret
 from liveguard.spool import SPOOL_SHARDS, KeptEvent
 from liveguard_local.events import CALLBACK_BODIES, LOCAL_SECRET, proxy_event
@@ -176,7 +178,11 @@ def test_the_ingress_keeps_what_sqs_refuses_and_the_drain_queues_it(aws, queue_u
     # Given an ingress whose queue URL SQS does not know (its sends all fail), with the spool
     missing = queue_url.replace(".fifo", "-missing.fifo")
     ingress = Ingress(
-        queue=SqsClient.from_environment(), queue_url=missing, secret=lambda: SECRET, spool=spool()
+        queue=SqsClient.from_environment(),
+        queue_url=missing,
+        secret=lambda: SECRET,
+        rules=InlineRules(load_rules(check_params=False), admin=""),  # the defaults act on metadata
+        spool=spool(),
     )
     now = int(time.time())
     bodies = [

@@ -1,4 +1,5 @@
-"""Fixtures for LiveClient tests: a Tencent answering through httpx's MockTransport, and a fake clock."""
+"""Fixtures for LiveClient tests: a Tencent answering through httpx's MockTransport, and a fake clock;
+rules for the ingress's tests that act on every callback."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import pytest
 from moto import mock_aws
 
 from liveguard.aws.state_table import StateTable
+from liveguard.rules.verdict import ALLOW_ALL, CompiledRules, Verdict
 from liveguard.tencent.client import AdminUserSig, LiveClient
 from liveguard.tencent.ratelimit import CommandRateLimiter
 from tests.aws import FAKE_CREDENTIALS, create_state_table
@@ -134,3 +136,17 @@ def dynamodb(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
 @pytest.fixture
 def table(dynamodb: Any) -> StateTable:
     return StateTable(STATE_TABLE, client=dynamodb)
+
+
+class ActingOnEveryCallback:
+    """Rules that act on every callback, so the ingress queues all it accepts, with the verdicts of
+    ``rules``: for tests about accepting and queueing, not about which callbacks rules act on."""
+
+    def __init__(self, rules: CompiledRules = ALLOW_ALL) -> None:
+        self.rules = rules
+
+    def verdict(self, event: Any) -> Verdict | None:
+        return self.rules.verdict(event)
+
+    def acts_on(self, command: str, *, echo: bool) -> bool:
+        return True

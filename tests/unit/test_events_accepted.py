@@ -19,6 +19,8 @@ from liveguard.tencent.commands import COMMANDS
 from liveguard.webhooks.models import KNOWN_COMMANDS, UnknownCallback, parse_callback
 from liveguard_local.events import resign
 
+from .conftest import ActingOnEveryCallback
+
 EVENTS = Path(__file__).resolve().parents[2] / "events"
 LOCAL_SECRET: dict[str, Any] = json.loads((EVENTS / "local-secret.json").read_text())
 CALLBACKS = sorted((EVENTS / "callbacks").glob("*.json"))
@@ -56,6 +58,7 @@ def ingress(queue: RecordingQueue) -> Ingress:
         queue=queue,
         queue_url="http://127.0.0.1:5000/123456789012/liveguard-events-dev.fifo",
         secret=lambda: secret,
+        rules=ActingOnEveryCallback(),  # every callback queued: this is about their envelopes
     )
 
 

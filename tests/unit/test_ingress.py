@@ -17,7 +17,7 @@ from liveguard.rules.verdict import Verdict
 from liveguard.settings import TencentSecret
 from liveguard_local.events import CALLBACK_BODIES, LOCAL_SECRET, proxy_event
 
-from .conftest import FakeClock
+from .conftest import ActingOnEveryCallback, FakeClock
 
 SECRET = TencentSecret.model_validate(LOCAL_SECRET)
 NOW = 1_800_000_000
@@ -52,10 +52,14 @@ class Rules:
             raise self._error
         return self._verdict
 
+    def acts_on(self, command: str, *, echo: bool) -> bool:
+        return True
+
 
 def make(queue: RecordingQueue, rules: Any = None, clock: FakeClock | None = None) -> Ingress:
+    """An ingress whose rules (by default) act on every callback, so it queues all it accepts."""
     clock = clock or FakeClock(now=0.0)
-    options: dict[str, Any] = {"rules": rules} if rules is not None else {}
+    options: dict[str, Any] = {"rules": rules if rules is not None else ActingOnEveryCallback()}
     return Ingress(
         queue=queue,
         queue_url="https://sqs.us-east-1.amazonaws.com/123456789012/liveguard-events-dev.fifo",
@@ -219,6 +223,7 @@ def make_counted(queue: RecordingQueue) -> tuple[Ingress, RecordingMetrics]:
         queue=queue,
         queue_url="https://sqs.us-east-1.amazonaws.com/123456789012/liveguard-events-dev.fifo",
         secret=lambda: SECRET,
+        rules=ActingOnEveryCallback(),
         metrics=metrics,
         clock=lambda: NOW,
         monotonic=clock,

@@ -14,6 +14,7 @@ from liveguard.settings import SecretUnusable, TencentSecret
 from liveguard.tencent.webhook_signature import webhook_sign
 from liveguard_local.events import CALLBACK_BODIES, LOCAL_SECRET, proxy_event
 
+from .conftest import ActingOnEveryCallback
 from .test_ingress import NOW, RecordingQueue, answer
 
 LIVE_TOKEN = "live-side-token-4f1c"
@@ -33,6 +34,8 @@ def secret(**keys: Any) -> TencentSecret:
 
 
 def ingress(the_secret: TencentSecret, queue: RecordingQueue, **options: Any) -> Ingress:
+    """An ingress whose rules act on every callback: an authentic one is queued."""
+    options.setdefault("rules", ActingOnEveryCallback())
     return Ingress(queue=queue, queue_url="q", secret=lambda: the_secret, clock=lambda: NOW, **options)
 
 

@@ -33,6 +33,8 @@ from liveguard_local.events import CALLBACK_BODIES, LOCAL_SECRET, proxy_event
 from tests.aws import FAKE_CREDENTIALS
 from tests.functions import lambda_context, load_function
 
+from .conftest import ActingOnEveryCallback
+
 ROOT = Path(__file__).resolve().parents[2]
 QUEUE_URL = "https://sqs.us-east-1.amazonaws.com/123456789012/liveguard-events-test.fifo"
 
@@ -79,7 +81,11 @@ def ingress_app() -> Iterator[ModuleType]:
         from aws_lambda_powertools.utilities.parameters import base
 
         base.DEFAULT_PROVIDERS.clear()
-        yield load_function("ingress", module_name="ingress_hostile_app")
+        app = load_function("ingress", module_name="ingress_hostile_app")
+        # The default rules decide; every callback is queued, since what is queued is what this
+        # file is about (which callbacks the rules act on is tests/unit/test_ingress_filter.py's).
+        app.ingress.rules = ActingOnEveryCallback(app.rules)
+        yield app
         sys.modules.pop("ingress_hostile_app", None)
 
 

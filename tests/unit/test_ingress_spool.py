@@ -14,7 +14,7 @@ from liveguard.rules.verdict import Verdict
 from liveguard.spool import KeptEvent, spool_shard
 from liveguard_local.events import CALLBACK_BODIES
 
-from .conftest import FakeClock
+from .conftest import ActingOnEveryCallback, FakeClock
 from .test_ingress import NOW, SECRET, QueueDownError, RecordingQueue, Rules, answer, event_for
 
 
@@ -62,7 +62,8 @@ class FakeSpool:
 
 
 def make(queue: RecordingQueue, spool: FakeSpool, clock: FakeClock, rules: Any = None) -> Ingress:
-    options: dict[str, Any] = {"rules": rules} if rules is not None else {}
+    """An ingress whose rules (by default) act on every callback, so every event is queued or kept."""
+    options: dict[str, Any] = {"rules": rules if rules is not None else ActingOnEveryCallback()}
     return Ingress(
         queue=queue,
         queue_url="https://sqs.us-east-1.amazonaws.com/123456789012/liveguard-events-dev.fifo",

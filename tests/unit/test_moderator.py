@@ -114,7 +114,15 @@ class SpamEngine:
     delay_seconds: int = 0
 
     def __call__(
-        self, event: Any, state: StateView, rules: Any, *, now: float, admin: str, event_id: str
+        self,
+        event: Any,
+        state: StateView,
+        rules: Any,
+        *,
+        now: float,
+        admin: str,
+        event_id: str,
+        answered: Any = None,
     ) -> Decision:
         self.calls.append({"event": event, "rules": rules, "now": now, "admin": admin, "event_id": event_id})
         if not isinstance(event, MessageSent | MessageToSend) or not any("spam" in t for t in event.texts()):
@@ -729,3 +737,57 @@ def test_with_the_defaults_a_retried_fifth_strike_mutes_and_does_not_ban(guarded
     assert outcome.rules == ("comment-terms", "strikes-mute")
     assert [m.command for m in queue.sent] == ["mute_member"] * 3
     assert table.strike_count(ROOM, "viewer-7", 600, RECEIVED_AT / 1000 + 300) == 5
+
+
+# --- the audit of a before-callback records what was decided inline ---------------------------------
+
+STRUCK_GIFTS = """\
+version: 1
+rules:
+  - name: gifts-after-strikes
+    on: [Live.CallbackBeforeSendGift]
+    when: {strikes: {within: 600, at_least: 2, new_only: false}}
+    verdict: {action: reject, reason: struck too often}
+"""
+
+
+@pytest.fixture
+def struck(table, queue) -> Moderator:
+    """The moderator with the engine and a gift rule that counts strikes; the sender struck twice."""
+    from liveguard.rules.engine import evaluate, snapshots_from_admin
+    from liveguard.rules.loader import parse_rules
+
+    for earlier in ("e" * 64, "f" * 64):
+        table.apply(
+            [AddStrike(room_id=ROOM, rule="spam", user_id="viewer-7")],
+            event_id=earlier,
+            now=RECEIVED_AT / 1000 - 60,
+        )
+    return Moderator(
+        state=table,
+        actions=queue,
+        evaluate=evaluate,
+        rules=parse_rules(STRUCK_GIFTS),
+        admin=ADMIN,
+        snapshots_from_admin=snapshots_from_admin,
+    )
+
+
+def struck_gift(decision: Verdict) -> EventEnvelope:
+    body = copy.deepcopy(CALLBACK_BODIES["Live.CallbackBeforeSendGift"])
+    return make_envelope(
+        "Live.CallbackBeforeSendGift",
+        decision=decision,
+        Operator_Account="viewer-7",
+        GiftWater={**body["GiftWater"], "From_Account": "viewer-7"},
+    )
+
+
+def test_the_audit_never_says_a_rule_fired_when_it_did_not_decide_inline(struck, table):
+    # Given a gift the ingress allowed: it decided without the sender's strikes (the table was slow)
+    envelope = struck_gift(Verdict(action="deliver", code=0))
+    # When the moderator, which sees the two strikes, handles it
+    outcome = struck.moderate(envelope)
+    # Then nothing is recorded as fired: the gift was delivered, and no rule decided that
+    assert outcome.rules == ()
+    assert table.audit_for_room(ROOM) == []

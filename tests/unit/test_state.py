@@ -8,9 +8,13 @@ from __future__ import annotations
 
 import http.server
 import json
+import socket
 import threading
+import time
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -22,7 +26,7 @@ from botocore.credentials import Credentials
 from hypothesis import given
 from hypothesis import strategies as st
 
-from liveguard.aws.dynamodb import DynamoDbClient, DynamoDbError, SanctionView
+from liveguard.aws.dynamodb import DynamoDbClient, DynamoDbError, InlineStateView
 from liveguard.aws.protocol import AwsCredentials
 from liveguard.aws.state_table import StateTable, from_attribute, to_attribute
 from liveguard.memory import MemoryState
@@ -33,6 +37,7 @@ from liveguard.state import AuditRecord, room_pk
 from tests.aws import create_state_table, moto_server
 
 from .conftest import STATE_TABLE as TABLE
+from .conftest import FakeClock
 
 ROOM = "live-room-1"
 NOW = 1_800_000_000.0  # unix seconds
@@ -453,7 +458,7 @@ def test_a_float_survives_dynamodb_attribute_values():
     assert from_attribute(to_attribute(2.5)) == 2.5
 
 
-# --- the ingress's GetItem, against moto's server --------------------------------------------------
+# --- the ingress's reads (GetItem, Query counts), against moto's server ------------------------------
 
 
 # Its own name: moto's servers in one process share their state with every other test's.
@@ -498,6 +503,16 @@ class RecordingProxy:
         self.server.server_close()
 
 
+@contextmanager
+def silent_server() -> Iterator[str]:
+    """A state table that takes connections and never answers: the kernel completes the handshake
+    (the listen backlog), and nobody ever reads the request."""
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(16)
+        yield f"http://127.0.0.1:{listener.getsockname()[1]}"
+
+
 @pytest.fixture(scope="module")
 def moto_dynamodb() -> Iterator[tuple[str, Any]]:
     with moto_server() as endpoint:
@@ -526,7 +541,7 @@ def test_the_ingress_reads_a_sanction_with_one_signed_get_item(moto_dynamodb, mo
     )
     credentials = AwsCredentials("AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", "session-token")
     with RecordingProxy(endpoint) as proxy:
-        view = SanctionView(
+        view = InlineStateView(
             SANCTIONS, client=DynamoDbClient(region="us-east-1", credentials=credentials, endpoint=proxy.url)
         )
         # When the ingress asks for bob's and alice's sanctions
@@ -572,7 +587,7 @@ def test_an_expired_sanction_reads_as_none_at_the_ingress(moto_dynamodb):
         event_id=EVENT_B,
         now=NOW,
     )
-    view = SanctionView(
+    view = InlineStateView(
         SANCTIONS,
         client=DynamoDbClient(region="us-east-1", credentials=AwsCredentials("a", "b"), endpoint=endpoint),
     )
@@ -594,22 +609,176 @@ def test_an_unreachable_table_reads_as_no_sanction_and_warns(caplog):
     client = DynamoDbClient(
         region="us-east-1", credentials=AwsCredentials("a", "b"), endpoint="http://127.0.0.1:9/"
     )
-    view = SanctionView(SANCTIONS, client=client)
+    view = InlineStateView(SANCTIONS, client=client)
     # When the ingress asks for a sanction
     with caplog.at_level("WARNING", logger="liveguard.aws.dynamodb"):
         sanction = view.sanction(ROOM, "bob", NOW)
     # Then there is none, and a warning says why
     assert sanction is None
-    assert "sanction unknown" in caplog.text
+    assert "state unknown" in caplog.text
 
 
-def test_the_sanction_view_has_no_history():
-    view = SanctionView(
-        SANCTIONS, client=DynamoDbClient(region="us-east-1", credentials=AwsCredentials("a", "b"))
-    )
-    assert view.strike_count(ROOM, "bob", 600, NOW) == 0
-    assert view.violation_count(ROOM, "content", 600, NOW) == 0
-    assert view.approved_value(ROOM, "topic") is None
+def inline_view(endpoint: str, **options: Any) -> InlineStateView:
+    client = DynamoDbClient(region="us-east-1", credentials=AwsCredentials("a", "b"), endpoint=endpoint)
+    return InlineStateView(SANCTIONS, client=client, **options)
+
+
+def test_the_ingress_counts_a_users_strikes_in_the_window_with_one_consistent_count_query(moto_dynamodb):
+    endpoint, boto = moto_dynamodb
+    room = "count-strikes"
+    # Given dave's strikes in the room (written by the moderator's StateTable): two in the last ten
+    # minutes, one before, one in another room; and a user whose id falls inside dave's key range
+    moderator = StateTable(SANCTIONS, client=boto)
+    for event, at, user, where in [
+        (EVENT_A, NOW - 30, "dave", room),
+        (EVENT_B, NOW - 599, "dave", room),
+        (EVENT_C, NOW - 601, "dave", room),
+        ("d" * 64, NOW - 30, "dave", "elsewhere"),
+        ("e" * 64, NOW - 30, f"dave#{int((NOW - 60) * 1000):013d}", room),
+    ]:
+        strike(event, at, moderator, user=user, room=where)
+    with RecordingProxy(endpoint) as proxy:
+        # When the ingress counts dave's strikes within ten minutes
+        count = inline_view(proxy.url).strike_count(room, "dave", TEN_MINUTES, NOW)
+    # Then it counts what the moderator counts: the two within the window
+    assert count == moderator.strike_count(room, "dave", TEN_MINUTES, NOW) == 2
+    # With one strongly consistent Query that counts (no items read back)
+    (request,) = proxy.requests
+    assert {k.lower(): v for k, v in request["headers"].items()}["x-amz-target"] == "DynamoDB_20120810.Query"
+    sent = json.loads(request["body"])
+    assert (sent["Select"], sent["ConsistentRead"]) == ("COUNT", True)
+    assert sent["ExpressionAttributeValues"][":pk"] == {"S": f"ROOM#{room}"}
+
+
+def test_the_ingress_counts_a_rooms_violations_of_a_kind_in_the_window(moto_dynamodb):
+    endpoint, boto = moto_dynamodb
+    room = "count-violations"
+    moderator = StateTable(SANCTIONS, client=boto)
+    # Given the room's violations: two "moderation" within the hour, one older, one of another kind
+    for event, at, kind in [
+        (EVENT_A, NOW - 10, "moderation"),
+        (EVENT_B, NOW - 3599, "moderation"),
+        (EVENT_C, NOW - 3601, "moderation"),
+        ("d" * 64, NOW - 10, "room-info"),
+    ]:
+        moderator.apply([RecordViolation(room_id=room, rule="flag", violation=kind)], event_id=event, now=at)
+    # When the ingress counts the room's "moderation" violations within the hour
+    count = inline_view(endpoint).violation_count(room, "moderation", 3600, NOW)
+    # Then it counts what the moderator counts
+    assert count == moderator.violation_count(room, "moderation", 3600, NOW) == 2
+
+
+@dataclass
+class ScriptedTable:
+    """A DynamoDbClient stand-in: answers count pages in order (an exception is raised), and each call
+    takes ``takes`` seconds on the view's clock."""
+
+    pages: list[tuple[int, dict[str, Any] | None] | Exception] = field(default_factory=list)
+    clock: FakeClock = field(default_factory=lambda: FakeClock(now=0.0))
+    takes: float = 0.0
+    timeouts: list[float] = field(default_factory=list)
+
+    def count_range(self, *args: Any, timeout: float, **kwargs: Any) -> tuple[int, dict[str, Any] | None]:
+        self.timeouts.append(timeout)
+        self.clock.now += self.takes
+        page = self.pages.pop(0) if self.pages else (0, None)
+        if isinstance(page, Exception):
+            raise page
+        return page
+
+    def get_item(self, *args: Any, timeout: float, **kwargs: Any) -> dict[str, Any] | None:
+        self.timeouts.append(timeout)
+        self.clock.now += self.takes
+        return None
+
+
+def scripted_view(table: ScriptedTable, metrics: Any = None) -> InlineStateView:
+    return InlineStateView(SANCTIONS, client=table, metrics=metrics, monotonic=table.clock)  # type: ignore[arg-type]
+
+
+def test_a_count_past_one_page_is_summed_across_pages():
+    # Given a count DynamoDB answers in three pages (each page evaluates at most 1 MB)
+    table = ScriptedTable(pages=[(1000, {"pk": {"S": "x"}}), (1000, {"pk": {"S": "y"}}), (7, None)])
+    # When the ingress counts
+    # Then the pages are summed
+    assert scripted_view(table).strike_count(ROOM, "bob", TEN_MINUTES, NOW) == 2007
+
+
+@dataclass
+class CountingMetrics:
+    counts: dict[str, float] = field(default_factory=dict)
+
+    def add_metric(self, name: str, unit: str, value: float) -> None:
+        self.counts[name] = self.counts.get(name, 0) + value
+
+    def add_dimension(self, name: str, value: str) -> None:
+        pass
+
+
+def test_a_table_that_does_not_answer_in_time_reads_as_none_warns_and_counts_once(caplog):
+    metrics = CountingMetrics()
+    # Given a state table that takes connections and never answers
+    with silent_server() as endpoint, caplog.at_level("WARNING", logger="liveguard.aws.dynamodb"):
+        view = inline_view(endpoint, metrics=metrics)
+        started = time.monotonic()
+        # When one decision asks for a sender's strikes, the room's violations and a sanction
+        counts = (
+            view.strike_count(ROOM, "bob", TEN_MINUTES, NOW),
+            view.violation_count(ROOM, "moderation", 3600, NOW),
+            view.sanction(ROOM, "bob", NOW),
+        )
+        took = time.monotonic() - started
+    # Then it decides as if there were none, within one read's timeout (the others are not tried)
+    assert counts == (0, 0, None)
+    assert took < 0.3 + 0.15
+    # And a warning says so, and the decision is counted once as decided without its state
+    assert "state unknown" in caplog.text
+    assert metrics.counts == {"InlineStateUnavailable": 1}
+
+
+def test_after_the_table_did_not_answer_it_is_not_asked_again_for_a_second():
+    metrics = CountingMetrics()
+    table = ScriptedTable(pages=[DynamoDbError("timed out", retryable=True), (3, None)])
+    view = scripted_view(table, metrics)
+    # Given a read that failed
+    assert view.strike_count(ROOM, "bob", TEN_MINUTES, NOW) == 0
+    # When the next decision comes within the second
+    table.clock.now += 0.5
+    # Then it is decided without asking the table, and counted
+    assert view.strike_count(ROOM, "bob", TEN_MINUTES, NOW + 0.5) == 0
+    assert len(table.timeouts) == 1
+    assert metrics.counts == {"InlineStateUnavailable": 2}
+    # And after the second, the table is asked again
+    table.clock.now += 0.6
+    assert view.strike_count(ROOM, "bob", TEN_MINUTES, NOW + 1.1) == 3
+    assert len(table.timeouts) == 2
+
+
+def test_one_decisions_reads_share_its_budget():
+    metrics = CountingMetrics()
+    # Given a table answering each read in 0.2 s
+    table = ScriptedTable(pages=[(1, None), (1, None), (1, None), (1, None)], takes=0.2)
+    view = scripted_view(table, metrics)
+    # When one decision reads four counts
+    counts = [view.violation_count(ROOM, kind, 3600, NOW) for kind in ("a", "b", "c", "d")]
+    # Then each read may take 0.3 s at most, and all of them 0.5 s: the third gets what is left,
+    # and the fourth is not made (it counts as none)
+    assert table.timeouts == [pytest.approx(0.3), pytest.approx(0.3), pytest.approx(0.1)]
+    assert counts == [1, 1, 1, 0]
+    assert metrics.counts == {"InlineStateUnavailable": 1}
+    # And a table that slow is not asked for a second; the next decision after that has its own budget
+    table.clock.now += 0.5
+    assert view.violation_count(ROOM, "a", 3600, NOW + 0.5) == 0
+    table.clock.now += 0.6
+    assert view.violation_count(ROOM, "a", 3600, NOW + 1.1) == 1
+    assert table.timeouts[3:] == [pytest.approx(0.3)]
+
+
+def test_the_ingress_reads_no_approved_values():
+    # Approved values are read only by actions' variables, which the ingress does not render
+    table = ScriptedTable()
+    assert scripted_view(table).approved_value(ROOM, "lg.topic") is None
+    assert table.timeouts == []
 
 
 def test_the_sanction_lookup_gives_up_quickly():

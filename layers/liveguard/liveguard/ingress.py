@@ -1,9 +1,10 @@
-"""The front door: authenticate a Tencent callback, model it, decide before-callbacks, queue it.
+"""The front door: authenticate a Tencent callback, model it, decide before-callbacks, queue it when
+a rule can act on it.
 
 ``Ingress.handle`` takes an API Gateway REST proxy event and returns the proxy response. It never
-raises: every input gets a 2xx (queued), a 4xx (refused, nothing queued) or a 5xx (the event could
-not be queued, so Tencent must not believe it was). Logs name the event id and command, never the
-token, the signature or the body.
+raises: every input gets a 2xx (queued, or answered and counted ``NotQueued`` when no rule acts on
+it), a 4xx (refused, nothing queued) or a 5xx (the event could not be queued, so Tencent must not
+believe it was). Logs name the event id and command, never the token, the signature or the body.
 """
 
 from __future__ import annotations
@@ -321,11 +322,26 @@ class Ingress:
         self, secret: TencentSecret, request: Request, command: str, callback: Any, deadline: float
     ) -> dict[str, Any]:
         known = not isinstance(callback, UnknownCallback)
-        the_id = event_id(secret.sdk_app_id, command, request.body)
         echo = callback.operator is not None and callback.operator == secret.admin_identifier
         verdict: Verdict | None = None
         if command in BEFORE_COMMANDS:
             verdict = self._decide(command, callback, echo)
+        # Unknown commands share one dimension value: a caller must not mint metric series.
+        self.metrics.add_dimension("Command", command if known else "Unknown")
+        reply = _response(200, verdict.reply() if verdict is not None else OK_REPLY)
+        if not known:
+            self.metrics.add_metric("UnknownCommand", "Count", 1)
+        if not self._acts_on(command, echo):
+            # No rule listens to it (rules name only modelled commands), or it is an echo of our
+            # admin whose record no rule reads: answered as it would have been, and no AWS call.
+            self.metrics.add_metric("NotQueued", "Count", 1)
+            log = {"command": command, "echo": echo}
+            if not known:
+                logger.warning("unknown callback command: answered, not queued (rules name none)", extra=log)
+            else:
+                logger.debug("callback answered; not queued: no rule acts on it", extra=log)
+            return reply
+        the_id = event_id(secret.sdk_app_id, command, request.body)
         envelope = EventEnvelope(
             id=the_id,
             command=command,
@@ -340,19 +356,23 @@ class Ingress:
             group=message_group(callback.room_key),
         )
         log = {"event_id": the_id, "command": command, "group": envelope.group, "echo": echo}
-        # Unknown commands share one dimension value: a caller must not mint metric series.
-        self.metrics.add_dimension("Command", command if known else "Unknown")
         if not self._queue(envelope, deadline, log):
             return self._refuse(Refusal.UNAVAILABLE, "the event could not be queued; deliver it again")
         self.metrics.add_metric("Accepted", "Count", 1)
-        if not known:
-            self.metrics.add_metric("UnknownCommand", "Count", 1)
-            logger.warning("unknown callback command queued as a generic event", extra=log)
-        else:
-            # One line per accepted event is the costliest part of a warm invocation: DEBUG, so
-            # production samples it (POWERTOOLS_LOGGER_SAMPLE_RATE); refusals and failures always log.
-            logger.debug("callback queued", extra=log)
-        return _response(200, verdict.reply() if verdict is not None else OK_REPLY)
+        # One line per accepted event is the costliest part of a warm invocation: DEBUG, so
+        # production samples it (POWERTOOLS_LOGGER_SAMPLE_RATE); refusals and failures always log.
+        logger.debug("callback queued", extra=log)
+        return reply
+
+    def _acts_on(self, command: str, echo: bool) -> bool:
+        """Whether a rule can act on the event; True when the rules cannot say (they failed to load):
+        then the event is queued, as before-callbacks are when their verdict fails."""
+        try:
+            return self.rules.acts_on(command, echo=echo)
+        except Exception:  # a broken rules file must not lose events: queue, and say so
+            logger.exception("the rules could not say what they act on; queued", extra={"command": command})
+            self.metrics.add_metric("RulesFailed", "Count", 1)
+            return True
 
     def _decide(self, command: str, callback: Any, echo: bool) -> Verdict:
         if echo:

@@ -34,6 +34,7 @@ from pydantic import ValidationError
 from liveguard.messages import APP_GROUP, ActionMessage, EventEnvelope, action_id
 from liveguard.ports import ActionQueue, DeadLetterQueue, StateStore
 from liveguard.rules.outcome import Action, Decision, SaveSnapshot, StateView
+from liveguard.rules.verdict import Verdict
 from liveguard.state import AuditRecord
 from liveguard.webhooks.models import Callback, CallbackInvalid, parse_callback
 
@@ -55,7 +56,16 @@ class Evaluate(Protocol):
     """``liveguard.rules.engine.evaluate``: the pure engine."""
 
     def __call__(
-        self, event: Callback, state: StateView, rules: Any, /, *, now: float, admin: str, event_id: str
+        self,
+        event: Callback,
+        state: StateView,
+        rules: Any,
+        /,
+        *,
+        now: float,
+        admin: str,
+        event_id: str,
+        answered: Verdict | None,
     ) -> Decision: ...
 
 
@@ -270,10 +280,12 @@ class Moderator:
         record = self._journalled(room, envelope)
         fresh = False
         if record is None:
-            decision = self.evaluate(
-                callback, self.state, self.rules, now=now, admin=admin, event_id=envelope.id
-            )
+            # A before-callback's verdict was answered at the ingress: it stands, and no rule is
+            # recorded as firing with a verdict it did not give (the engine's ``answered``).
             inline = envelope.decision
+            decision = self.evaluate(
+                callback, self.state, self.rules, now=now, admin=admin, event_id=envelope.id, answered=inline
+            )
             if not (
                 decision.fired
                 or decision.actions

@@ -26,6 +26,7 @@ This module imports no boto3: the ingress reads the key layout from it.
 
 from __future__ import annotations
 
+import math
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -64,6 +65,25 @@ def strike_sk(user_id: str, at_ms: int, event_id: str, rule: str) -> str:
 
 def violation_sk(kind: str, at_ms: int, event_id: str) -> str:
     return f"VIOL#{kind}#{ms_key(at_ms)}#{event_id[:16]}"
+
+
+def count_window(window_seconds: int, now: float) -> tuple[int, int]:
+    """A count's window as its first and last millisecond, both included: ``now - window <= at <= now``."""
+    high = math.floor(now * 1000)
+    return max(high - window_seconds * 1000, 0), high
+
+
+def strike_range(user_id: str, window_seconds: int, now: float) -> tuple[str, str]:
+    """The sort keys (``BETWEEN`` low and high) of the user's strikes in a room within the window. A
+    user id holding ``#<digits>`` could fall inside another user's range: filter on ``user_id`` too."""
+    low, high = count_window(window_seconds, now)
+    return f"STRIKE#{user_id}#{ms_key(low)}", f"STRIKE#{user_id}#{ms_key(high)}{HIGH}"
+
+
+def violation_range(kind: str, window_seconds: int, now: float) -> tuple[str, str]:
+    """The sort keys of a room's violations of ``kind`` within the window (filter on ``violation``)."""
+    low, high = count_window(window_seconds, now)
+    return f"VIOL#{kind}#{ms_key(low)}", f"VIOL#{kind}#{ms_key(high)}{HIGH}"
 
 
 def snapshot_sk(key: str) -> str:

@@ -10,6 +10,7 @@ from liveguard.rules.compiled import RuleSet
 from liveguard.rules.engine import ADMIN_APPROVAL, InlineRules, evaluate, snapshots_from_admin
 from liveguard.rules.loader import load_rules, parse_rules
 from liveguard.rules.outcome import Decision, EmptyState, SaveSnapshot
+from liveguard.rules.verdict import Verdict, tencent_default
 from liveguard.webhooks.models import parse_callback
 from tests.unit.rules.fakes import (
     ADMIN,
@@ -296,3 +297,85 @@ def test_inline_rules_read_the_state_they_are_given():
 
 def test_inline_rules_default_to_an_empty_state():
     assert isinstance(InlineRules(load_rules(), admin=ADMIN).state, EmptyState)
+
+
+COUNTED_GIFTS = """\
+- name: gifts-after-strikes
+  on: [Live.CallbackBeforeSendGift]
+  when: {strikes: {within: 600, at_least: 2, new_only: false}}
+  verdict: {action: reject, reason: struck too often}
+  strike: true
+- name: big-gifts
+  on: [Live.CallbackBeforeSendGift]
+  when: {coins_over: 10}
+  verdict: reject
+  violation: big-gift
+- name: note-gift
+  on: [Live.CallbackBeforeSendGift]
+  violation: gift
+"""
+
+
+def decide_answered(callback, rule_set: RuleSet, state: MemoryState, answered: Verdict) -> Decision:
+    return evaluate(callback, state, rule_set, now=NOW, admin=ADMIN, event_id="e" * 64, answered=answered)
+
+
+def test_a_rule_with_a_verdict_that_did_not_decide_inline_is_not_fired_by_the_moderator():
+    # Given a gift the ingress allowed (its state read failed: decided as if no strikes), from a user
+    # the moderator now sees with two strikes
+    state = MemoryState().strike("viewer-7", at=NOW - 10, times=2)
+    allowed = Verdict(action="deliver", code=0)
+    # When the moderator decides it
+    decision = decide_answered(gift(coins=1), rules(COUNTED_GIFTS, terms="{}"), state, allowed)
+    # Then the rule that did not decide does not fire (no strike for it), rules without a verdict do,
+    # and the verdict is what Tencent was answered
+    assert decision.fired == ["note-gift"]
+    assert [change.kind for change in decision.changes] == ["violation"]
+    assert decision.verdict == allowed
+
+
+def test_the_rule_that_decided_inline_fires_even_if_the_state_changed_since():
+    # Given a gift the ingress refused for its sender's strikes, which have expired by now
+    refused = Verdict(action="reject", code=1, rule="gifts-after-strikes", reason="struck too often")
+    decision = decide_answered(gift(coins=1), rules(COUNTED_GIFTS, terms="{}"), MemoryState(), refused)
+    # Then the rule that decided fires, with its changes
+    assert decision.fired == ["gifts-after-strikes", "note-gift"]
+    assert [change.kind for change in decision.changes] == ["strike", "violation"]
+    assert decision.verdict == refused
+
+
+def test_rules_with_a_verdict_below_the_one_that_decided_still_fire_for_their_changes():
+    state = MemoryState().strike("viewer-7", at=NOW - 10, times=2)
+    refused = Verdict(action="reject", code=1, rule="gifts-after-strikes", reason="struck too often")
+    decision = decide_answered(gift(coins=100), rules(COUNTED_GIFTS, terms="{}"), state, refused)
+    assert decision.fired == ["gifts-after-strikes", "big-gifts", "note-gift"]
+    assert decision.verdict == refused
+
+
+def test_tencents_default_answered_when_the_rules_failed_fires_no_rule_with_a_verdict():
+    state = MemoryState().strike("viewer-7", at=NOW - 10, times=2)
+    fallback = tencent_default("Live.CallbackBeforeSendGift")
+    decision = decide_answered(gift(coins=100), rules(COUNTED_GIFTS, terms="{}"), state, fallback)
+    assert decision.fired == ["note-gift"]
+    assert decision.verdict == fallback
+
+
+def test_inline_rules_read_no_state_for_a_rule_that_cannot_change_the_verdict():
+    # Given a comment rule that counts strikes but answers no verdict and strikes nobody
+    rule_set = rules(
+        """\
+        - name: warn-struck
+          on: [Group.CallbackBeforeSendMsg]
+          when: {strikes: {within: 600, at_least: 2, new_only: false}}
+          then:
+            - command: send_text_msg
+              params: {RoomId: "{room_id}", Sender_Account: "{admin}", TextContent: careful}
+        """
+    )
+    state = MemoryState().strike("viewer-7", at=NOW - 10, times=2)
+    # When the ingress decides a comment
+    verdict = InlineRules(rule_set, state, admin="").verdict(comment("hello"))
+    # Then it answers deliver without reading the state (the moderator evaluates that rule)
+    assert verdict is None
+    assert state.reads == 0
+    assert decide(comment("hello"), rule_set, state).fired == ["warn-struck"]

@@ -48,6 +48,76 @@ def test_a_minimal_rule_compiles_with_inline_terms():
     assert rules.terms["banned"].first("FREE COINS") == "free coins"
 
 
+# --- what the rules act on (all the ingress queues) --------------------------------------------------
+
+
+def test_the_defaults_act_on_the_callbacks_their_rules_listen_to_and_nothing_else():
+    rules = load_rules()
+    assert rules.listened == {
+        "Live.CallbackAfterCreateRoom",
+        "Live.CallbackAfterUpdateRoomInfo",
+        "Live.CallbackAfterSetMetadata",
+        "Live.CallbackAfterDelMetadata",
+        "Group.CallbackBeforeSendMsg",
+        "Live.CallbackBeforeSendGift",
+        "ContentCallback.ResultNotify",
+    }
+    assert rules.acts_on("Live.CallbackAfterSetMetadata", echo=False)
+    assert not rules.acts_on("Group.CallbackAfterSendMsg", echo=False)
+    assert not rules.acts_on("Live.CallbackAfterMemberStateChanged", echo=False)
+    assert not rules.acts_on("Live.CallbackAfterSomethingNew", echo=False)
+
+
+def test_the_admins_metadata_echoes_are_acted_on_while_a_rule_reads_approved_values():
+    # The defaults' protect-keys restores approved values, which come from the admin's own metadata
+    rules = load_rules()
+    assert rules.echoes == {"Live.CallbackAfterSetMetadata", "Live.CallbackAfterDelMetadata"}
+    assert rules.acts_on("Live.CallbackAfterDelMetadata", echo=True)
+    # Other echoes are never moderated, and record nothing a rule reads
+    assert not rules.acts_on("Live.CallbackAfterCreateRoom", echo=True)
+    assert not rules.acts_on("Group.CallbackBeforeSendMsg", echo=True)
+
+
+def test_without_a_rule_that_reads_approved_values_no_echo_is_acted_on():
+    rules = parse_rules(
+        rules_text(
+            """\
+            - name: metadata-terms
+              on: [Live.CallbackAfterSetMetadata]
+              when: {terms: [banned]}
+              then:
+                - command: del_room_metadata
+                  params: {RoomId: "{room_id}", Keys: "{keys}"}
+            """
+        )
+    )
+    assert rules.acts_on("Live.CallbackAfterSetMetadata", echo=False)
+    assert not rules.acts_on("Live.CallbackAfterSetMetadata", echo=True)
+
+
+def test_a_disabled_rule_listens_to_nothing():
+    rules = parse_rules(
+        rules_text(COMMENT_RULE.replace("  verdict: mask", "  enabled: false\n  verdict: mask"))
+    )
+    assert rules.disabled == ("comment-terms",)
+    assert not rules.acts_on("Group.CallbackBeforeSendMsg", echo=False)
+
+
+def test_the_echoes_acted_on_are_those_the_admin_s_snapshots_come_from():
+    # The echoes the ingress queues are the ones the moderator turns into approved values
+    from liveguard.rules.compiled import APPROVAL_ECHOES
+    from liveguard.rules.engine import snapshots_from_admin
+    from liveguard.webhooks.models import parse_callback
+    from liveguard_local.events import CALLBACK_BODIES
+
+    snapshotted = {
+        command
+        for command, body in CALLBACK_BODIES.items()
+        if snapshots_from_admin(parse_callback(command, {**body, "Operator_Account": "administrator"}))
+    }
+    assert snapshotted == APPROVAL_ECHOES
+
+
 def test_term_files_are_read_relative_to_the_rules_file(tmp_path: Path):
     # Given a term file beside the rules, with a comment and blank lines
     (tmp_path / "lists").mkdir()

@@ -1,29 +1,41 @@
 """DynamoDB GetItem, PutItem, DeleteItem and Query over HTTPS, signed with SigV4, in the standard
 library; and the ingress's two views of the state table.
 
-The ingress decides gifts inline and must know whether the sender is muted or banned: one GetItem
-of a SANCTION# item. When SQS cannot take an event, the ingress keeps it in the table's spool
-(``liveguard.spool``): one PutItem. boto3 costs about 0.3 s to import, more than the ingress's whole
-cold start, so this is DynamoDB's JSON protocol (``X-Amz-Target: DynamoDB_20120810.<Operation>``) as
-one small POST on a kept-alive connection (``liveguard.aws.protocol``).
+The ingress decides before-callbacks inline, with the state their rules ask for: a sender's mute or
+ban (one GetItem of a SANCTION# item), a user's strikes or a room's violations within a window (one
+Query counting their items), each time-bounded (``InlineStateView``). When SQS cannot take an event,
+the ingress keeps it in the table's spool (``liveguard.spool``): one PutItem. boto3 costs about 0.3 s
+to import, more than the ingress's whole cold start, so this is DynamoDB's JSON protocol
+(``X-Amz-Target: DynamoDB_20120810.<Operation>``) as one small POST on a kept-alive connection
+(``liveguard.aws.protocol``).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from liveguard.aws.protocol import AwsCallError, AwsJsonClient
 from liveguard.spool import ACTIVE_KEY, KeptEvent, group_prefix, spool_pk, spool_shard
 
 if TYPE_CHECKING:
+    from liveguard.ports import Metrics
     from liveguard.rules.outcome import Sanction
 
 logger = logging.getLogger(__name__)
 
-# Tencent waits 2 s for a gift's verdict: a slow table must not use that up.
-SANCTION_TIMEOUT = 0.3
+# Tencent waits 2 s for a before-callback's verdict: a slow table must not use that up. One read
+# gives up after this long (the client's default timeout), and all of one decision's reads share
+# INLINE_STATE_BUDGET.
+INLINE_READ_TIMEOUT = 0.3
+INLINE_STATE_BUDGET = 0.5
+# After the table did not answer in time, decide without it for this long: during an outage, at
+# most one decision a second waits for a read that fails.
+INLINE_STATE_HOLD = 1.0
+# Less time left than this for a read: not worth starting one.
+MIN_READ_TIME = 0.02
 
 
 class DynamoDbError(AwsCallError):
@@ -52,7 +64,7 @@ class DynamoDbClient(AwsJsonClient):
     error = DynamoDbError
     retryable_error_types = RETRYABLE_ERROR_TYPES
 
-    def __init__(self, *, timeout: float = SANCTION_TIMEOUT, **options: Any) -> None:
+    def __init__(self, *, timeout: float = INLINE_READ_TIMEOUT, **options: Any) -> None:
         super().__init__(timeout=timeout, **options)
 
     def get_item(
@@ -128,45 +140,173 @@ class DynamoDbClient(AwsJsonClient):
         last = answer.get("LastEvaluatedKey")
         return items, last if isinstance(last, dict) else None
 
+    def count_range(
+        self,
+        table_name: str,
+        pk: str,
+        low: str,
+        high: str,
+        *,
+        attribute: str,
+        value: str,
+        start_key: Key | None = None,
+        consistent_read: bool = True,
+        timeout: float | None = None,
+    ) -> tuple[int, dict[str, Any] | None]:
+        """One page's count (``Select=COUNT``) of the partition ``pk``'s items whose sort key is
+        between ``low`` and ``high`` (both included) and whose ``attribute`` is ``value``:
+        (count, the key to continue from)."""
+        payload: dict[str, Any] = {
+            "TableName": table_name,
+            "KeyConditionExpression": "pk = :pk AND sk BETWEEN :low AND :high",
+            "FilterExpression": "#attribute = :value",
+            "ExpressionAttributeNames": {"#attribute": attribute},
+            "ExpressionAttributeValues": {
+                ":pk": {"S": pk},
+                ":low": {"S": low},
+                ":high": {"S": high},
+                ":value": {"S": value},
+            },
+            "Select": "COUNT",
+            "ConsistentRead": consistent_read,
+        }
+        if start_key is not None:
+            payload["ExclusiveStartKey"] = dict(start_key)
+        answer = self.call("Query", payload, timeout)
+        last = answer.get("LastEvaluatedKey")
+        return int(answer.get("Count", 0)), last if isinstance(last, dict) else None
 
-class SanctionView:
-    """The ingress's ``StateView``: LiveGuard's active mutes and bans, read from the state table;
-    no history otherwise (as ``EmptyState``).
 
-    Made for an inline verdict within Tencent's 2 s: one eventually consistent GetItem with a short
-    timeout, and any failure reads as "no sanction" (logged), so a gift is then decided as if the
-    sender were in good standing rather than not at all.
+class StateUnavailable(Exception):  # noqa: N818 - the domain's word: the state is unavailable
+    """The table did not answer a read within the decision's time (or is on hold after it did not)."""
+
+
+class InlineStateView:
+    """The ingress's ``StateView``: the state a before-callback's rules ask for, read from the state
+    table within Tencent's 2 s. The engine asks only for what a rule it evaluates needs, after that
+    rule's other conditions hold, and each thing once per decision.
+
+    - ``sanction``: one eventually consistent GetItem of the user's SANCTION# item.
+    - ``strike_count`` / ``violation_count``: one strongly consistent Query, ``Select=COUNT``, over
+      the window's sort keys (``liveguard.state.strike_range`` / ``violation_range``), as the
+      moderator's ``StateTable`` counts; more pages only for a count past DynamoDB's 1 MB page.
+    - ``approved_value``: None. Approved values are read only by actions' variables, which the
+      ingress does not render (the moderator does).
+
+    Time-bounded: one read gives up after ``read_timeout``, all the reads of one decision share
+    ``budget`` (reads carrying the same ``now`` are one decision's: the engine passes each its
+    decision's time), and after the table did not answer, reads are not tried for ``hold`` seconds.
+    The fallback when the table does not answer in time: decide as if the count were 0 and there
+    were no sanction (the comment delivered, the gift allowed, unless another condition decides),
+    log a warning and count ``InlineStateUnavailable`` (once per decision).
     """
 
-    def __init__(self, table_name: str, client: DynamoDbClient | None = None) -> None:
+    def __init__(
+        self,
+        table_name: str,
+        client: DynamoDbClient | None = None,
+        *,
+        metrics: Metrics | None = None,
+        read_timeout: float = INLINE_READ_TIMEOUT,
+        budget: float = INLINE_STATE_BUDGET,
+        hold: float = INLINE_STATE_HOLD,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.table_name = table_name
         self.client = client or DynamoDbClient.from_environment()
+        self.metrics = metrics
+        self.read_timeout = read_timeout
+        self.budget = budget
+        self.hold = hold
+        self._monotonic = monotonic
+        self._decision: float | None = None
+        self._deadline = 0.0
+        self._reported = False
+        self._hold_until = 0.0
 
     def strike_count(self, room_id: str, user_id: str, window_seconds: int, now: float) -> int:
-        return 0
+        from liveguard.state import room_pk, strike_range
+
+        low, high = strike_range(user_id, window_seconds, now)
+        return self._count(room_pk(room_id), low, high, "user_id", user_id, now, what="strikes")
+
+    def violation_count(self, room_id: str, kind: str, window_seconds: int, now: float) -> int:
+        from liveguard.state import room_pk, violation_range
+
+        low, high = violation_range(kind, window_seconds, now)
+        return self._count(room_pk(room_id), low, high, "violation", kind, now, what="violations")
 
     def approved_value(self, room_id: str, key: str) -> str | None:
         return None
 
-    def violation_count(self, room_id: str, kind: str, window_seconds: int, now: float) -> int:
-        return 0
-
     def sanction(self, room_id: str, user_id: str, now: float) -> Sanction | None:
         # Here, not at the top: the ingress imports this module for its spool on every cold start,
-        # and the state's models (about 30 ms) only for a gift's verdict.
+        # and the state's models (about 30 ms) only for a decision that reads state.
         from liveguard.aws.state_table import active_sanction
         from liveguard.state import room_pk, sanction_sk
 
         key = {"pk": {"S": room_pk(room_id)}, "sk": {"S": sanction_sk(user_id)}}
         try:
-            item = self.client.get_item(self.table_name, key)
-        except DynamoDbError as error:
-            logger.warning(
-                "sanction unknown: the state table did not answer; deciding as if none",
-                extra={"error": error.error_type or type(error).__name__, "detail": str(error)[:200]},
-            )
+            item = self.client.get_item(self.table_name, key, timeout=self._time_for_a_read(now))
+        except (StateUnavailable, DynamoDbError) as error:
+            self._unavailable(now, "sanction", error)
             return None
         return active_sanction(item, now)
+
+    def _count(
+        self, pk: str, low: str, high: str, attribute: str, value: str, now: float, *, what: str
+    ) -> int:
+        total = 0
+        start: dict[str, Any] | None = None
+        try:
+            while True:
+                count, start = self.client.count_range(
+                    self.table_name,
+                    pk,
+                    low,
+                    high,
+                    attribute=attribute,
+                    value=value,
+                    start_key=start,
+                    timeout=self._time_for_a_read(now),
+                )
+                total += count
+                if start is None:
+                    return total
+        except (StateUnavailable, DynamoDbError) as error:
+            self._unavailable(now, what, error)
+            return 0
+
+    def _time_for_a_read(self, now: float) -> float:
+        """How long the next read of the decision at ``now`` may take; raises StateUnavailable when
+        the decision's budget is spent or the table is on hold."""
+        clock = self._monotonic()
+        if now != self._decision:
+            self._decision, self._deadline, self._reported = now, clock + self.budget, False
+        if clock < self._hold_until:
+            raise StateUnavailable("the state table did not answer in time just before; not asked")
+        left = min(self._deadline - clock, self.read_timeout)
+        if left < MIN_READ_TIME:
+            raise StateUnavailable("no time left in the decision's budget for state reads")
+        return left
+
+    def _unavailable(self, now: float, what: str, error: Exception) -> None:
+        clock = self._monotonic()
+        if clock >= self._hold_until:  # a read failed or ran out of time (not the hold itself)
+            self._hold_until = clock + self.hold
+        if self._reported and now == self._decision:
+            return
+        self._reported = True
+        if self.metrics is not None:
+            self.metrics.add_metric("InlineStateUnavailable", "Count", 1)
+        logger.warning(
+            "state unknown: the state table did not answer in time; deciding as if there were none",
+            extra={
+                "read": what,
+                "error": getattr(error, "error_type", "") or type(error).__name__,
+                "detail": str(error)[:200],
+            },
+        )
 
 
 class DynamoDbSpool:

@@ -34,7 +34,9 @@ from liveguard.state import (
     room_pk,
     sanction_sk,
     snapshot_sk,
+    strike_range,
     strike_sk,
+    violation_range,
     violation_sk,
 )
 
@@ -201,25 +203,12 @@ class StateTable:
 
     def strike_count(self, room_id: str, user_id: str, window_seconds: int, now: float) -> int:
         """Strikes against the user in the room with ``now - window <= at <= now`` (ms precision)."""
-        low, high = _window(window_seconds, now)
-        return self._count(
-            room_id,
-            f"STRIKE#{user_id}#{ms_key(low)}",
-            f"STRIKE#{user_id}#{ms_key(high)}{HIGH}",
-            # A user id holding "#<digits>" could fall inside another user's key range.
-            attribute="user_id",
-            value=user_id,
-        )
+        low, high = strike_range(user_id, window_seconds, now)
+        return self._count(room_id, low, high, attribute="user_id", value=user_id)
 
     def violation_count(self, room_id: str, kind: str, window_seconds: int, now: float) -> int:
-        low, high = _window(window_seconds, now)
-        return self._count(
-            room_id,
-            f"VIOL#{kind}#{ms_key(low)}",
-            f"VIOL#{kind}#{ms_key(high)}{HIGH}",
-            attribute="violation",
-            value=kind,
-        )
+        low, high = violation_range(kind, window_seconds, now)
+        return self._count(room_id, low, high, attribute="violation", value=kind)
 
     def approved_value(self, room_id: str, key: str) -> str | None:
         item = self._get(room_id, snapshot_sk(key))
@@ -413,9 +402,3 @@ class StateTable:
         ):
             total += int(page.get("Count", 0))
         return total
-
-
-def _window(window_seconds: int, now: float) -> tuple[int, int]:
-    """The window's first and last millisecond, both included: ``now - window <= at <= now``."""
-    high = math.floor(now * 1000)
-    return max(high - window_seconds * 1000, 0), high

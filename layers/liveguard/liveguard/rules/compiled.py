@@ -2,9 +2,9 @@
 
 Everything here is decided before the first event: conditions as precompiled values (term lists,
 room globs as one regex, frozensets), actions with their params as templates, the rules indexed by
-the CallbackCommand they listen to. The types are values (RuleSet adds its index and a summary
-line): the loader builds them (``liveguard.rules.loader``), the engine reads them
-(``liveguard.rules.engine``).
+the CallbackCommand they listen to. The types are values (RuleSet adds its index, what the rules
+can act on, and a summary line): the loader builds them (``liveguard.rules.loader``), the engine
+reads them (``liveguard.rules.engine``), the ingress asks them what to queue (``RuleSet.acts_on``).
 """
 
 from __future__ import annotations
@@ -13,9 +13,20 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from liveguard.rules.model import SanctionSpec, StrikeThreshold, VerdictSpec, ViolationThreshold
+from liveguard.rules.model import (
+    METADATA_EVENTS,
+    SanctionSpec,
+    StrikeThreshold,
+    VerdictSpec,
+    ViolationThreshold,
+)
 from liveguard.rules.template import Template
 from liveguard.rules.terms import TermList
+from liveguard.rules.variables import VARIABLES
+
+APPROVAL_ECHOES: frozenset[str] = METADATA_EVENTS
+"""The admin echoes the moderator turns into approved metadata values
+(``liveguard.rules.engine.snapshots_from_admin``: the admin's own SetMetadata and DelMetadata)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,16 +68,27 @@ class CompiledRule:
     def filters_keys(self) -> bool:
         return bool(self.key_prefixes or self.key_names)
 
+    @property
+    def reads_approved_values(self) -> bool:
+        """Whether its actions use a variable read from the admin-approved metadata values."""
+        return any(VARIABLES[name].reads_approved for name in self.variables)
+
 
 @dataclass(frozen=True)
 class RuleSet:
-    """The compiled rules: the enabled ones by CallbackCommand, in file order."""
+    """The compiled rules: the enabled ones by CallbackCommand, in file order; and what they can act
+    on, which is all the ingress queues (``acts_on``)."""
 
     rules: tuple[CompiledRule, ...]
     terms: Mapping[str, TermList]
     source: str
     disabled: tuple[str, ...] = ()
     by_command: Mapping[str, tuple[CompiledRule, ...]] = field(init=False)
+    listened: frozenset[str] = field(init=False)
+    """The CallbackCommands some enabled rule listens to (its ``on``)."""
+    echoes: frozenset[str] = field(init=False)
+    """The CallbackCommands whose admin echoes the moderator must record: the metadata echoes that
+    become approved values, when some enabled rule reads approved values. Rules never see echoes."""
 
     def __post_init__(self) -> None:
         index: dict[str, list[CompiledRule]] = {}
@@ -74,6 +96,14 @@ class RuleSet:
             for command in rule.commands:
                 index.setdefault(command, []).append(rule)
         object.__setattr__(self, "by_command", {command: tuple(rules) for command, rules in index.items()})
+        object.__setattr__(self, "listened", frozenset(index))
+        approvals = any(rule.reads_approved_values for rule in self.rules)
+        object.__setattr__(self, "echoes", APPROVAL_ECHOES if approvals else frozenset())
+
+    def acts_on(self, command: str, *, echo: bool) -> bool:
+        """Whether an event of ``command`` can lead to anything: a rule listens to it, or (an echo of
+        our admin, which no rule sees) its record is read by a rule. The ingress queues nothing else."""
+        return command in (self.echoes if echo else self.listened)
 
     def summary(self) -> str:
         """One line: how many rules, enabled, term lists and their sizes."""

@@ -59,17 +59,31 @@ ADMIN_APPROVAL = "admin-approval"
 
 
 def evaluate(
-    event: Callback, state: StateView, rules: RuleSet, *, now: float, admin: str, event_id: str
+    event: Callback,
+    state: StateView,
+    rules: RuleSet,
+    *,
+    now: float,
+    admin: str,
+    event_id: str,
+    answered: Verdict | None = None,
 ) -> Decision:
     """The decision of ``rules`` on one event: the verdict (before-callbacks), the actions to run,
     the state changes to record, and which rules fired. ``now`` is unix seconds; ``admin`` is the
-    AdminIdentifier (``actor: user`` means anyone else)."""
-    return _Evaluation(event, state, rules, now, admin, event_id, verdict_only=False).run()
+    AdminIdentifier (``actor: user`` means anyone else).
+
+    ``answered``: the verdict Tencent was already answered for this before-callback (the ingress's,
+    carried in the event's envelope). It stands: the rule that gave it fires (it decided), the rules
+    with a verdict above it did not hold when it was decided and do not fire now (nor does any rule
+    with a verdict when none decided, or when the answer was Tencent's default), whatever the state
+    says by now. Rules below it, and rules without a verdict, are evaluated as usual."""
+    return _Evaluation(event, state, rules, now, admin, event_id, verdict_only=False, answered=answered).run()
 
 
 class InlineRules:
     """The rules as the ingress uses them (CompiledRules): the verdict for a before-callback, from the
-    same engine, deciding now. Actions are not rendered; the moderator decides them from the queue."""
+    same engine, deciding now; and what the rules act on (``RuleSet.acts_on``). Actions are not
+    rendered; the moderator decides them from the queue."""
 
     def __init__(self, rules: RuleSet, state: StateView | None = None, *, admin: str) -> None:
         self.rules = rules
@@ -83,6 +97,9 @@ class InlineRules:
             event, self.state, self.rules, time.time(), self.admin, "", verdict_only=True
         )
         return evaluation.run().verdict
+
+    def acts_on(self, command: str, *, echo: bool) -> bool:
+        return self.rules.acts_on(command, echo=echo)
 
 
 def snapshots_from_admin(event: Callback) -> list[SaveSnapshot]:
@@ -152,6 +169,7 @@ class _Evaluation:
         event_id: str,
         *,
         verdict_only: bool,
+        answered: Verdict | None = None,
     ) -> None:
         self.event = event
         self.state = state
@@ -160,6 +178,7 @@ class _Evaluation:
         self.admin = admin
         self.event_id = event_id
         self.verdict_only = verdict_only
+        self.answered = answered
         self.command = event.callback_command
         self.room = event.room_key or ""
         self.operator = event.operator
@@ -185,13 +204,26 @@ class _Evaluation:
     def run(self) -> Decision:
         candidates = self.rules.by_command.get(self.command)
         if not candidates or not self.room:
-            return Decision()
+            return Decision(verdict=self.answered)
         verdict: Verdict | None = None
         actions: list[Action] = []
         changes: list[StateChange] = []
         fired: list[str] = []
+        # Up to the rule that gave the answered verdict, rules with a verdict are the answer's: that
+        # one fires, unchecked (it decided); the others did not hold when it was decided.
+        pending = self.answered
+        keys: list[str] | None
         for rule in candidates:
-            keys = self._match(rule)
+            if pending is not None and rule.verdict is not None:
+                if rule.name != pending.rule:
+                    continue
+                pending = None
+                keys = list(self.metadata)
+                verdict = self.answered
+            elif self.verdict_only and rule.verdict is None and not (rule.strike or rule.violation):
+                continue  # nothing it does can change the verdict: not evaluated, no state read for it
+            else:
+                keys = self._match(rule)
             if keys is None:
                 continue
             fired.append(rule.name)
@@ -203,6 +235,8 @@ class _Evaluation:
                     break
                 continue
             actions.extend(self._actions(rule, keys))
+        if self.answered is not None:
+            verdict = self.answered
         return Decision(verdict=verdict, actions=_unique(actions), changes=changes, fired=fired)
 
     # --- conditions, cheapest first; the matched metadata keys when the rule fires, else None ---

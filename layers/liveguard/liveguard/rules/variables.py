@@ -74,6 +74,9 @@ class Variable(NamedTuple):
     """What the loader renders params with to validate them before any event comes."""
     resolve: Resolve
     """Its value for a fired rule, as the engine renders the rule's actions."""
+    reads_approved: bool = False
+    """Read from the room's admin-approved metadata values (``EventFacts.approved``): a rule using it
+    needs the admin's metadata echoes recorded."""
 
 
 def _owner(facts: EventFacts, rule: str, keys: list[str]) -> str:
@@ -194,6 +197,7 @@ VARIABLES: dict[str, Variable] = {
         "[{Key, Value}] for each matched key whose last admin-approved value the event changed or deleted",
         sample=[{"Key": "sample-key", "Value": "sample-value"}],
         resolve=_restore_metadata,
+        reads_approved=True,
     ),
     "unapproved_keys": Variable(
         "list",
@@ -201,6 +205,7 @@ VARIABLES: dict[str, Variable] = {
         "the matched keys the event set that have no admin-approved value",
         sample=["sample-key"],
         resolve=_unapproved_keys,
+        reads_approved=True,
     ),
     "label": Variable(
         "text",

@@ -1,7 +1,8 @@
 """The inline decision for before-callbacks: the seam between the ingress and the rules engine.
 
 ``decide(event, rules)`` is pure: an event and a compiled rule set in, a verdict out. The ingress
-answers Tencent with ``verdict.reply()``. Until rules are configured, everything is allowed.
+answers Tencent with ``verdict.reply()``, and queues only the events the rules can act on
+(``CompiledRules.acts_on``). Until rules are configured, everything is allowed and nothing queued.
 """
 
 from __future__ import annotations
@@ -52,20 +53,27 @@ class CompiledRules(Protocol):
     def verdict(self, event: Any) -> Verdict | None:
         """The verdict of the first rule that fires, or None when no rule has an opinion."""
 
+    def acts_on(self, command: str, *, echo: bool) -> bool:
+        """Whether the moderator can do anything with an event of ``command`` (``echo``: caused by our
+        admin): the ingress answers the others and queues nothing (``RuleSet.acts_on``)."""
+
 
 class AllowAll:
-    """The rule set with no rules."""
+    """The rule set with no rules: no verdict, nothing to act on."""
 
     def verdict(self, event: Any) -> Verdict | None:
         return None
+
+    def acts_on(self, command: str, *, echo: bool) -> bool:
+        return False
 
 
 ALLOW_ALL: CompiledRules = AllowAll()
 
 
 class DeferredRules:
-    """Rules built on first use: the ingress's cold start does not pay for loading the rule file
-    (pydantic models, YAML, term lists) until a before-callback needs a verdict."""
+    """Rules built on first use: importing the ingress does not pay for loading the rule file
+    (pydantic models, YAML, term lists); its first callback does (or the SnapStart init, ``load``)."""
 
     def __init__(self, build: Callable[[], CompiledRules]) -> None:
         self._build = build
@@ -78,6 +86,9 @@ class DeferredRules:
 
     def verdict(self, event: Any) -> Verdict | None:
         return self.load().verdict(event)
+
+    def acts_on(self, command: str, *, echo: bool) -> bool:
+        return self.load().acts_on(command, echo=echo)
 
 
 def decide(event: Any, rules: CompiledRules = ALLOW_ALL) -> Verdict:
