@@ -21,11 +21,14 @@ from urllib.parse import urlsplit
 # The region moto (and `liveguard local up`) uses when nothing else says.
 LOCAL_REGION = "us-east-1"
 
-QueueKind = Literal["events", "actions"]
+QueueKind = Literal["events", "actions", "delayed"]
 # The stack outputs naming each queue and its DLQ (template.yaml, Outputs).
 QUEUE_OUTPUTS: dict[QueueKind, tuple[str, str]] = {
     "events": ("EventsQueueUrl", "EventsDeadLetterQueueUrl"),
     "actions": ("ActionsQueueUrl", "ActionsDeadLetterQueueUrl"),
+    # Standard queues: a replay sends without group or dedup id, and the actuator's idempotency
+    # keeps a replayed action from running twice.
+    "delayed": ("DelayedActionsQueueUrl", "DelayedActionsDeadLetterQueueUrl"),
 }
 SECRET_OUTPUT = "TencentSecretArn"  # noqa: S105 - an output name
 # Other spellings of those outputs in local.json: the resources' logical ids and the functions'

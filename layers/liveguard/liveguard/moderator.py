@@ -1,5 +1,6 @@
 """The moderator: each queued event through the rules, its state changes into the table, its actions
-onto liveguard-actions.fifo, and an audit record of the decision.
+onto liveguard-actions.fifo (the delayed ones onto the delayed-actions queue), and an audit record of
+the decision.
 
 ``Moderator.handle_record`` is the record handler of a Powertools ``SqsFifoPartialProcessor``: it
 returns for an event that is done (decided, an echo recorded, or malformed and dead-lettered) and
@@ -14,6 +15,13 @@ Exactly-once effects on an at-least-once queue, in three layers:
    again against state its first attempt already changed (its own strike would count twice).
 3. Naturally idempotent effects: state items are keyed by the event, and each action's id (the
    FIFO deduplication id, and the actuator's idempotency key) derives from the event and the rule.
+   A delayed action sent twice (the standard delayed-actions queue has no deduplication) runs once,
+   by the actuator's idempotency on that id.
+
+Where a decision's actions go: an action without a delay to its room's FIFO group, in order; one with
+``delay_seconds`` (a ``not_before``) to the delayed-actions queue with the time left until then (SQS's
+DelaySeconds, 900 s at most), where it waits outside the group: the room's later actions do not
+wait behind it, and it runs when it is due, not when the group reaches it.
 
 The engine, the rules, the queues, the state store and the idempotency are injected (the ports of
 ``liveguard.ports``): the logic is tested with an in-memory store and fakes, the adapters on their own,
@@ -23,6 +31,7 @@ and the handler (functions/moderator/app.py) only wires them.
 from __future__ import annotations
 
 import logging
+import time
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
@@ -30,8 +39,8 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from pydantic import ValidationError
 
-from liveguard.messages import APP_GROUP, ActionMessage, EventEnvelope, action_id
-from liveguard.ports import ActionQueue, DeadLetterQueue, Idempotency, StateStore
+from liveguard.messages import APP_GROUP, ActionMessage, EventEnvelope, action_id, delay_seconds
+from liveguard.ports import ActionQueue, DeadLetterQueue, DelayedActionQueue, Idempotency, StateStore
 from liveguard.rules.outcome import Action, Decision, SaveSnapshot, StateView
 from liveguard.state import AuditRecord
 from liveguard.webhooks.models import Callback, CallbackInvalid, parse_callback
@@ -161,15 +170,19 @@ class Moderator:
         *,
         state: StateStore,
         actions: ActionQueue,
+        delayed: DelayedActionQueue,
         evaluate: Evaluate,
         rules: Any,
         admin: str | Callable[[], str],
         snapshots_from_admin: AdminSnapshots,
         dead_letters: DeadLetterQueue | None = None,
         idempotency: Idempotency | None = None,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self.state = state
         self.actions = actions
+        self.delayed = delayed
+        self._clock = clock
         self.evaluate = evaluate
         self.rules = rules
         self._admin = admin
@@ -302,8 +315,7 @@ class Moderator:
                 replayed=True,
             ).as_dict()
         self.state.apply(record.changes, event_id=envelope.id, now=now)
-        if record.actions:
-            self.actions.send(record.actions)
+        self._queue(record.actions)
         self.state.audit(room, record.model_copy(update={"outcome": "queued"}))
         logger.info(
             "event moderated",
@@ -316,6 +328,22 @@ class Moderator:
             actions=tuple(m.command for m in record.actions),
             changes=len(record.changes),
         ).as_dict()
+
+    def _queue(self, actions: list[ActionMessage]) -> None:
+        """The immediate actions to their rooms' FIFO groups (in order), the delayed ones to the
+        delayed-actions queue with the time left from now (the wall clock: the event may have
+        waited in its queue), so that none holds its room's group while it waits."""
+        immediate = [action for action in actions if action.not_before is None]
+        if immediate:
+            self.actions.send(immediate)
+        now = self._clock()
+        waiting = [
+            (action, delay_seconds(action.not_before, now))
+            for action in actions
+            if action.not_before is not None
+        ]
+        if waiting:
+            self.delayed.delay(waiting)
 
     def _record_echo(
         self, envelope: EventEnvelope, callback: Callback, room: str | None, base: ModerationOutcome
