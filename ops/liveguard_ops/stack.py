@@ -38,6 +38,8 @@ _ALIASES = {
     "EventsDeadLetterQueueUrl": ("EventsDeadLetterQueue", "EVENTS_DLQ_URL", "EventsDlq"),
     "ActionsQueueUrl": ("ActionsQueue", "ACTIONS_QUEUE_URL"),
     "ActionsDeadLetterQueueUrl": ("ActionsDeadLetterQueue", "ACTIONS_DLQ_URL", "ActionsDlq"),
+    "DelayedActionsQueueUrl": ("DelayedActionsQueue", "DELAYED_ACTIONS_QUEUE_URL"),
+    "DelayedActionsDeadLetterQueueUrl": ("DelayedActionsDeadLetterQueue", "DelayedActionsDlq"),
     "TencentSecretArn": ("TencentSecret", "TENCENT_SECRET_ARN"),
 }
 # The template's resource names (QueueName: liveguard-events-${Stage}.fifo ...; the secret
@@ -47,6 +49,8 @@ _NAME_PATTERNS = {
     "EventsDeadLetterQueueUrl": re.compile(r"^https?://[^?#]+/liveguard-events-dlq-[^/]+\.fifo$"),
     "ActionsQueueUrl": re.compile(r"^https?://[^?#]+/liveguard-actions-(?!dlq-)[^/]+\.fifo$"),
     "ActionsDeadLetterQueueUrl": re.compile(r"^https?://[^?#]+/liveguard-actions-dlq-[^/]+\.fifo$"),
+    "DelayedActionsQueueUrl": re.compile(r"^https?://[^?#]+/liveguard-delayed-actions-(?!dlq-)[^/.]+$"),
+    "DelayedActionsDeadLetterQueueUrl": re.compile(r"^https?://[^?#]+/liveguard-delayed-actions-dlq-[^/.]+$"),
     "TencentSecretArn": re.compile(r"^arn:aws[a-z-]*:secretsmanager:[^:]*:[0-9]{12}:secret:liveguard/.+$"),
 }
 _ENDPOINT_KEYS = {"awsendpointurl", "awsendpoint", "motoendpoint", "motourl"}
