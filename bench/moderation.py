@@ -320,13 +320,13 @@ class ListAudit:
 
 
 class NoQueues:
-    """Nothing is dead-lettered or deferred in this run; fail loudly if something is."""
+    """Nothing is dead-lettered or delayed in this run; fail loudly if something is."""
 
     def dead_letter(self, body: Any, *, group: str, deduplication_id: str) -> None:
         raise RuntimeError(f"unexpected dead letter: {body}")
 
-    def defer(self, receipt_handle: str, seconds: int) -> bool:
-        raise RuntimeError("unexpected deferral")
+    def delay(self, action: Any, seconds: int) -> None:
+        raise RuntimeError(f"unexpected delay of {seconds}s")
 
 
 class Context:

@@ -69,16 +69,16 @@ def process_batch(
     record_handler: Callable[..., Any], event: Mapping[str, Any], context: FakeLambdaContext | None = None
 ) -> dict[str, Any]:
     """An SQS batch through ``record_handler`` as the moderator and the actuator run one: Powertools'
-    FIFO processor (``liveguard.aws.batch``) and ``process_partial_response``; the partial batch
-    response."""
+    FIFO processor, or its standard one for a standard queue's records (``liveguard.aws.batch``), and
+    ``process_partial_response``; the partial batch response."""
     from aws_lambda_powertools.utilities.batch import process_partial_response
 
-    from liveguard.aws.batch import fifo_batch_processor
+    from liveguard.aws.batch import fifo_batch_processor, from_fifo_queue, standard_batch_processor
 
     response = process_partial_response(
         event=dict(event),
         record_handler=record_handler,
-        processor=fifo_batch_processor(),
+        processor=fifo_batch_processor() if from_fifo_queue(event) else standard_batch_processor(),
         context=context,  # type: ignore[arg-type]
     )
     return dict(response)

@@ -1,5 +1,5 @@
 """Moderator: batches from liveguard-events.fifo through the rules; state in DynamoDB; actions onto
-liveguard-actions.fifo.
+liveguard-actions.fifo, the delayed ones onto the delayed-actions queue.
 
 Thin on purpose: the composition root. The adapters (liveguard.aws) are chosen and the rules loaded
 and compiled once per cold start, from RULES_FILE or the layer's defaults; the logic is in the layer
@@ -18,6 +18,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from liveguard.aws.action_queue import SqsActionQueue
 from liveguard.aws.batch import fifo_batch_processor
 from liveguard.aws.dead_letter_queue import SqsDeadLetterQueue
+from liveguard.aws.delayed_action_queue import SqsDelayedActionQueue
 from liveguard.aws.secrets import load_tencent_secret
 from liveguard.aws.state_table import StateTable
 from liveguard.moderator import Moderator, Tally
@@ -33,6 +34,7 @@ environment = ModeratorEnvironment.model_validate(os.environ)
 moderator = Moderator(
     state=StateTable(environment.state_table_name),
     actions=SqsActionQueue(str(environment.actions_queue_url)),
+    delayed=SqsDelayedActionQueue(str(environment.delayed_actions_queue_url)),
     evaluate=evaluate,
     rules=load_rules(environment.rules_file),
     admin=lambda: (

@@ -52,7 +52,7 @@ def _add_ops(commands: Any) -> None:
         "replay",
         help="move messages from a DLQ back to its queue (group and dedup id kept; deleted once sent)",
     )
-    replay.add_argument("--queue", choices=["events", "actions"], required=True, help="which DLQ")
+    replay.add_argument("--queue", choices=["events", "actions", "delayed"], required=True, help="which DLQ")
     replay.add_argument("--limit", type=int, help="move at most this many messages")
     replay.add_argument("--dry-run", action="store_true", help="list what would move; move nothing")
     where(replay)

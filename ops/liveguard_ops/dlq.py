@@ -61,7 +61,7 @@ def prepare(kind: QueueKind, message: Mapping[str, Any]) -> _Replay:
     if kind == "events":
         reason = (message.get("MessageAttributes") or {}).get("Reason") or {}
         why = str(reason.get("StringValue") or "")
-    if kind == "actions" and isinstance(parsed, dict) and "error" in parsed:
+    if kind != "events" and isinstance(parsed, dict) and "error" in parsed:
         error = parsed.pop("error")
         if isinstance(error, Mapping):
             code = error.get("code")
@@ -80,7 +80,7 @@ def prepare(kind: QueueKind, message: Mapping[str, Any]) -> _Replay:
     if not group and isinstance(parsed, dict):
         if kind == "events" and isinstance(parsed.get("group"), str):
             group = parsed["group"]
-        elif kind == "actions" and isinstance(parsed.get("room"), str):
+        elif kind != "events" and isinstance(parsed.get("room"), str):
             group = message_group(parsed["room"])
     group = group or message_group(None)
     deduplication_id = str(attributes.get("MessageDeduplicationId") or body_id or digest)

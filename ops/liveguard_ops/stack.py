@@ -21,11 +21,14 @@ from urllib.parse import urlsplit
 # The region moto (and `liveguard local up`) uses when nothing else says.
 LOCAL_REGION = "us-east-1"
 
-QueueKind = Literal["events", "actions"]
+QueueKind = Literal["events", "actions", "delayed"]
 # The stack outputs naming each queue and its DLQ (template.yaml, Outputs).
 QUEUE_OUTPUTS: dict[QueueKind, tuple[str, str]] = {
     "events": ("EventsQueueUrl", "EventsDeadLetterQueueUrl"),
     "actions": ("ActionsQueueUrl", "ActionsDeadLetterQueueUrl"),
+    # Standard queues: a replay sends without group or dedup id, and the actuator's idempotency
+    # keeps a replayed action from running twice.
+    "delayed": ("DelayedActionsQueueUrl", "DelayedActionsDeadLetterQueueUrl"),
 }
 SECRET_OUTPUT = "TencentSecretArn"  # noqa: S105 - an output name
 # Other spellings of those outputs in local.json: the resources' logical ids and the functions'
@@ -35,6 +38,8 @@ _ALIASES = {
     "EventsDeadLetterQueueUrl": ("EventsDeadLetterQueue", "EVENTS_DLQ_URL", "EventsDlq"),
     "ActionsQueueUrl": ("ActionsQueue", "ACTIONS_QUEUE_URL"),
     "ActionsDeadLetterQueueUrl": ("ActionsDeadLetterQueue", "ACTIONS_DLQ_URL", "ActionsDlq"),
+    "DelayedActionsQueueUrl": ("DelayedActionsQueue", "DELAYED_ACTIONS_QUEUE_URL"),
+    "DelayedActionsDeadLetterQueueUrl": ("DelayedActionsDeadLetterQueue", "DelayedActionsDlq"),
     "TencentSecretArn": ("TencentSecret", "TENCENT_SECRET_ARN"),
 }
 # The template's resource names (QueueName: liveguard-events-${Stage}.fifo ...; the secret
@@ -44,6 +49,8 @@ _NAME_PATTERNS = {
     "EventsDeadLetterQueueUrl": re.compile(r"^https?://[^?#]+/liveguard-events-dlq-[^/]+\.fifo$"),
     "ActionsQueueUrl": re.compile(r"^https?://[^?#]+/liveguard-actions-(?!dlq-)[^/]+\.fifo$"),
     "ActionsDeadLetterQueueUrl": re.compile(r"^https?://[^?#]+/liveguard-actions-dlq-[^/]+\.fifo$"),
+    "DelayedActionsQueueUrl": re.compile(r"^https?://[^?#]+/liveguard-delayed-actions-(?!dlq-)[^/.]+$"),
+    "DelayedActionsDeadLetterQueueUrl": re.compile(r"^https?://[^?#]+/liveguard-delayed-actions-dlq-[^/.]+$"),
     "TencentSecretArn": re.compile(r"^arn:aws[a-z-]*:secretsmanager:[^:]*:[0-9]{12}:secret:liveguard/.+$"),
 }
 _ENDPOINT_KEYS = {"awsendpointurl", "awsendpoint", "motoendpoint", "motourl"}

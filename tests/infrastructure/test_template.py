@@ -247,6 +247,31 @@ def test_each_queue_is_a_high_throughput_fifo_deduplicated_by_our_ids(
     assert _render(queue["QueueName"]) == name
 
 
+def test_delayed_actions_wait_in_a_standard_queue_that_redrives_to_its_own_dead_letter_queue(
+    resources: dict[str, Any],
+) -> None:
+    # Given the queue where delayed and retried actions wait, and its DLQ
+    queue = resources["DelayedActionsQueue"]["Properties"]
+    dlq = resources["DelayedActionsDeadLetterQueue"]["Properties"]
+    # When an action is sent with a per-message delay (DelaySeconds, which FIFO queues refuse)
+    # Then the queue is a standard one, encrypted like the others, keeping a message 14 days
+    assert "FifoQueue" not in queue
+    assert "FifoQueue" not in dlq
+    assert _render(queue["QueueName"]) == "liveguard-delayed-actions-${Stage}"
+    assert queue["SqsManagedSseEnabled"] is True
+    assert dlq["SqsManagedSseEnabled"] is True
+    assert queue["MessageRetentionPeriod"] == dlq["MessageRetentionPeriod"] == 1209600
+    # And a message the actuator failed 5 times goes to its own DLQ, which takes only this queue's
+    redrive = queue["RedrivePolicy"]
+    assert _render(redrive["deadLetterTargetArn"]) == "${DelayedActionsDeadLetterQueue.Arn}"
+    assert redrive["maxReceiveCount"] == 5
+    allow = dlq["RedriveAllowPolicy"]
+    assert allow["redrivePermission"] == "byQueue"
+    assert [_render(arn) for arn in allow["sourceQueueArns"]] == [
+        "arn:${AWS::Partition}:sqs:${AWS::Region}:${AWS::AccountId}:liveguard-delayed-actions-${Stage}"
+    ]
+
+
 @pytest.mark.parametrize(("queue_id", "dlq_id", "name"), QUEUES)
 def test_each_dead_letter_queue_accepts_only_its_own_queue_as_source(
     resources: dict[str, Any], queue_id: str, dlq_id: str, name: str
@@ -497,6 +522,12 @@ def test_secret_placeholder_has_the_contract_keys_and_is_refused_until_replaced(
             "ApproximateNumberOfMessagesVisible",
             {"QueueName": "${ActionsDeadLetterQueue.QueueName}"},
         ),
+        (
+            "DelayedActionsDeadLetterQueueAlarm",
+            "AWS/SQS",
+            "ApproximateNumberOfMessagesVisible",
+            {"QueueName": "${DelayedActionsDeadLetterQueue.QueueName}"},
+        ),
         ("IngressFunctionErrorsAlarm", "AWS/Lambda", "Errors", {"FunctionName": "${IngressFunction}"}),
         ("ModeratorFunctionErrorsAlarm", "AWS/Lambda", "Errors", {"FunctionName": "${ModeratorFunction}"}),
         ("ActuatorFunctionErrorsAlarm", "AWS/Lambda", "Errors", {"FunctionName": "${ActuatorFunction}"}),
@@ -570,7 +601,11 @@ def test_each_queue_alarms_when_its_oldest_message_waited_five_minutes_too_long(
 # --- The moderator and the actuator ------------------------------------------------------------
 
 # Which function consumes which queue.
-CONSUMERS = {"EventsQueue": "ModeratorFunction", "ActionsQueue": "ActuatorFunction"}
+CONSUMERS = {
+    "EventsQueue": "ModeratorFunction",
+    "ActionsQueue": "ActuatorFunction",
+    "DelayedActionsQueue": "ActuatorFunction",
+}
 
 
 def _event_sources(resources: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -591,7 +626,8 @@ def test_each_queue_is_consumed_by_its_function_and_nothing_else_is(resources: d
     sources = _event_sources(resources)
     # When each is read as (queue, function)
     consumers = {queue: _render(mapping["FunctionName"]) for queue, mapping in sources.items()}
-    # Then the moderator polls the events queue and the actuator the actions queue, once each
+    # Then the moderator polls the events queue and the actuator the actions queue and the
+    # delayed-actions queue, once each
     assert consumers == {queue: f"${{{function}}}" for queue, function in CONSUMERS.items()}
 
 
@@ -621,7 +657,7 @@ def test_each_event_source_reports_batch_item_failures_with_bounded_concurrency(
     assert mapping["BatchSize"] == 10
     assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
     assert mapping["ScalingConfig"]["MaximumConcurrency"]
-    # And no batching window, which FIFO queues refuse
+    # And no batching window, which FIFO queues refuse (and which would make a delayed action late)
     assert "MaximumBatchingWindowInSeconds" not in mapping
 
 
@@ -662,6 +698,10 @@ def test_actuator_divides_the_rate_limit_by_the_concurrency_its_event_source_all
     # Then that is the number of instances Lambda may run at once: the same parameter in both places
     assert _render(mapping["ScalingConfig"]["MaximumConcurrency"]) == "${ActuatorConcurrency}"
     assert _render(variables["ACTUATOR_CONCURRENCY"]) == "${ActuatorConcurrency}"
+    # And the instances of its second source (the delayed-actions queue) are counted too: the
+    # limiter's shares are ACTUATOR_CONCURRENCY + DELAYED_ACTIONS_CONCURRENCY
+    delayed = _event_sources(resources)["DelayedActionsQueue"]
+    assert int(variables["DELAYED_ACTIONS_CONCURRENCY"]) == delayed["ScalingConfig"]["MaximumConcurrency"]
     # And its default is a MaximumConcurrency Lambda accepts (2 to 1000)
     parameter = template["Parameters"]["ActuatorConcurrency"]
     assert parameter["Type"] == "Number"
@@ -750,6 +790,7 @@ def test_moderator_role_may_only_consume_events_keep_state_queue_actions_dead_le
         ("Allow", "sqs:DeleteMessage", "${EventsQueue.Arn}"),
         ("Allow", "sqs:GetQueueAttributes", "${EventsQueue.Arn}"),
         ("Allow", "sqs:SendMessage*", "${ActionsQueue.Arn}"),
+        ("Allow", "sqs:SendMessage", "${DelayedActionsQueue.Arn}"),
         ("Allow", "sqs:SendMessage", "${EventsDeadLetterQueue.Arn}"),
         ("Allow", "dynamodb:GetItem", "${StateTable.Arn}"),
         ("Allow", "dynamodb:BatchGetItem", "${StateTable.Arn}"),
@@ -759,7 +800,7 @@ def test_moderator_role_may_only_consume_events_keep_state_queue_actions_dead_le
     }
 
 
-def test_actuator_role_may_only_consume_and_defer_actions_dead_letter_them_keep_state_and_read_the_secret(
+def test_actuator_role_may_only_consume_and_delay_actions_dead_letter_them_keep_state_and_read_the_secret(
     resources: dict[str, Any],
 ) -> None:
     # Given the actuator's execution role
@@ -773,7 +814,10 @@ def test_actuator_role_may_only_consume_and_defer_actions_dead_letter_them_keep_
         ("Allow", "sqs:ReceiveMessage", "${ActionsQueue.Arn}"),
         ("Allow", "sqs:DeleteMessage", "${ActionsQueue.Arn}"),
         ("Allow", "sqs:GetQueueAttributes", "${ActionsQueue.Arn}"),
-        ("Allow", "sqs:ChangeMessageVisibility", "${ActionsQueue.Arn}"),
+        ("Allow", "sqs:ReceiveMessage", "${DelayedActionsQueue.Arn}"),
+        ("Allow", "sqs:DeleteMessage", "${DelayedActionsQueue.Arn}"),
+        ("Allow", "sqs:GetQueueAttributes", "${DelayedActionsQueue.Arn}"),
+        ("Allow", "sqs:SendMessage", "${DelayedActionsQueue.Arn}"),
         ("Allow", "sqs:SendMessage", "${ActionsDeadLetterQueue.Arn}"),
         ("Allow", "dynamodb:GetItem", "${StateTable.Arn}"),
         ("Allow", "dynamodb:PutItem", "${StateTable.Arn}"),
@@ -900,18 +944,20 @@ ENVIRONMENT = {
     },
     "ModeratorFunction": {
         "ACTIONS_QUEUE_URL": "${ActionsQueue}",
+        "DELAYED_ACTIONS_QUEUE_URL": "${DelayedActionsQueue}",
         "EVENTS_DLQ_URL": "${EventsDeadLetterQueue}",
         "STATE_TABLE_NAME": "${StateTable}",
         "TENCENT_SECRET_ARN": SECRET_ARN,
         "POWERTOOLS_SERVICE_NAME": "liveguard-moderator",
     },
     "ActuatorFunction": {
-        "ACTIONS_QUEUE_URL": "${ActionsQueue}",
+        "DELAYED_ACTIONS_QUEUE_URL": "${DelayedActionsQueue}",
         "ACTIONS_DLQ_URL": "${ActionsDeadLetterQueue}",
         "STATE_TABLE_NAME": "${StateTable}",
         "TENCENT_SECRET_ARN": SECRET_ARN,
         "DRY_RUN": "${DryRun}",
         "ACTUATOR_CONCURRENCY": "${ActuatorConcurrency}",
+        "DELAYED_ACTIONS_CONCURRENCY": "2",
         "POWERTOOLS_SERVICE_NAME": "liveguard-actuator",
     },
     "SpoolDrainFunction": {
@@ -994,6 +1040,8 @@ def test_environment_models_find_every_variable_they_require(resources: dict[str
     [
         ("ActionsQueueUrl", "${ActionsQueue}"),
         ("ActionsDeadLetterQueueUrl", "${ActionsDeadLetterQueue}"),
+        ("DelayedActionsQueueUrl", "${DelayedActionsQueue}"),
+        ("DelayedActionsDeadLetterQueueUrl", "${DelayedActionsDeadLetterQueue}"),
         ("StateTableName", "${StateTable}"),
     ],
 )

@@ -21,10 +21,10 @@ from tests.aws import FAKE_CREDENTIALS
 from tests.functions import load_function, process_batch
 from tests.unit.test_actuator import (
     Aws,
+    ImmediateDelays,
     actuator_context,
     create_resources,
     deliver,
-    failed_ids,
     fresh_secret_readers,
     idempotency,
     make_action,
@@ -152,17 +152,20 @@ def test_destroy_ends_the_room(aws, actuator, room, tencent):
 
 
 @pytest.mark.parametrize("code", [100001, 60007])
-def test_a_burst_past_liveclients_retries_fails_the_record_and_the_redelivery_completes(
+def test_a_burst_past_liveclients_retries_is_retried_from_the_delayed_queue_and_completes(
     aws, actuator, room, tencent, code
 ):
     # Given set_room_metadata fails with a retryable code for LiveClient's four attempts
     tencent.fault(command="set_room_metadata", code=code, next=4)
+    actuator.queues = ImmediateDelays(aws)
     aws.send(make_action("set_room_metadata", {"RoomId": room, "Metadata": [{"Key": "k", "Value": "v"}]}))
-    # When the record is delivered, it fails and nothing is dead-lettered
-    assert len(deliver(aws, actuator)["batchItemFailures"]) == 1
-    assert aws.dead_letters() == []
-    # And when SQS delivers it again, it completes and takes effect
+    # When the record is delivered, it completes (its room's group goes on), nothing is
+    # dead-lettered, and the action waits for its retry in the delayed-actions queue
     assert deliver(aws, actuator) == {"batchItemFailures": []}
+    assert aws.dead_letters() == []
+    assert [retries for _, retries, _ in actuator.queues.delays] == [1]
+    # And when that queue hands it over, it completes and takes effect
+    assert deliver(aws, actuator, delayed=True) == {"batchItemFailures": []}
     assert [call["code"] for call in tencent.calls("set_room_metadata")] == [code] * 4 + [0]
     assert {"Key": "k", "Value": "v"} in tencent.room()["Metadata"]
 
@@ -214,19 +217,27 @@ def test_the_same_action_delivered_twice_makes_one_rest_call(aws, actuator, room
     assert len(tencent.calls("set_room_metadata")) == 1
 
 
-def test_a_room_busy_with_a_failure_keeps_its_order_while_other_rooms_proceed(aws, actuator, room, tencent):
+def test_an_action_failing_retryably_steps_out_of_its_rooms_line_and_lands_after_its_retry(
+    aws, actuator, room, tencent
+):
+    # Given two metadata writes for one room, the first failing retryably past LiveClient's own
+    # retries, and an action for another room
     tencent.fault(command="set_room_metadata", code=100001, next=4)
+    actuator.queues = ImmediateDelays(aws)
     aws.send(make_action("set_room_metadata", {"RoomId": room, "Metadata": [{"Key": "first", "Value": "1"}]}))
     aws.send(
         make_action("set_room_metadata", {"RoomId": room, "Metadata": [{"Key": "second", "Value": "2"}]})
     )
     aws.send(make_action("destroy_room", {"RoomId": "elsewhere"}, room="elsewhere"))
-    response = deliver(aws, actuator)
-    assert len(response["batchItemFailures"]) == 2
-    assert len(tencent.calls("destroy_room")) == 1
+    # When the batch is delivered, every record completes: the room's second write and the other
+    # room's destroy run at once, behind nothing
     assert deliver(aws, actuator) == {"batchItemFailures": []}
+    assert len(tencent.calls("destroy_room")) == 1
+    assert [item["Key"] for item in tencent.room()["Metadata"]] == ["second"]
+    # Then the first write lands when its retry comes from the delayed-actions queue: after the second
+    assert deliver(aws, actuator, delayed=True) == {"batchItemFailures": []}
     keys = [item["Key"] for item in tencent.room()["Metadata"]]
-    assert keys.index("first") < keys.index("second")
+    assert keys.index("second") < keys.index("first")
 
 
 # --- commands no rule may run ------------------------------------------------------------------
@@ -280,7 +291,7 @@ def load_app(aws: Aws, emulator: Emulator, monkeypatch: pytest.MonkeyPatch) -> C
 
     def load(**environment: str) -> ModuleType:
         settings = {
-            "ACTIONS_QUEUE_URL": aws.actions_url,
+            "DELAYED_ACTIONS_QUEUE_URL": aws.delayed_url,
             "ACTIONS_DLQ_URL": aws.dlq_url,
             "STATE_TABLE_NAME": aws.table,
             "TENCENT_SECRET_ARN": arn,
@@ -295,8 +306,8 @@ def load_app(aws: Aws, emulator: Emulator, monkeypatch: pytest.MonkeyPatch) -> C
     return load
 
 
-def invoke(aws: Aws, app: ModuleType) -> dict[str, Any]:
-    event = aws.receive_event()
+def invoke(aws: Aws, app: ModuleType, *, delayed: bool = False) -> dict[str, Any]:
+    event = aws.receive_event(delayed=delayed)
     response: dict[str, Any] = app.lambda_handler(event, actuator_context())
     aws.complete(event, response)
     aws.release(event, response)
@@ -313,6 +324,17 @@ def test_the_lambda_handler_runs_an_action_with_the_secrets_liveclient(aws, load
     assert '"ActionDone"' in capsys.readouterr().out
 
 
+def test_the_lambda_handler_runs_a_due_action_from_the_delayed_actions_queue(aws, load_app, room, tencent):
+    # Given an action that waited in the delayed-actions queue (a standard queue) and is due now
+    app = load_app()
+    action = make_action("set_room_metadata", {"RoomId": room, "Metadata": [{"Key": "late", "Value": "v"}]})
+    aws.sqs.send_message(QueueUrl=aws.delayed_url, MessageBody=action.message_body())
+    # When the handler gets it as that queue's event source hands it over (no message group)
+    # Then it runs, through the standard batch processor, and Tencent holds the metadata
+    assert invoke(aws, app, delayed=True) == {"batchItemFailures": []}
+    assert {"Key": "late", "Value": "v"} in tencent.room()["Metadata"]
+
+
 def test_the_lambda_handler_in_dry_run_makes_no_rest_call(aws, load_app, room, tencent):
     app = load_app(DRY_RUN="true")
     aws.send(make_action("destroy_room", {"RoomId": room}))
@@ -322,11 +344,15 @@ def test_the_lambda_handler_in_dry_run_makes_no_rest_call(aws, load_app, room, t
     assert [audit["outcome"] for audit in aws.audit(room)] == ["dry_run"]
 
 
-def test_the_lambda_handler_reports_a_retryable_failure_as_a_batch_item_failure(aws, load_app, room, tencent):
+def test_the_lambda_handler_completes_a_retryable_failure_and_delays_its_retry(aws, load_app, room, tencent):
     app = load_app()
     app.actuator._client().backoff_base = 0.01
     tencent.fault(command="del_room_metadata", code=100001, next=4)
     aws.send(make_action("del_room_metadata", {"RoomId": room, "Keys": ["k"]}))
     event = aws.receive_event()
     response = app.lambda_handler(event, actuator_context())
-    assert failed_ids(response) == {event["Records"][0]["messageId"]}
+    assert response == {"batchItemFailures": []}
+    waiting = aws.sqs.get_queue_attributes(
+        QueueUrl=aws.delayed_url, AttributeNames=["ApproximateNumberOfMessagesDelayed"]
+    )["Attributes"]
+    assert waiting["ApproximateNumberOfMessagesDelayed"] == "1"

@@ -78,16 +78,21 @@ class Local:
         self.http.post(f"{self.emulator}/emulator/v1/faults", json=body).raise_for_status()
 
     def settle(self, timeout: float = 10) -> None:
-        """Wait until nothing moves: webhooks delivered, the events and actions queues empty (so the
+        """Wait until nothing moves: webhooks delivered, the events and actions queues empty, and no
+        action waiting in the delayed-actions queue (so the
         effects of earlier tests cannot use up this test's injected faults)."""
         self.http.get(f"{self.emulator}/emulator/v1/webhooks")  # returns once deliveries are done
         sqs = self.aws("sqs")
 
         def empty() -> bool:
-            for name in ("EventsQueue", "ActionsQueue"):
+            for name in ("EventsQueue", "ActionsQueue", "DelayedActionsQueue"):
                 attributes = sqs.get_queue_attributes(
                     QueueUrl=self.settings["queues"][name],
-                    AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+                    AttributeNames=[
+                        "ApproximateNumberOfMessages",
+                        "ApproximateNumberOfMessagesNotVisible",
+                        "ApproximateNumberOfMessagesDelayed",
+                    ],
                 )["Attributes"]
                 if any(int(value) for value in attributes.values()):
                     return False
@@ -136,12 +141,14 @@ def test_local_json_names_every_endpoint_and_the_generated_credentials(local):
     assert local.http.get(endpoints["api"] + "/nowhere").status_code == 403
     # ...the emulator...
     assert local.http.get(endpoints["emulator"] + "/emulator/v1/faults").json() == {"rest": []}
-    # ...and moto, with the template's four queues under the Stage=local names.
+    # ...and moto, with the template's six queues under the Stage=local names.
     assert set(settings["queues"]) == {
         "EventsQueue",
         "EventsDeadLetterQueue",
         "ActionsQueue",
         "ActionsDeadLetterQueue",
+        "DelayedActionsQueue",
+        "DelayedActionsDeadLetterQueue",
     }
     assert sorted(local.aws("sqs").list_queues()["QueueUrls"]) == sorted(settings["queues"].values())
     assert settings["queues"]["EventsQueue"].endswith("/liveguard-events-local.fifo")
@@ -190,6 +197,31 @@ def test_the_queues_and_the_table_are_made_from_the_templates_definitions(local)
     assert ttl == {"TimeToLiveStatus": "ENABLED", "AttributeName": "expiration"}
 
 
+def test_the_delayed_actions_queue_is_standard_and_holds_a_message_for_its_delay(local):
+    # Given the delayed-actions queue as the template makes it
+    sqs = local.aws("sqs")
+    url = local.settings["queues"]["DelayedActionsQueue"]
+    attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+    assert url.endswith("/liveguard-delayed-actions-local")
+    assert "FifoQueue" not in attributes
+    dlq = sqs.get_queue_attributes(
+        QueueUrl=local.settings["queues"]["DelayedActionsDeadLetterQueue"], AttributeNames=["QueueArn"]
+    )["Attributes"]["QueueArn"]
+    assert json.loads(attributes["RedrivePolicy"]) == {"deadLetterTargetArn": dlq, "maxReceiveCount": 5}
+    # When a message is sent with a delay, as the moderator sends a delayed action (this one is not
+    # an action: the actuator that polls the queue dead-letters it once it is visible)
+    sqs.send_message(QueueUrl=url, MessageBody="not an action", DelaySeconds=30)
+    try:
+        # Then moto keeps it hidden for its delay, as SQS does
+        counted = sqs.get_queue_attributes(
+            QueueUrl=url, AttributeNames=["ApproximateNumberOfMessagesDelayed"]
+        )
+        assert counted["Attributes"]["ApproximateNumberOfMessagesDelayed"] == "1"
+        assert sqs.receive_message(QueueUrl=url, WaitTimeSeconds=0).get("Messages", []) == []
+    finally:
+        sqs.purge_queue(QueueUrl=url)
+
+
 def test_a_new_room_gets_its_default_metadata_through_the_whole_chain(local):
     # Given a host who starts a live in the app
     local.act("create_room", "host", RoomId="local-1")
@@ -214,15 +246,16 @@ def test_a_comment_with_a_banned_term_comes_back_masked(local):
     assert reply["Response"]["text"] == "********** here"
 
 
-def test_a_failing_action_is_retried_by_the_poller_until_done(local):
+def test_a_failing_action_is_retried_from_the_delayed_actions_queue_until_done(local):
     # Given Tencent failing the next 6 set_room_metadata calls with a retryable error: more than
-    # LiveClient retries within one invocation (4 attempts), so the actuator reports the record failed
+    # LiveClient retries within one invocation (4 attempts), so the actuator retries the action later
     local.settle()
     local.faults({"rest": [{"command": "set_room_metadata", "code": 100001, "next": 6}]})
     # When a room is created (rule 8 queues its default metadata)
     local.act("create_room", "host", RoomId="local-3")
-    # Then the record comes back after the visibility timeout, and the next invocation gets it done
-    wait_for(lambda: local.metadata("local-3").get("lg.rules-version") == "1", 15, "the retried action")
+    # Then the action comes back from the delayed-actions queue after its first backoff (5 s), and
+    # that invocation gets it done
+    wait_for(lambda: local.metadata("local-3").get("lg.rules-version") == "1", 20, "the retried action")
     codes = [call["code"] for call in local.calls("set_room_metadata", "local-3")]
     assert codes == [100001] * 6 + [0]
 
@@ -233,15 +266,16 @@ def test_a_failing_action_is_retried_by_the_poller_until_done(local):
             if invocation.function == "ActuatorFunction" and invocation.detail == "group local-3"
         ]
 
-    # The poller's own record: the first invocation failed the record, the second got it done
-    wait_for(lambda: len(actuator_outcomes()) >= 2, 5, "the second actuator invocation")
-    assert actuator_outcomes()[:2] == ["1 of 1 failed", "ok"]
+    # The poller's own record: the FIFO record was completed (its room's group not held), not failed
+    assert actuator_outcomes()[:1] == ["ok"]
 
 
 def test_an_action_failing_on_every_receive_is_redriven_to_the_dlq(local):
-    # Given Tencent failing every set_room_metadata call for a while (5 receives x 4 attempts)
+    # Given Tencent failing every set_room_metadata call for a while (5 receives x 4 attempts), and
+    # SQS refusing the actuator's retries (sends to the delayed-actions queue), so each record fails
     local.settle()
     local.faults({"rest": [{"command": "set_room_metadata", "code": 100001, "next": 20}]})
+    local.stack.refuse_sqs_sends(["liveguard-delayed-actions-local"])
     try:
         local.act("create_room", "host", RoomId="local-4")
         # Then after maxReceiveCount (5) receives the action is in the actions DLQ, by SQS's redrive
@@ -253,7 +287,8 @@ def test_an_action_failing_on_every_receive_is_redriven_to_the_dlq(local):
                 QueueUrl=dlq, MaxNumberOfMessages=10, MessageSystemAttributeNames=["All"], WaitTimeSeconds=1
             ).get("Messages", [])
 
-        messages = wait_for(dead_letters, 20, "the action in the DLQ")
+        # Each receive: LiveClient's 4 attempts, then boto3's own retries of the refused send
+        messages = wait_for(dead_letters, 60, "the action in the DLQ")
         assert len(messages) == 1
         action = json.loads(messages[0]["Body"])
         assert (action["command"], action["room"]) == ("set_room_metadata", "local-4")
@@ -261,6 +296,7 @@ def test_an_action_failing_on_every_receive_is_redriven_to_the_dlq(local):
         assert len(local.calls("set_room_metadata", "local-4")) == 20
         assert "lg.rules-version" not in local.metadata("local-4")
     finally:
+        local.stack.refuse_sqs_sends([])
         local.faults({"clear": True})
 
 

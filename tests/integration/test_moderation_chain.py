@@ -59,6 +59,7 @@ def chain() -> Iterator[dict[str, Any]]:
             name: sqs.create_queue(QueueName=f"chain-{name}.fifo", Attributes=FIFO)["QueueUrl"]
             for name in ("events", "events-dlq", "actions", "actions-dlq")
         }
+        urls["delayed-actions"] = sqs.create_queue(QueueName="chain-delayed-actions")["QueueUrl"]
         table = "chain-state"
         create_state_table(boto3.client("dynamodb"), table)
         secret = {
@@ -75,6 +76,7 @@ def chain() -> Iterator[dict[str, Any]]:
             "EVENTS_QUEUE_URL": urls["events"],
             "EVENTS_DLQ_URL": urls["events-dlq"],
             "ACTIONS_QUEUE_URL": urls["actions"],
+            "DELAYED_ACTIONS_QUEUE_URL": urls["delayed-actions"],
             "ACTIONS_DLQ_URL": urls["actions-dlq"],
             "STATE_TABLE_NAME": table,
             "TENCENT_SECRET_ARN": arn,

@@ -60,12 +60,14 @@ def aws(monkeypatch_module) -> Iterator[dict[str, Any]]:
             "dynamodb": dynamodb,
             "actions_url": fifo(sqs, "liveguard-actions-moderator-test.fifo"),
             "dlq_url": fifo(sqs, "liveguard-events-dlq-moderator-test.fifo"),
+            "delayed_url": sqs.create_queue(QueueName="liveguard-delayed-actions-moderator-test")["QueueUrl"],
         }
         secret_arn = boto3.client("secretsmanager").create_secret(
             Name="liveguard/moderator-test/tencent", SecretString=json.dumps(LOCAL_SECRET)
         )["ARN"]
         for key, value in {
             "ACTIONS_QUEUE_URL": resources["actions_url"],
+            "DELAYED_ACTIONS_QUEUE_URL": resources["delayed_url"],
             "STATE_TABLE_NAME": TABLE,
             "TENCENT_SECRET_ARN": secret_arn,
             "POWERTOOLS_METRICS_NAMESPACE": "LiveGuardTest",

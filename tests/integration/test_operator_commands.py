@@ -62,7 +62,8 @@ def sqs(endpoint: str) -> Any:
 
 @pytest.fixture
 def queues(sqs: Any) -> dict[str, str]:
-    """The template's four queues, named for a stage of this test's own."""
+    """The template's six queues, named for a stage of this test's own (the delayed-actions queue
+    and its DLQ are standard queues)."""
     stage = uuid.uuid4().hex[:8]
     names = {
         "EventsQueueUrl": f"liveguard-events-{stage}.fifo",
@@ -70,10 +71,16 @@ def queues(sqs: Any) -> dict[str, str]:
         "ActionsQueueUrl": f"liveguard-actions-{stage}.fifo",
         "ActionsDeadLetterQueueUrl": f"liveguard-actions-dlq-{stage}.fifo",
     }
-    return {
+    created = {
         output: sqs.create_queue(QueueName=name, Attributes=QUEUE_ATTRIBUTES)["QueueUrl"]
         for output, name in names.items()
     }
+    for output, name in {
+        "DelayedActionsQueueUrl": f"liveguard-delayed-actions-{stage}",
+        "DelayedActionsDeadLetterQueueUrl": f"liveguard-delayed-actions-dlq-{stage}",
+    }.items():
+        created[output] = sqs.create_queue(QueueName=name)["QueueUrl"]
+    return created
 
 
 @pytest.fixture
@@ -167,6 +174,22 @@ def test_a_refused_action_goes_back_without_the_error_the_actuator_added(sqs, qu
     assert back["Attributes"]["MessageGroupId"] == action.room
     assert back["Attributes"]["MessageDeduplicationId"] == "sqs-message-id-1"
     assert "(was: ErrorCode 10004: invalid parameter)" in capsys.readouterr().out
+
+
+def test_a_delayed_action_goes_back_to_the_delayed_actions_queue_without_group_or_dedup_id(
+    sqs, queues, local_file, capsys
+):
+    # Given an action the actuator failed to handle 5 times from the delayed-actions queue (standard)
+    action = actuator_actions(envelopes())[0].model_copy(update={"not_before": 1_800_000_000})
+    sqs.send_message(QueueUrl=queues["DelayedActionsDeadLetterQueueUrl"], MessageBody=action.message_body())
+    # When it is replayed
+    assert replay("--queue", "delayed", "--local-file", str(local_file)) == 0
+    # Then it is back in the delayed-actions queue as it was, with no FIFO attributes, and gone from the DLQ
+    (back,) = drain(sqs, queues["DelayedActionsQueueUrl"])
+    assert ActionMessage.model_validate_json(back["Body"]) == action
+    assert "MessageGroupId" not in back["Attributes"]
+    assert drain(sqs, queues["DelayedActionsDeadLetterQueueUrl"]) == []
+    assert "delayed DLQ -> delayed queue: 1 replayed" in capsys.readouterr().out
 
 
 def test_limit_moves_only_that_many_in_queue_order(sqs, queues, local_file):

@@ -104,6 +104,9 @@ def aws(monkeypatch_module: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
             name: sqs.create_queue(QueueName=f"liveguard-{name}-leak-test.fifo", Attributes=fifo)["QueueUrl"]
             for name in ("events", "events-dlq", "actions", "actions-dlq")
         }
+        urls["delayed-actions"] = sqs.create_queue(QueueName="liveguard-delayed-actions-leak-test")[
+            "QueueUrl"
+        ]
         secrets = boto3.client("secretsmanager")
         arn = secrets.create_secret(
             Name="liveguard/leak-test/tencent", SecretString=json.dumps(LOCAL_SECRET)
@@ -112,6 +115,7 @@ def aws(monkeypatch_module: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
             "EVENTS_QUEUE_URL": urls["events"],
             "EVENTS_DLQ_URL": urls["events-dlq"],
             "ACTIONS_QUEUE_URL": urls["actions"],
+            "DELAYED_ACTIONS_QUEUE_URL": urls["delayed-actions"],
             "ACTIONS_DLQ_URL": urls["actions-dlq"],
             "STATE_TABLE_NAME": TABLE,
             "TENCENT_SECRET_ARN": arn,

@@ -1,5 +1,6 @@
 """The actuator against moto (DynamoDB for idempotency and audit, SQS for the queues) with a scripted
-LiveClient: outcomes, redelivery, duplicates, dead letters, deferral and the FIFO group semantics.
+LiveClient: outcomes, redelivery, duplicates, dead letters, delays and retries through the
+delayed-actions queue, and the FIFO group semantics.
 
 The helpers at the top are shared with tests/integration/test_actuator_emulator.py.
 """
@@ -20,7 +21,7 @@ from hypothesis import strategies as st
 from moto import mock_aws
 from pydantic import ValidationError
 
-from liveguard.actuator import ActionOutcome, ActionRetry, Actuator
+from liveguard.actuator import RETRY_BACKOFF, ActionOutcome, Actuator
 from liveguard.aws.actuator_queues import SqsActuatorQueues
 from liveguard.aws.idempotency import PowertoolsIdempotency, state_table_persistence
 from liveguard.aws.state_table import StateTable
@@ -47,6 +48,7 @@ def make_action(
     rule: str = "banned-metadata",
     cause: str = CAUSE,
     not_before: int | None = None,
+    retries: int | None = None,
 ) -> ActionMessage:
     params = {"RoomId": room, "Keys": ["topic"]} if params is None else params
     return ActionMessage(
@@ -57,6 +59,7 @@ def make_action(
         rule=rule,
         cause=cause,
         not_before=not_before,
+        retries=retries,
     )
 
 
@@ -70,6 +73,8 @@ class Aws:
     actions_url: str
     actions_arn: str
     dlq_url: str
+    delayed_url: str = ""
+    delayed_arn: str = ""
 
     def send(
         self, action: ActionMessage | str, *, group: str | None = None, dedup: str | None = None
@@ -86,17 +91,18 @@ class Aws:
             MessageDeduplicationId=dedup or str(time.monotonic_ns()),
         )
 
-    def receive_event(self, max_messages: int = 10) -> dict[str, Any]:
-        """What Lambda hands the function: the received messages as an SQS event."""
+    def receive_event(self, max_messages: int = 10, *, delayed: bool = False) -> dict[str, Any]:
+        """What Lambda hands the function: the received messages as an SQS event (from the actions
+        queue, or the delayed-actions queue)."""
         messages = self.sqs.receive_message(
-            QueueUrl=self.actions_url,
+            QueueUrl=self.delayed_url if delayed else self.actions_url,
             MaxNumberOfMessages=max_messages,
             MessageSystemAttributeNames=["All"],
             WaitTimeSeconds=0,
         ).get("Messages", [])
-        return {"Records": [self._record(message) for message in messages]}
+        return {"Records": [self._record(message, delayed=delayed) for message in messages]}
 
-    def _record(self, message: dict[str, Any]) -> dict[str, Any]:
+    def _record(self, message: dict[str, Any], *, delayed: bool = False) -> dict[str, Any]:
         return {
             "messageId": message["MessageId"],
             "receiptHandle": message["ReceiptHandle"],
@@ -105,7 +111,7 @@ class Aws:
             "messageAttributes": {},
             "md5OfBody": message["MD5OfBody"],
             "eventSource": "aws:sqs",
-            "eventSourceARN": self.actions_arn,
+            "eventSourceARN": self.delayed_arn if delayed else self.actions_arn,
             "awsRegion": "us-east-1",
         }
 
@@ -114,7 +120,12 @@ class Aws:
         failed = {item["itemIdentifier"] for item in response["batchItemFailures"]}
         for record in event["Records"]:
             if record["messageId"] not in failed:
-                self.sqs.delete_message(QueueUrl=self.actions_url, ReceiptHandle=record["receiptHandle"])
+                self.sqs.delete_message(
+                    QueueUrl=self._queue_of(record), ReceiptHandle=record["receiptHandle"]
+                )
+
+    def _queue_of(self, record: dict[str, Any]) -> str:
+        return self.delayed_url if record["eventSourceARN"] == self.delayed_arn else self.actions_url
 
     def release(self, event: dict[str, Any], response: dict[str, Any] | None = None) -> None:
         """Make received messages (those the response failed, if given) visible again at once,
@@ -124,7 +135,7 @@ class Aws:
             if failed is not None and record["messageId"] not in failed:
                 continue
             self.sqs.change_message_visibility(
-                QueueUrl=self.actions_url, ReceiptHandle=record["receiptHandle"], VisibilityTimeout=0
+                QueueUrl=self._queue_of(record), ReceiptHandle=record["receiptHandle"], VisibilityTimeout=0
             )
 
     def dead_letters(self) -> list[dict[str, Any]]:
@@ -143,7 +154,14 @@ class Aws:
         return [item for item in items if item["pk"]["S"].startswith("idempotency#")]
 
     def queues(self) -> SqsActuatorQueues:
-        return SqsActuatorQueues(actions_queue_url=self.actions_url, dlq_url=self.dlq_url, client=self.sqs)
+        return SqsActuatorQueues(delayed_queue_url=self.delayed_url, dlq_url=self.dlq_url, client=self.sqs)
+
+    def delayed_now(self) -> list[dict[str, Any]]:
+        """The delayed-actions queue's messages visible now (bodies), left in the queue."""
+        messages = self.sqs.receive_message(
+            QueueUrl=self.delayed_url, MaxNumberOfMessages=10, VisibilityTimeout=0, WaitTimeSeconds=0
+        ).get("Messages", [])
+        return [json.loads(message["Body"]) for message in messages]
 
 
 def create_resources(suffix: str = "test") -> Aws:
@@ -164,7 +182,13 @@ def create_resources(suffix: str = "test") -> Aws:
     arn = sqs.get_queue_attributes(QueueUrl=actions_url, AttributeNames=["QueueArn"])["Attributes"][
         "QueueArn"
     ]
-    return Aws(sqs, dynamodb, table, actions_url, arn, dlq_url)
+    delayed_url = sqs.create_queue(
+        QueueName=f"liveguard-delayed-actions-{suffix}", Attributes={"VisibilityTimeout": "180"}
+    )["QueueUrl"]
+    delayed_arn = sqs.get_queue_attributes(QueueUrl=delayed_url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    return Aws(sqs, dynamodb, table, actions_url, arn, dlq_url, delayed_url, delayed_arn)
 
 
 @contextmanager
@@ -251,9 +275,12 @@ def make_actuator(aws: Aws, client: Any, metrics: RecordingMetrics | None = None
     )
 
 
-def deliver(aws: Aws, actuator: Actuator, context: FakeLambdaContext | None = None) -> dict[str, Any]:
-    """Receive a batch, run the actuator on it, complete what it completed; return its response."""
-    event = aws.receive_event()
+def deliver(
+    aws: Aws, actuator: Actuator, context: FakeLambdaContext | None = None, *, delayed: bool = False
+) -> dict[str, Any]:
+    """Receive a batch (from the actions queue, or the delayed-actions queue), run the actuator on it,
+    complete what it completed; return its response."""
+    event = aws.receive_event(delayed=delayed)
     assert event["Records"], "nothing to deliver"
     response = process_batch(actuator.handle_record, event, context or actuator_context())
     aws.complete(event, response)
@@ -312,21 +339,59 @@ def test_the_same_action_queued_twice_runs_once(aws, client):
 
 
 @pytest.mark.parametrize("code", [100001, 60007, 70500])
-def test_a_retryable_failure_fails_the_record_and_the_redelivery_completes_it(aws, metrics, code):
+def test_a_retryable_failure_waits_in_the_delayed_queue_and_its_retry_completes_it(aws, metrics, code):
     # Given Tencent fails the first attempt with a retryable code, then succeeds
     client = ScriptedClient([tencent_error(code), EmptyReply.model_validate({"RequestId": "req-ok"})])
     actuator = make_actuator(aws, client, metrics)
-    aws.send(make_action())
+    actuator.queues = ImmediateDelays(aws)
+    action = make_action()
+    aws.send(action)
     # When the batch is delivered
     first = deliver(aws, actuator)
-    # Then the record fails (SQS keeps it), nothing is dead-lettered, and no idempotency record blocks a retry
-    assert len(first["batchItemFailures"]) == 1
+    # Then the record completes (its room's group is not held), nothing is dead-lettered, no
+    # idempotency record blocks the retry, and the action waits its first backoff as retry 1
+    assert first == {"batchItemFailures": []}
     assert aws.dead_letters() == []
     assert aws.idempotency_records() == []
-    # And when SQS delivers it again, it runs and completes
-    assert deliver(aws, actuator) == {"batchItemFailures": []}
+    assert actuator.queues.delays == [(action.id, 1, RETRY_BACKOFF[0])]
+    # And when the delayed-actions queue hands it over, it runs and completes
+    assert deliver(aws, actuator, delayed=True) == {"batchItemFailures": []}
     assert len(client.calls) == 2
     assert metrics.counts == {"ActionRetried": 1, "ActionDone": 1}
+    assert [audit["outcome"] for audit in aws.audit("live-1")] == ["done"]
+
+
+def test_a_retryable_failure_is_retried_with_growing_backoff_then_dead_lettered_and_audited(aws, metrics):
+    # Given Tencent answers a retryable error every time
+    client = ScriptedClient([tencent_error(100001)])
+    actuator = make_actuator(aws, client, metrics)
+    actuator.queues = ImmediateDelays(aws)
+    action = make_action()
+    aws.send(action)
+    # When the action is delivered, then each of its retries from the delayed-actions queue
+    deliver(aws, actuator)
+    for _ in RETRY_BACKOFF:
+        assert deliver(aws, actuator, delayed=True) == {"batchItemFailures": []}
+    # Then it was tried once and retried len(RETRY_BACKOFF) times, each after a longer backoff
+    assert len(client.calls) == 1 + len(RETRY_BACKOFF)
+    assert actuator.queues.delays == [
+        (action.id, retry, wait) for retry, wait in enumerate(RETRY_BACKOFF, start=1)
+    ]
+    assert list(RETRY_BACKOFF) == sorted(RETRY_BACKOFF)
+    # And then it is in the actions DLQ (without its retry count, so a replay after a fix gets them
+    # all again) with the last error, audited as failed, and no longer in the delayed-actions queue
+    [dead] = aws.dead_letters()
+    assert {key: value for key, value in dead.items() if key != "error"} == action.model_dump(mode="json")
+    assert dead["error"]["code"] == 100001
+    assert dead["error"]["category"] == "retryable"
+    assert f"gave up after {len(RETRY_BACKOFF)} retries" in dead["error"]["info"]
+    assert [audit["outcome"] for audit in aws.audit("live-1")] == ["failed"]
+    assert aws.delayed_now() == []
+    assert metrics.counts == {
+        "ActionRetried": len(RETRY_BACKOFF),
+        "ActionFailed": 1,
+        "ActionFailedRetryable": 1,
+    }
 
 
 @pytest.mark.parametrize(("code", "category"), [(100002, "permanent"), (70001, "auth"), (60010, "auth")])
@@ -466,7 +531,7 @@ def test_a_dead_letter_replayed_after_a_fix_runs(aws, client):
 
 
 class NoQueues:
-    """The actuator's queues in memory: dead letters kept, deferrals refused."""
+    """The actuator's queues in memory: dead letters kept."""
 
     def __init__(self) -> None:
         self.sent: list[dict[str, Any]] = []
@@ -474,8 +539,8 @@ class NoQueues:
     def dead_letter(self, body: Any, *, group: str, deduplication_id: str) -> None:
         self.sent.append(dict(body))
 
-    def defer(self, receipt_handle: str, seconds: int) -> bool:
-        return False
+    def delay(self, action: ActionMessage, seconds: int) -> None:
+        raise AssertionError("no body here is a valid action, so none is delayed")
 
 
 @settings(max_examples=200, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -506,24 +571,17 @@ def test_any_body_either_runs_or_is_dead_lettered_never_crashes(body):
 # --- scheduling, FIFO groups and time ----------------------------------------------------------
 
 
-class SpyQueues(SqsActuatorQueues):
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.deferred: list[int] = []
+class ImmediateDelays(SqsActuatorQueues):
+    """The actuator's queues, with every delay recorded (action id, retries, seconds) and then sent
+    with no delay, so a test can hand the action back at once instead of sleeping."""
 
-    def defer(self, receipt_handle: str, seconds: int) -> bool:
-        self.deferred.append(seconds)
-        return super().defer(receipt_handle, seconds)
+    def __init__(self, aws: Aws) -> None:
+        super().__init__(delayed_queue_url=aws.delayed_url, dlq_url=aws.dlq_url, client=aws.sqs)
+        self.delays: list[tuple[str, int, int]] = []
 
-
-def test_when_sqs_refuses_to_defer_the_record_still_fails_and_waits_out_the_visibility_timeout(aws, client):
-    clock = Clock(1_800_000_000.0)
-    aws.send(make_action(not_before=int(clock.now) + 60))
-    event = aws.receive_event()
-    event["Records"][0]["receiptHandle"] = "not-a-receipt-handle"
-    response = process_batch(make_actuator(aws, client, clock=clock).handle_record, event, actuator_context())
-    assert len(response["batchItemFailures"]) == 1
-    assert client.calls == []
+    def delay(self, action: ActionMessage, seconds: int) -> None:
+        self.delays.append((action.id, action.retries or 0, seconds))
+        super().delay(action, 0)
 
 
 class Clock:
@@ -534,26 +592,72 @@ class Clock:
         return self.now
 
 
-def test_an_action_not_due_yet_is_hidden_until_it_is(aws, client, metrics):
-    # Given an action due in 120 s
+def test_an_action_not_due_yet_waits_in_the_delayed_queue_and_its_record_completes(aws, client, metrics):
+    # Given an action due in 120 s, queued in its room's FIFO group
     clock = Clock(1_800_000_000.0)
-    aws.send(make_action(not_before=int(clock.now) + 120))
+    action = make_action(not_before=int(clock.now) + 120)
+    aws.send(action)
     actuator = make_actuator(aws, client, metrics, clock=clock)
-    actuator.queues = SpyQueues(actions_queue_url=aws.actions_url, dlq_url=aws.dlq_url, client=aws.sqs)
     # When it is delivered now
+    response = deliver(aws, actuator)
+    # Then its record completes without a call (its room's group goes on), and it waits in the
+    # delayed-actions queue, invisible for the 120 s left
+    assert response == {"batchItemFailures": []}
+    assert client.calls == []
+    assert metrics.counts == {"ActionDelayed": 1}
+    assert aws.receive_event()["Records"] == []
+    assert aws.delayed_now() == []
+    # And once it is due, SQS hands it over and it runs
+    clock.now += 120
+    time_travel(aws)
+    assert deliver(aws, actuator, delayed=True) == {"batchItemFailures": []}
+    assert [(command, params) for command, params, _ in client.calls] == [(action.command, action.params)]
+
+
+def time_travel(aws: Aws) -> None:
+    """Make every delayed message visible now (moto honours DelaySeconds by its own clock)."""
+    from moto.backends import get_backend
+
+    for backend in get_backend("sqs").values():
+        for region in backend.values():
+            for queue in region.queues.values():
+                for message in queue._messages:
+                    message.delayed_until = 0
+
+
+def test_an_action_due_after_sqss_longest_delay_waits_900_s_then_again_for_the_rest(aws, client, metrics):
+    # Given an action due in 1,500 s (a replay, or a retry of one): past SQS's 900 s message timer
+    clock = Clock(1_800_000_000.0)
+    action = make_action(not_before=int(clock.now) + 1500)
+    aws.send(action)
+    actuator = make_actuator(aws, client, metrics, clock=clock)
+    actuator.queues = ImmediateDelays(aws)
+    # When it is delivered now, then by the delayed-actions queue 900 s later
+    deliver(aws, actuator)
+    clock.now += 900
+    deliver(aws, actuator, delayed=True)
+    # Then it waited 900 s, then the 600 s left, without a call
+    assert actuator.queues.delays == [(action.id, 0, 900), (action.id, 0, 600)]
+    assert client.calls == []
+    # And when it comes back due, it runs
+    clock.now += 600
+    assert deliver(aws, actuator, delayed=True) == {"batchItemFailures": []}
+    assert len(client.calls) == 1
+    assert metrics.counts == {"ActionDelayed": 2, "ActionDone": 1}
+
+
+def test_when_sqs_refuses_the_delay_the_record_fails_and_sqs_delivers_it_again(aws, client, metrics):
+    # Given an action not due yet, and a delayed-actions queue that cannot be reached
+    clock = Clock(1_800_000_000.0)
+    aws.send(make_action(not_before=int(clock.now) + 60))
+    actuator = make_actuator(aws, client, metrics, clock=clock)
+    actuator.queues.delayed.queue_url = aws.delayed_url + "-missing"  # type: ignore[attr-defined]
+    # When it is delivered, the record fails (SQS keeps it) rather than the action being lost
     event = aws.receive_event()
     response = process_batch(actuator.handle_record, event, actuator_context())
-    # Then the record fails without a call, and SQS hides it for the 120 s left
     assert failed_ids(response) == {event["Records"][0]["messageId"]}
     assert client.calls == []
-    assert metrics.counts == {"ActionDeferred": 1}
-    assert actuator.queues.deferred == [120]  # type: ignore[attr-defined]
-    assert aws.receive_event()["Records"] == []
-    # And once it is due, it runs
-    aws.release(event)
-    clock.now += 120
-    assert deliver(aws, actuator) == {"batchItemFailures": []}
-    assert len(client.calls) == 1
+    assert metrics.counts == {"ActionErrored": 1}
 
 
 def test_an_action_whose_time_has_come_runs_at_once(aws, client):
@@ -563,8 +667,8 @@ def test_an_action_whose_time_has_come_runs_at_once(aws, client):
     assert len(client.calls) == 1
 
 
-def test_a_failure_holds_back_the_rest_of_its_room_but_not_other_rooms(aws):
-    # Given three actions in one batch: two for live-1 (the first will fail), one for live-2
+def test_a_retryable_failure_does_not_hold_back_the_rest_of_its_room(aws):
+    # Given three actions in one batch: two for live-1 (the first will fail, retryably), one for live-2
     client = ScriptedClient([tencent_error(100001), EmptyReply.model_validate({"RequestId": "ok"})])
     first = make_action(params={"RoomId": "live-1", "Keys": ["a"]})
     second = make_action(params={"RoomId": "live-1", "Keys": ["b"]})
@@ -572,19 +676,40 @@ def test_a_failure_holds_back_the_rest_of_its_room_but_not_other_rooms(aws):
     for action in (first, second, other):
         aws.send(action)
     event = aws.receive_event()
-    ids = {json.loads(r["body"])["id"]: r["messageId"] for r in event["Records"]}
     # When the batch is handled
     response = process_batch(make_actuator(aws, client).handle_record, event, actuator_context())
+    # Then every record completes: live-1's second action ran at once, behind nothing, and the
+    # failed one waits for its retry in the delayed-actions queue
+    assert response == {"batchItemFailures": []}
+    assert [params for _, params, _ in client.calls] == [first.params, second.params, other.params]
+
+
+def test_an_error_of_aws_still_holds_back_the_rest_of_its_room_but_not_other_rooms(aws):
+    # Given three actions in one batch: two for live-1, one for live-2, and a DLQ that cannot be
+    # reached when live-1's first action is refused for good
+    client = ScriptedClient([tencent_error(100002), EmptyReply.model_validate({"RequestId": "ok"})])
+    first = make_action(params={"RoomId": "live-1", "Keys": ["a"]})
+    second = make_action(params={"RoomId": "live-1", "Keys": ["b"]})
+    other = make_action(room="live-2", params={"RoomId": "live-2", "Keys": ["a"]})
+    for action in (first, second, other):
+        aws.send(action)
+    event = aws.receive_event()
+    ids = {json.loads(r["body"])["id"]: r["messageId"] for r in event["Records"]}
+    actuator = make_actuator(aws, client)
+    actuator.queues.dlq_url = aws.dlq_url + "-missing.fifo"  # type: ignore[attr-defined]
+    # When the batch is handled
+    response = process_batch(actuator.handle_record, event, actuator_context())
     # Then both live-1 records fail (order within the room is kept), and live-2's ran
     assert failed_ids(response) == {ids[first.id], ids[second.id]}
     assert [params["RoomId"] for _, params, _ in client.calls] == ["live-1", "live-2"]
 
 
 def test_a_batch_where_everything_fails_is_reported_not_raised(aws):
-    # Given a lone action that fails with a retryable error
+    # Given a lone action that fails with a retryable error, and no delayed-actions queue to retry from
     aws.send(make_action())
     event = aws.receive_event()
     actuator = make_actuator(aws, ScriptedClient([tencent_error(100001)]))
+    actuator.queues.delayed.queue_url = aws.delayed_url + "-missing"  # type: ignore[attr-defined]
     # When it is handled, the response lists it (a function error would trip the errors alarm)
     response = process_batch(actuator.handle_record, event, actuator_context())
     assert failed_ids(response) == {event["Records"][0]["messageId"]}
@@ -598,13 +723,14 @@ def test_the_command_deadline_is_the_invocations_remaining_time_less_the_margin(
     assert deadline == pytest.approx(100.0 + 20.0 - 3.0)
 
 
-def test_with_no_time_left_the_record_fails_before_any_call(aws, client):
+def test_with_no_time_left_the_action_is_retried_from_the_delayed_queue_before_any_call(aws, client):
     aws.send(make_action())
-    event = aws.receive_event()
     actuator = make_actuator(aws, client, margin=3.0)
-    response = process_batch(actuator.handle_record, event, actuator_context(remaining_ms=2_000))
-    assert len(response["batchItemFailures"]) == 1
+    actuator.queues = ImmediateDelays(aws)
+    response = deliver(aws, actuator, actuator_context(remaining_ms=2_000))
+    assert response == {"batchItemFailures": []}
     assert client.calls == []
+    assert [(retries, seconds) for _, retries, seconds in actuator.queues.delays] == [(1, RETRY_BACKOFF[0])]
 
 
 def test_no_time_left_is_a_retry_for_handle_record_callers(aws, client):
@@ -613,8 +739,8 @@ def test_no_time_left_is_a_retry_for_handle_record_callers(aws, client):
     actuator = make_actuator(aws, client, margin=3.0)
     from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
-    with pytest.raises(ActionRetry):
-        actuator.handle_record(SQSRecord(event["Records"][0]), actuator_context(remaining_ms=1_000))  # type: ignore[arg-type]
+    outcome = actuator.handle_record(SQSRecord(event["Records"][0]), actuator_context(remaining_ms=1_000))  # type: ignore[arg-type]
+    assert outcome is ActionOutcome.RETRYING
 
 
 # --- dry run -----------------------------------------------------------------------------------
@@ -663,7 +789,7 @@ def idempotency(aws: Aws) -> PowertoolsIdempotency:
 # --- the environment ---------------------------------------------------------------------------
 
 ENVIRONMENT = {
-    "ACTIONS_QUEUE_URL": "https://sqs.us-east-1.amazonaws.com/123456789012/liveguard-actions-dev.fifo",
+    "DELAYED_ACTIONS_QUEUE_URL": "https://sqs.us-east-1.amazonaws.com/123456789012/liveguard-delayed-actions-dev",
     "ACTIONS_DLQ_URL": "https://sqs.us-east-1.amazonaws.com/123456789012/liveguard-actions-dlq-dev.fifo",
     "STATE_TABLE_NAME": "liveguard-state-dev",
     "TENCENT_SECRET_ARN": "arn:aws:secretsmanager:us-east-1:123456789012:secret:liveguard-AbCdEf",
@@ -682,7 +808,7 @@ def test_dry_run_is_read_from_the_environment(raw, expected):
 
 
 @pytest.mark.parametrize(
-    "name", ["ACTIONS_QUEUE_URL", "ACTIONS_DLQ_URL", "STATE_TABLE_NAME", "TENCENT_SECRET_ARN"]
+    "name", ["DELAYED_ACTIONS_QUEUE_URL", "ACTIONS_DLQ_URL", "STATE_TABLE_NAME", "TENCENT_SECRET_ARN"]
 )
 def test_a_missing_setting_is_named(name):
     environment = {key: value for key, value in ENVIRONMENT.items() if key != name}
@@ -696,20 +822,22 @@ def test_a_concurrency_below_one_is_refused():
         ActuatorEnvironment.model_validate({**ENVIRONMENT, "ACTUATOR_CONCURRENCY": "0"})
 
 
-def test_the_lambdas_actuator_divides_tencents_rate_by_its_concurrency(aws, monkeypatch):
-    # Given the environment the template sets, with a secret in Secrets Manager
+def test_the_lambdas_actuator_divides_tencents_rate_by_both_sources_concurrency(aws, monkeypatch):
+    # Given the environment the template sets, with a secret in Secrets Manager: 2 instances on the
+    # actions queue, 2 on the delayed-actions queue
     secret = {"SdkAppId": 1400000001, "SecretKey": "k", "AdminIdentifier": "administrator", "Region": "USA"}
     arn = boto3.client("secretsmanager").create_secret(Name="lg", SecretString=json.dumps(secret))["ARN"]
     environment = {
-        "ACTIONS_QUEUE_URL": aws.actions_url,
+        "DELAYED_ACTIONS_QUEUE_URL": aws.delayed_url,
         "ACTIONS_DLQ_URL": aws.dlq_url,
         "STATE_TABLE_NAME": aws.table,
         "TENCENT_SECRET_ARN": arn,
-        "ACTUATOR_CONCURRENCY": "4",
+        "ACTUATOR_CONCURRENCY": "2",
+        "DELAYED_ACTIONS_CONCURRENCY": "2",
     }
     # When the function's actuator builds its LiveClient
     live = load_function("actuator", environment=environment).actuator._client()
-    # Then each command gets a quarter of its documented rate
+    # Then each command gets a quarter of its documented rate (four instances may run at once)
     assert live.limiter.rate("set_room_metadata") == 50  # type: ignore[attr-defined]
     assert live.limiter.rate("get_room_list") == 2  # type: ignore[attr-defined]
 

@@ -1,5 +1,6 @@
 """The SQS adapters of the moderator against moto: liveguard-actions.fifo (``SqsActionQueue``): order,
-groups, deduplication, refusals."""
+groups, deduplication, refusals; the delayed-actions queue (``SqsDelayedActionQueue``): a delay per
+message, no group."""
 
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ import pytest
 from moto import mock_aws
 
 from liveguard.aws.action_queue import ActionsNotQueued, SqsActionQueue
+from liveguard.aws.batch import from_fifo_queue
+from liveguard.aws.delayed_action_queue import SqsDelayedActionQueue
 from liveguard.messages import ActionMessage, action_id, message_group
 from tests.aws import FAKE_CREDENTIALS
 
@@ -104,3 +107,68 @@ def test_actions_sqs_refuses_fail_the_event():
     # Then queueing raises, so the event is retried
     with pytest.raises(ActionsNotQueued, match="InternalError"):
         SqsActionQueue("https://sqs/q.fifo", client=Refusing()).send([message])
+
+
+# --- the delayed-actions queue (standard) ----------------------------------------------------------
+
+
+def delayed_action(key: str, not_before: int = 1_800_000_000) -> ActionMessage:
+    params = {"RoomId": ROOM, "Keys": [key]}
+    return ActionMessage(
+        id=action_id("d" * 64, "r", "del_room_metadata", params),
+        command="del_room_metadata",
+        params=params,
+        room=ROOM,
+        rule="r",
+        cause="d" * 64,
+        not_before=not_before,
+    )
+
+
+def test_delayed_actions_are_sent_each_with_its_own_delay_and_no_group(sqs):
+    # Given the delayed-actions queue (standard) and twelve actions, one due at once
+    url: str = sqs.create_queue(QueueName="liveguard-delayed-actions-test")["QueueUrl"]
+    delayed = [(delayed_action(f"k{i}"), 0 if i == 0 else 60) for i in range(12)]
+    # When they are queued (more than one SendMessageBatch holds)
+    SqsDelayedActionQueue(url, client=sqs).delay(delayed)
+    # Then only the one due at once can be received; the others wait for their delay
+    [ready] = receive_all(sqs, url)
+    assert json.loads(ready["Body"])["params"]["Keys"] == ["k0"]
+    assert "MessageGroupId" not in ready.get("Attributes", {})
+    waiting = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["ApproximateNumberOfMessagesDelayed"])
+    assert waiting["Attributes"]["ApproximateNumberOfMessagesDelayed"] == "11"
+
+
+def test_a_delay_past_sqss_ceiling_is_sent_as_900_seconds(sqs):
+    # Given a client that records what it is asked to send
+    sent: list[dict[str, Any]] = []
+
+    class Recording:
+        def send_message_batch(self, **request: Any) -> dict[str, Any]:
+            sent.extend(request["Entries"])
+            return {"Successful": []}
+
+    # When an action is delayed by more than SQS's 900 s
+    SqsDelayedActionQueue("https://sqs/q", client=Recording()).delay([(delayed_action("k"), 1500)])
+    # Then it is sent with the longest delay SQS takes; the actuator delays it again when it returns
+    assert [entry["DelaySeconds"] for entry in sent] == [900]
+
+
+def test_a_refused_delayed_action_raises(sqs):
+    class Refusing:
+        def send_message_batch(self, **_: Any) -> dict[str, Any]:
+            return {"Failed": [{"Id": "0", "Code": "InternalError", "SenderFault": False}]}
+
+    with pytest.raises(ActionsNotQueued, match="InternalError"):
+        SqsDelayedActionQueue("https://sqs/q", client=Refusing()).delay([(delayed_action("k"), 5)])
+
+
+@pytest.mark.parametrize(
+    ("arn", "fifo"),
+    [
+        ("arn:aws:sqs:us-east-1:123456789012:liveguard-actions-dev.fifo", True),
+        ("arn:aws:sqs:us-east-1:123456789012:liveguard-delayed-actions-dev", False),
+    ],
+)
+def test_a_batch_is_read_as_fifo_only_when_its_queue_is_a_fifo_queue(arn, fifo):
+    assert from_fifo_queue({"Records": [{"eventSourceARN": arn}]}) is fifo

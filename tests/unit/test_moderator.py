@@ -171,16 +171,24 @@ def admin_snapshots(event: Any) -> list[SaveSnapshot]:
 
 @dataclass
 class RecordingQueue:
-    """The actions queue: keeps what was sent; fails the next ``failures`` sends."""
+    """The actions queue and the delayed-actions queue: keeps what was sent to each; fails the next
+    ``failures`` sends."""
 
     failures: int = 0
     sent: list[ActionMessage] = field(default_factory=list)
+    delayed: list[tuple[ActionMessage, int]] = field(default_factory=list)
 
     def send(self, messages: list[ActionMessage]) -> None:
         if self.failures:
             self.failures -= 1
             raise ActionsNotQueued("SQS is down")
         self.sent.extend(messages)
+
+    def delay(self, delayed: list[tuple[ActionMessage, int]]) -> None:
+        if self.failures:
+            self.failures -= 1
+            raise ActionsNotQueued("SQS is down")
+        self.delayed.extend(delayed)
 
 
 @dataclass
@@ -220,6 +228,7 @@ def moderator(table, engine, queue, dead_letters) -> Moderator:
     return Moderator(
         state=table,
         actions=queue,
+        delayed=queue,
         evaluate=engine,
         rules="the rules",
         admin=ADMIN,
@@ -320,15 +329,74 @@ def test_a_delayed_action_carries_when_it_may_run(table, queue, dead_letters):
     moderator = Moderator(
         state=table,
         actions=queue,
+        delayed=queue,
         evaluate=SpamEngine(delay_seconds=300),
         rules=None,
         admin=ADMIN,
         snapshots_from_admin=admin_snapshots,
+        clock=lambda: RECEIVED_AT / 1000 + 0.5,
     )
     # When a spam comment arrives at RECEIVED_AT (+ 0.5 s)
     moderator.moderate(comment("spam", at=RECEIVED_AT + 500))
     # Then the action may not run before five minutes after it (whole seconds, never early)
-    assert queue.sent[0].not_before == RECEIVED_AT // 1000 + 1 + 300
+    [(action, _)] = queue.delayed
+    assert action.not_before == RECEIVED_AT // 1000 + 1 + 300
+
+
+def _mixed_decision(event: Any, state: Any, rules: Any, **_: Any) -> Decision:
+    """A rule with an immediate action and two delayed ones (3 s and 5 s), all in the event's room."""
+
+    def send(delay: int) -> Action:
+        params = {"RoomId": ROOM, "Sender_Account": ADMIN, "BusinessId": f"after-{delay}", "Data": "x"}
+        return Action(command="send_custom_msg", params=params, rule="timed", delay_seconds=delay)
+
+    return Decision(actions=[send(3), send(0), send(5)], fired=["timed"])
+
+
+def test_delayed_actions_wait_in_the_delayed_queue_and_immediate_ones_go_to_the_rooms_group(table, queue):
+    # Given a rule with two delayed actions and an immediate one, and the moderator 0.2 s after the event
+    moderator = Moderator(
+        state=table,
+        actions=queue,
+        delayed=queue,
+        evaluate=_mixed_decision,
+        rules=None,
+        admin=ADMIN,
+        snapshots_from_admin=admin_snapshots,
+        clock=lambda: RECEIVED_AT / 1000 + 0.2,
+    )
+    # When the event is moderated
+    moderator.moderate(comment("hello"))
+    # Then only the immediate action is in the room's FIFO group
+    assert [action.params["BusinessId"] for action in queue.sent] == ["after-0"]
+    assert queue.sent[0].not_before is None
+    # And the delayed ones wait outside it, each with the time left until it is due
+    assert [(action.params["BusinessId"], seconds) for action, seconds in queue.delayed] == [
+        ("after-3", 3),
+        ("after-5", 5),
+    ]
+    assert [action.not_before for action, _ in queue.delayed] == [
+        RECEIVED_AT // 1000 + 3,
+        RECEIVED_AT // 1000 + 5,
+    ]
+
+
+def test_a_delay_counts_from_now_so_an_event_that_waited_in_its_queue_is_not_delayed_twice(table, queue):
+    # Given the moderator reaching the event 4 s after it arrived (its queue was behind)
+    moderator = Moderator(
+        state=table,
+        actions=queue,
+        delayed=queue,
+        evaluate=_mixed_decision,
+        rules=None,
+        admin=ADMIN,
+        snapshots_from_admin=admin_snapshots,
+        clock=lambda: RECEIVED_AT / 1000 + 4,
+    )
+    # When it is moderated
+    moderator.moderate(comment("hello"))
+    # Then the 3 s action is already due (no delay) and the 5 s one waits the one second left
+    assert [seconds for _, seconds in queue.delayed] == [0, 1]
 
 
 def test_an_action_on_another_room_goes_to_that_rooms_group(table, queue):
@@ -342,6 +410,7 @@ def test_an_action_on_another_room_goes_to_that_rooms_group(table, queue):
     moderator = Moderator(
         state=table,
         actions=queue,
+        delayed=queue,
         evaluate=engine,
         rules=None,
         admin=ADMIN,
@@ -364,6 +433,7 @@ def test_the_admin_is_read_when_needed(table, queue, engine):
     moderator = Moderator(
         state=table,
         actions=queue,
+        delayed=queue,
         evaluate=engine,
         rules=None,
         admin=admin,
@@ -416,6 +486,7 @@ def test_the_journal_is_the_only_record_a_completed_event_leaves(dynamodb, engin
     moderator = Moderator(
         state=StateTable(TABLE, client=dynamodb),
         actions=queue,
+        delayed=queue,
         evaluate=engine,
         rules=None,
         admin=ADMIN,
@@ -459,6 +530,7 @@ def test_a_batch_reads_its_journal_once(engine, queue, dead_letters):
     moderator = Moderator(
         state=state,
         actions=queue,
+        delayed=queue,
         evaluate=engine,
         rules=None,
         admin=ADMIN,
@@ -567,6 +639,7 @@ def test_without_a_dead_letter_queue_a_malformed_record_fails_until_sqs_redrives
     moderator = Moderator(
         state=table,
         actions=queue,
+        delayed=queue,
         evaluate=engine,
         rules=None,
         admin=ADMIN,
@@ -584,6 +657,7 @@ def test_a_failing_engine_fails_the_record_and_counts_it(table, queue):
     moderator = Moderator(
         state=table,
         actions=queue,
+        delayed=queue,
         evaluate=broken,
         rules=None,
         admin=ADMIN,
@@ -625,6 +699,7 @@ def test_the_environment_takes_the_contracts_names():
     environment = ModeratorEnvironment.model_validate(
         {
             "ACTIONS_QUEUE_URL": "https://sqs.us-east-1.amazonaws.com/123456789012/liveguard-actions-dev.fifo",
+            "DELAYED_ACTIONS_QUEUE_URL": "https://sqs.us-east-1.amazonaws.com/123456789012/liveguard-delayed-actions-dev",
             "STATE_TABLE_NAME": "liveguard-state-dev",
             "TENCENT_SECRET_ARN": "arn:aws:secretsmanager:us-east-1:123456789012:secret:lg/dev/t-AbCdEf",
             "RULES_FILE": "",
@@ -637,6 +712,17 @@ def test_the_environment_takes_the_contracts_names():
 def test_an_environment_without_the_actions_queue_fails_loudly():
     with pytest.raises(ValidationError, match="ACTIONS_QUEUE_URL"):
         ModeratorEnvironment.model_validate({"STATE_TABLE_NAME": "t-1", "TENCENT_SECRET_ARN": "arn"})
+
+
+def test_an_environment_without_the_delayed_actions_queue_fails_loudly():
+    with pytest.raises(ValidationError, match="DELAYED_ACTIONS_QUEUE_URL"):
+        ModeratorEnvironment.model_validate(
+            {
+                "ACTIONS_QUEUE_URL": "https://sqs/q.fifo",
+                "STATE_TABLE_NAME": "t-1",
+                "TENCENT_SECRET_ARN": "arn",
+            }
+        )
 
 
 # --- with the real engine and the default rules ----------------------------------------------------
@@ -657,6 +743,7 @@ def guarded(table, queue, default_rules) -> Moderator:
     return Moderator(
         state=table,
         actions=queue,
+        delayed=queue,
         evaluate=evaluate,
         rules=default_rules,
         admin=ADMIN,
@@ -766,6 +853,7 @@ def struck(table, queue) -> Moderator:
     return Moderator(
         state=table,
         actions=queue,
+        delayed=queue,
         evaluate=evaluate,
         rules=parse_rules(STRUCK_GIFTS),
         admin=ADMIN,

@@ -1,20 +1,26 @@
-"""The actuator: run each action the moderator queued on liveguard-actions.fifo through LiveClient, once.
+"""The actuator: run each action the moderator queued through LiveClient, once.
 
-``Actuator.handle_record`` is the record handler of Powertools' SQS FIFO batch processor
-(``liveguard.aws.batch``; functions/actuator/app.py): it returns for a record that is complete and
-raises for one SQS must deliver again. Per record:
+``Actuator.handle_record`` is the record handler of two sources (functions/actuator/app.py,
+``liveguard.aws.batch``): liveguard-actions.fifo (Powertools' FIFO processor: a room's actions in
+order) and the delayed-actions queue (a standard queue: actions that waited for their time there,
+outside their room's FIFO group). Both get the same handling; it returns for a record that is
+complete and raises only when an AWS call failed (SQS must deliver it again). Per record:
 
 - a message that is not an ActionMessage is dead-lettered with the reason and completed;
 - an action whose command is not one a rule may run (``liveguard.rules.model.WRITE_COMMANDS``: the
   reads and the callback configuration are not) is dead-lettered with the reason, audited as failed and
-  never run: whoever can write to the actions queue must not be able to redirect Tencent's webhooks
+  never run: whoever can write to the actions queues must not be able to redirect Tencent's webhooks
   or switch their authentication off;
-- an action whose ``not_before`` lies ahead is made invisible until then (ChangeMessageVisibility)
-  and reported failed, so SQS hands it back when it is due, costing one receive;
+- an action whose ``not_before`` lies ahead is sent to the delayed-actions queue with the time left
+  (at most 900 s, SQS's ceiling; one due later comes back and is sent again) and completed, so it
+  never holds its room's FIFO group;
 - otherwise it runs through idempotency keyed on the action id, so a redelivered or
-  duplicated action does not call Tencent twice. Success and ``gone`` complete it; a retryable
-  failure fails the record (SQS retries it after the visibility timeout); ``auth`` and ``permanent``
-  dead-letter it with the error, write an audit record and emit a metric.
+  duplicated action does not call Tencent twice. Success and ``gone`` complete it; ``auth`` and
+  ``permanent`` dead-letter it with the error, write an audit record and emit a metric. A retryable
+  failure (and no time left in the invocation, or the same action running elsewhere) sends it to the
+  delayed-actions queue with a backoff (``RETRY_BACKOFF``) and completes the record: the room's later
+  actions run at once instead of waiting out a visibility timeout. After ``len(RETRY_BACKOFF)``
+  retries it is dead-lettered and audited as failed, as a permanent failure is.
 
 Every terminal outcome (done, gone, dry_run, failed) is audited under the room through the
 ``AuditLog`` port (``pk ROOM#<room>``, ``sk AUDIT#<at_ms>#<action id>``; a replay rewrites the same
@@ -29,7 +35,6 @@ from __future__ import annotations
 import functools
 import json
 import logging
-import math
 import time
 from collections.abc import Callable, Mapping
 from enum import StrEnum
@@ -39,7 +44,7 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyAl
 from pydantic import ValidationError
 
 from liveguard.memory import NoMetrics
-from liveguard.messages import ActionMessage, message_group
+from liveguard.messages import ActionMessage, delay_seconds, message_group
 from liveguard.ports import ActuatorQueues, AuditLog, CommandRunner, Idempotency, Metrics
 from liveguard.rules.model import WRITE_COMMANDS
 from liveguard.state import AuditRecord
@@ -54,27 +59,21 @@ logger = logging.getLogger(__name__)
 # Kept back from the Lambda's remaining time when a command gets its deadline: enough to save the
 # idempotency record, dead-letter the action and write its audit record after Tencent answers.
 DEADLINE_MARGIN = 3.0
-MAX_VISIBILITY = 12 * 3600  # SQS's ceiling for ChangeMessageVisibility
+RETRY_BACKOFF = (5, 15, 45, 135, 405)
+"""Seconds a retried action waits in the delayed-actions queue before its 1st, 2nd... retry: about
+ten minutes of Tencent trouble (rate limits clear in seconds, an internal error in minutes) before
+it is dead-lettered. Before, 5 receives 180 s apart with the room held meanwhile."""
 
 
 class ActionOutcome(StrEnum):
     DONE = "done"  # Tencent carried it out
     GONE = "gone"  # the room is gone, which is what the command wanted (100004 on destroy/metadata)
     DRY_RUN = "dry_run"  # recorded, not sent
-    FAILED = "failed"  # auth or permanent: in the actions DLQ
+    FAILED = "failed"  # auth, permanent, or retryable past RETRY_BACKOFF: in the actions DLQ
     MALFORMED = "malformed"  # not an ActionMessage: in the actions DLQ
-
-
-class ActionNotDone(Exception):  # noqa: N818 - a condition of the record, reported to SQS
-    """The record must fail so SQS delivers it again (later)."""
-
-
-class ActionDeferred(ActionNotDone):
-    """The action's ``not_before`` lies ahead."""
-
-
-class ActionRetry(ActionNotDone):
-    """Tencent (or the time left) says: try again later."""
+    # Not terminal, not audited: the record is complete and the action waits in the delayed-actions queue.
+    DELAYED = "delayed"  # its not_before lies ahead
+    RETRYING = "retrying"  # a retryable failure; retried after its backoff
 
 
 def error_record(error: TencentApiError) -> dict[str, Any]:
@@ -133,15 +132,12 @@ class Actuator:
 
     def handle_record(self, record: SQSRecord, lambda_context: LambdaContext | None = None) -> ActionOutcome:
         """The batch processor's record handler: an ActionOutcome when the record is complete; raises
-        ActionNotDone when SQS must redeliver it (and any other error, logged, e.g. DynamoDB or SQS
-        unavailable, or an unreadable secret). Tencent's deadline comes from the invocation's
-        remaining time, less a margin."""
+        when SQS must redeliver it (logged: DynamoDB or SQS unavailable, an unreadable secret).
+        Tencent's deadline comes from the invocation's remaining time, less a margin."""
         if lambda_context is not None and self.idempotency is not None:
             self.idempotency.register_lambda_context(lambda_context)
         try:
             return self._handle(record, lambda_context)
-        except ActionNotDone:
-            raise
         except Exception:
             # Not swallowed: the record fails and SQS redelivers it. Logged here because the batch
             # processor only records it.
@@ -163,24 +159,20 @@ class Actuator:
         }
         if action.command not in WRITE_COMMANDS:
             return self._refuse_command(record, action, log)
-        if action.not_before is not None and action.not_before > self._clock():
-            self._defer(record, action.not_before - self._clock(), log)
+        now = self._clock()
+        if action.not_before is not None and action.not_before > now:
+            return self._delay(action, delay_seconds(action.not_before, now), log)
         deadline = self._deadline(context)
         if deadline is not None and deadline <= self._monotonic():
-            self.metrics.add_metric("ActionRetried", "Count", 1)
-            raise ActionRetry("no time left in this invocation")
+            return self._retry(record, action, None, "no time left in this invocation", log)
         try:
             result = self._run_once(action=action, deadline=deadline)
         except TencentApiError as error:
             if error.retryable:
-                self.metrics.add_metric("ActionRetried", "Count", 1)
-                logger.warning("action failed, SQS will retry it", extra={**log, "error": str(error)})
-                raise ActionRetry(str(error)) from error
+                return self._retry(record, action, error, str(error), log)
             return self._dead_letter_failed(record, action, error, log)
         except IdempotencyAlreadyInProgressError as busy:
-            self.metrics.add_metric("ActionRetried", "Count", 1)
-            logger.warning("the same action is running elsewhere; retrying later", extra=log)
-            raise ActionRetry(str(busy)) from busy
+            return self._retry(record, action, None, f"the same action is running elsewhere: {busy}", log)
         outcome = ActionOutcome(result["outcome"])
         self._audit(action, outcome, int(result["at_ms"]), None)
         replayed = bool(result.get("replayed"))
@@ -230,12 +222,42 @@ class Actuator:
         )
         return None
 
-    def _defer(self, record: SQSRecord, wait: float, log: Mapping[str, Any]) -> None:
-        seconds = min(max(math.ceil(wait), 1), MAX_VISIBILITY)
-        deferred = self.queues.defer(record.receipt_handle, seconds)
-        self.metrics.add_metric("ActionDeferred", "Count", 1)
-        logger.info("action not due yet", extra={**log, "wait": seconds, "visibility_changed": deferred})
-        raise ActionDeferred(f"not before {seconds}s from now")
+    def _delay(self, action: ActionMessage, seconds: int, log: Mapping[str, Any]) -> ActionOutcome:
+        """Not due yet: to the delayed-actions queue with the time left (900 s at most: an action due
+        later is sent again when it comes back), so it never holds its room's FIFO group."""
+        self.queues.delay(action, seconds)
+        self.metrics.add_metric("ActionDelayed", "Count", 1)
+        logger.info("action not due yet; waits in the delayed-actions queue", extra={**log, "wait": seconds})
+        return ActionOutcome.DELAYED
+
+    def _retry(
+        self,
+        record: SQSRecord,
+        action: ActionMessage,
+        error: TencentApiError | None,
+        reason: str,
+        log: Mapping[str, Any],
+    ) -> ActionOutcome:
+        """Try again later, from the delayed-actions queue after a backoff; the record is complete,
+        so the room's later actions go on. Past the last backoff: dead-lettered, audited as failed."""
+        retries = action.retries or 0
+        if retries >= len(RETRY_BACKOFF):
+            details = {
+                **(error_record(error) if error is not None else {"code": None, "request_id": ""}),
+                "info": f"{reason} (gave up after {retries} retries)",
+                "category": str(ErrorCategory.RETRYABLE),
+            }
+            return self._dead_letter(
+                record, action, details, ErrorCategory.RETRYABLE, log, "action kept failing; dead-lettered"
+            )
+        wait = RETRY_BACKOFF[retries]
+        self.queues.delay(action.model_copy(update={"retries": retries + 1}), wait)
+        self.metrics.add_metric("ActionRetried", "Count", 1)
+        logger.warning(
+            "action not done; retried from the delayed-actions queue",
+            extra={**log, "error": reason, "retry": retries + 1, "wait": wait},
+        )
+        return ActionOutcome.RETRYING
 
     def _dead_letter_failed(
         self, record: SQSRecord, action: ActionMessage, error: TencentApiError, log: Mapping[str, Any]
@@ -275,8 +297,9 @@ class Actuator:
         message: str,
     ) -> ActionOutcome:
         """An action that must not be tried again: to the actions DLQ with why, audited as failed."""
+        # Without ``retries``: an action replayed after a fix gets its retries again.
         self.queues.dead_letter(
-            {**action.model_dump(mode="json"), "error": dict(details)},
+            {**action.model_copy(update={"retries": None}).model_dump(mode="json"), "error": dict(details)},
             group=record.attributes.message_group_id or message_group(action.room),
             deduplication_id=record.message_id,
         )
@@ -316,10 +339,8 @@ def _metric_name(outcome: ActionOutcome) -> str:
 
 
 __all__ = [
-    "ActionDeferred",
-    "ActionNotDone",
+    "RETRY_BACKOFF",
     "ActionOutcome",
-    "ActionRetry",
     "Actuator",
     "error_record",
 ]

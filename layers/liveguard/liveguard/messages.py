@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import re
 from typing import Any, Literal
 
@@ -88,8 +89,19 @@ def action_id(cause: str, rule: str, command: str, params: dict[str, Any]) -> st
     return hashlib.sha256("\n".join([cause, rule, command, canonical]).encode("utf-8")).hexdigest()
 
 
+MAX_DELAY_SECONDS = 900
+"""SQS's ceiling for a message's DelaySeconds (a standard queue's message timer)."""
+
+
+def delay_seconds(not_before: int, now: float) -> int:
+    """The DelaySeconds that makes an action due at ``not_before`` (unix seconds) visible no sooner:
+    0 when it is due, at most 900 (an action due later is delayed again when it comes back)."""
+    return min(max(math.ceil(not_before - now), 0), MAX_DELAY_SECONDS)
+
+
 class ActionMessage(BaseModel):
-    """One action on liveguard-actions.fifo (group = room, dedup id = action id)."""
+    """One action on liveguard-actions.fifo (group = room, dedup id = action id), or, while it waits
+    for its ``not_before``, on the delayed-actions queue (a standard queue, per-message delay)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -101,6 +113,9 @@ class ActionMessage(BaseModel):
     rule: str = Field(min_length=1)
     cause: str = Field(pattern=r"^[0-9a-f]{64}$", description="the id of the event that caused it")
     not_before: int | None = Field(default=None, ge=0, description="unix seconds; run no sooner")
+    retries: int | None = Field(
+        default=None, ge=1, description="how often a retryable failure sent it back to wait (absent: never)"
+    )
 
     def message_body(self) -> str:
         """The SQS message body: this action as JSON, safe for SQS (params may hold a viewer's text)."""

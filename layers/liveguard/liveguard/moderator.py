@@ -1,5 +1,6 @@
 """The moderator: each queued event through the rules, its state changes into the table, its actions
-onto liveguard-actions.fifo, and an audit record of the decision.
+onto liveguard-actions.fifo (the delayed ones onto the delayed-actions queue), and an audit record of
+the decision.
 
 ``Moderator.handle_record`` is the record handler of a Powertools ``SqsFifoPartialProcessor``: it
 returns for an event that is done (decided, an echo recorded, or malformed and dead-lettered) and
@@ -15,6 +16,13 @@ decision itself (a record on which no rule fired writes nothing):
    journal entries of a whole batch are read at once (``read_ahead``).
 2. Naturally idempotent effects: state items are keyed by the event, and each action's id (the
    FIFO deduplication id, and the actuator's idempotency key) derives from the event and the rule.
+   A delayed action sent twice (the standard delayed-actions queue has no deduplication) runs once,
+   by the actuator's idempotency on that id.
+
+Where a decision's actions go: an action without a delay to its room's FIFO group, in order; one with
+``delay_seconds`` (a ``not_before``) to the delayed-actions queue with the time left until then (SQS's
+DelaySeconds, 900 s at most), where it waits outside the group: the room's later actions do not
+wait behind it, and it runs when it is due, not when the group reaches it.
 
 The engine, the rules, the queues and the state store are injected (the ports of
 ``liveguard.ports``): the logic is tested with an in-memory store and fakes, the adapters on their own,
@@ -24,6 +32,7 @@ and the handler (functions/moderator/app.py) only wires them.
 from __future__ import annotations
 
 import logging
+import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
@@ -31,8 +40,8 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from pydantic import ValidationError
 
-from liveguard.messages import APP_GROUP, ActionMessage, EventEnvelope, action_id
-from liveguard.ports import ActionQueue, DeadLetterQueue, StateStore
+from liveguard.messages import APP_GROUP, ActionMessage, EventEnvelope, action_id, delay_seconds
+from liveguard.ports import ActionQueue, DeadLetterQueue, DelayedActionQueue, StateStore
 from liveguard.rules.outcome import Action, Decision, SaveSnapshot, StateView
 from liveguard.rules.verdict import Verdict
 from liveguard.state import AuditRecord
@@ -160,14 +169,18 @@ class Moderator:
         *,
         state: StateStore,
         actions: ActionQueue,
+        delayed: DelayedActionQueue,
         evaluate: Evaluate,
         rules: Any,
         admin: str | Callable[[], str],
         snapshots_from_admin: AdminSnapshots,
         dead_letters: DeadLetterQueue | None = None,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self.state = state
         self.actions = actions
+        self.delayed = delayed
+        self._clock = clock
         self.evaluate = evaluate
         self.rules = rules
         self._admin = admin
@@ -325,7 +338,7 @@ class Moderator:
             # keyed by the event, or the newest event's word), then the actions.
             self.state.apply(record.changes, event_id=envelope.id, now=now)
         if record.outcome == "decided":
-            self.actions.send(record.actions)
+            self._queue(record.actions)
             self.state.audit(room, record.model_copy(update={"outcome": "queued"}))
         logger.info(
             "event moderated",
@@ -338,6 +351,22 @@ class Moderator:
             actions=tuple(m.command for m in record.actions),
             changes=len(record.changes),
         )
+
+    def _queue(self, actions: list[ActionMessage]) -> None:
+        """The immediate actions to their rooms' FIFO groups (in order), the delayed ones to the
+        delayed-actions queue with the time left from now (the wall clock: the event may have
+        waited in its queue), so that none holds its room's group while it waits."""
+        immediate = [action for action in actions if action.not_before is None]
+        if immediate:
+            self.actions.send(immediate)
+        now = self._clock()
+        waiting = [
+            (action, delay_seconds(action.not_before, now))
+            for action in actions
+            if action.not_before is not None
+        ]
+        if waiting:
+            self.delayed.delay(waiting)
 
     def _record_echo(
         self, envelope: EventEnvelope, callback: Callback, room: str | None, base: ModerationOutcome

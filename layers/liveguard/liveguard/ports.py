@@ -40,6 +40,14 @@ class ActionQueue(Protocol):
         """Queue every message, in order, or raise."""
 
 
+class DelayedActionQueue(Protocol):
+    """The delayed-actions queue (``liveguard.aws.delayed_action_queue``): a standard queue where an
+    action waits for its time outside its room's FIFO group, read by the actuator as a second source."""
+
+    def delay(self, delayed: Sequence[tuple[ActionMessage, int]]) -> None:
+        """Queue each action to become visible after its delay (0-900 s), or raise."""
+
+
 class DeadLetterQueue(Protocol):
     """The events DLQ (``liveguard.aws.dead_letter_queue``): where the moderator puts a record no
     retry can process."""
@@ -49,13 +57,14 @@ class DeadLetterQueue(Protocol):
 
 
 class ActuatorQueues(Protocol):
-    """The actuator's two calls beside its own event source (``liveguard.aws.actuator_queues``)."""
+    """The actuator's two sends beside its event sources (``liveguard.aws.actuator_queues``)."""
 
     def dead_letter(self, body: Mapping[str, Any], *, group: str, deduplication_id: str) -> None:
         """Send to the actions DLQ; raise on failure, so the record fails and is tried again."""
 
-    def defer(self, receipt_handle: str, seconds: int) -> bool:
-        """Hide a received action for ``seconds``; False (logged) when SQS refused."""
+    def delay(self, action: ActionMessage, seconds: int) -> None:
+        """Send to the delayed-actions queue, visible after ``seconds`` (0-900); raise on failure, so
+        the record fails and is tried again."""
 
 
 # --- the spool -------------------------------------------------------------------------------------

@@ -151,6 +151,10 @@ class _ActionsQueue(_Environment):
     actions_queue_url: HttpUrl = Field(alias="ACTIONS_QUEUE_URL")
 
 
+class _DelayedActionsQueue(_Environment):
+    delayed_actions_queue_url: HttpUrl = Field(alias="DELAYED_ACTIONS_QUEUE_URL")
+
+
 class _StateTable(_Environment):
     state_table_name: str = Field(alias="STATE_TABLE_NAME", min_length=3, max_length=255)
 
@@ -173,7 +177,7 @@ class IngressEnvironment(_EventsQueue, _TencentSecretArn):
     )
 
 
-class ModeratorEnvironment(_ActionsQueue, _StateTable, _TencentSecretArn):
+class ModeratorEnvironment(_ActionsQueue, _DelayedActionsQueue, _StateTable, _TencentSecretArn):
     """The moderator function's environment."""
 
     rules_file: Annotated[Path | None, BeforeValidator(_blank_is_none)] = Field(
@@ -186,7 +190,7 @@ class ModeratorEnvironment(_ActionsQueue, _StateTable, _TencentSecretArn):
     )
 
 
-class ActuatorEnvironment(_ActionsQueue, _StateTable, _TencentSecretArn):
+class ActuatorEnvironment(_DelayedActionsQueue, _StateTable, _TencentSecretArn):
     """The actuator function's environment."""
 
     actions_dlq_url: HttpUrl = Field(alias="ACTIONS_DLQ_URL")
@@ -196,8 +200,20 @@ class ActuatorEnvironment(_ActionsQueue, _StateTable, _TencentSecretArn):
         alias="ACTUATOR_CONCURRENCY",
         ge=1,
         le=1000,
-        description="= the event source's MaximumConcurrency",
+        description="= the actions queue's event source's MaximumConcurrency",
     )
+    delayed_actions_concurrency: int = Field(
+        default=0,
+        alias="DELAYED_ACTIONS_CONCURRENCY",
+        ge=0,
+        le=1000,
+        description="= the delayed-actions queue's event source's MaximumConcurrency",
+    )
+
+    @property
+    def instances(self) -> int:
+        """The most actuator instances at once: both event sources' MaximumConcurrency together."""
+        return self.concurrency + self.delayed_actions_concurrency
 
 
 class DrainEnvironment(_EventsQueue, _StateTable):

@@ -1,33 +1,33 @@
-"""The actuator's two SQS calls beside its own event source, through boto3: its ``ActuatorQueues``.
+"""The actuator's two sends beside its event sources, through boto3: its ``ActuatorQueues``.
 
-Dead-letter an action that must not be tried again (into the actions DLQ, with why), and defer one
-whose time has not come (ChangeMessageVisibility on the received message).
+Dead-letter an action that must not be tried again (into the actions DLQ, with why), and send one
+that must wait (not due yet, or retried after a retryable failure) to the delayed-actions queue,
+where it waits outside its room's FIFO group.
 """
 
 from __future__ import annotations
 
 import json
-import logging
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-logger = logging.getLogger(__name__)
+from liveguard.aws.delayed_action_queue import SqsDelayedActionQueue
+
+if TYPE_CHECKING:
+    from liveguard.messages import ActionMessage
 
 
 class SqsActuatorQueues:
-    """The actions DLQ and the actions queue's visibility, through one boto3 SQS client."""
+    """The actions DLQ and the delayed-actions queue, through one boto3 SQS client."""
 
-    def __init__(self, *, actions_queue_url: str, dlq_url: str, client: Any = None) -> None:
-        from botocore.exceptions import BotoCoreError, ClientError
-
+    def __init__(self, *, delayed_queue_url: str, dlq_url: str, client: Any = None) -> None:
         if client is None:
             import boto3
 
             client = boto3.client("sqs")
         self.sqs = client
-        self.actions_queue_url = actions_queue_url
         self.dlq_url = dlq_url
-        self._refusals = (BotoCoreError, ClientError)
+        self.delayed = SqsDelayedActionQueue(delayed_queue_url, client)
 
     def dead_letter(self, body: Mapping[str, Any], *, group: str, deduplication_id: str) -> None:
         """Send to the actions DLQ; raises on failure, so the record fails and is tried again."""
@@ -41,16 +41,6 @@ class SqsActuatorQueues:
             message["MessageDeduplicationId"] = deduplication_id
         self.sqs.send_message(**message)
 
-    def defer(self, receipt_handle: str, seconds: int) -> bool:
-        """Hide a received message for ``seconds``; False (logged) when SQS refused."""
-        try:
-            self.sqs.change_message_visibility(
-                QueueUrl=self.actions_queue_url, ReceiptHandle=receipt_handle, VisibilityTimeout=seconds
-            )
-        except self._refusals as exc:
-            logger.warning(
-                "could not defer the action; it returns after the visibility timeout instead",
-                extra={"error": type(exc).__name__, "detail": str(exc)[:300]},
-            )
-            return False
-        return True
+    def delay(self, action: ActionMessage, seconds: int) -> None:
+        """Send to the delayed-actions queue, visible after ``seconds``; raises on failure."""
+        self.delayed.delay([(action, seconds)])
