@@ -57,6 +57,7 @@ def aws(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
             name: sqs.create_queue(QueueName=f"inline-{name}.fifo", Attributes=FIFO)["QueueUrl"]
             for name in ("events", "actions")
         }
+        urls["delayed"] = sqs.create_queue(QueueName="inline-delayed-actions")["QueueUrl"]
         dynamodb = boto3.client("dynamodb")
         create_state_table(dynamodb, TABLE)
         arn = boto3.client("secretsmanager").create_secret(
@@ -65,6 +66,7 @@ def aws(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
         for key, value in {
             "EVENTS_QUEUE_URL": urls["events"],
             "ACTIONS_QUEUE_URL": urls["actions"],
+            "DELAYED_ACTIONS_QUEUE_URL": urls["delayed"],
             "STATE_TABLE_NAME": TABLE,
             "TENCENT_SECRET_ARN": arn,
             "RULES_FILE": str(rules_file),
