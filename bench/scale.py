@@ -510,8 +510,11 @@ class Defaults:
         return int(self.value(own if own is not None else shared))
 
     def sqs_source(self, function: str) -> dict[str, Any]:
+        """The function's FIFO event source (the actuator's second, the delayed-actions queue, only
+        carries delayed and retried actions)."""
         events = self.template["Resources"][function]["Properties"].get("Events", {})
-        (source,) = [e["Properties"] for e in events.values() if e["Type"] == "SQS"]
+        sources = [e["Properties"] for e in events.values() if e["Type"] == "SQS"]
+        (source,) = [s for s in sources if "DelayedActions" not in str(s.get("Queue"))] or sources[:1]
         return dict(source)
 
     def max_concurrency(self, function: str) -> int:
