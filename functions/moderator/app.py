@@ -9,6 +9,7 @@ liveguard.aws.batch); the rest of the batch is done.
 
 import os
 
+import boto3
 from aws_lambda_powertools import Logger, Metrics, single_metric
 from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers
 from aws_lambda_powertools.metrics import MetricUnit
@@ -31,17 +32,21 @@ metrics = Metrics()
 # The layer logs through the standard library; give its loggers Powertools' JSON format and context.
 copy_config_to_registered_loggers(source_logger=logger, include={"liveguard"})
 environment = ModeratorEnvironment.model_validate(os.environ)
+# One SQS client for the three queues it sends to: each boto3 client costs the cold start its own.
+sqs = boto3.client("sqs")
 moderator = Moderator(
     state=StateTable(environment.state_table_name),
-    actions=SqsActionQueue(str(environment.actions_queue_url)),
-    delayed=SqsDelayedActionQueue(str(environment.delayed_actions_queue_url)),
+    actions=SqsActionQueue(str(environment.actions_queue_url), sqs),
+    delayed=SqsDelayedActionQueue(str(environment.delayed_actions_queue_url), sqs),
     evaluate=evaluate,
     rules=load_rules(environment.rules_file),
     admin=lambda: (
         load_tencent_secret(environment.tencent_secret_arn, environment.secret_max_age).admin_identifier
     ),
     snapshots_from_admin=snapshots_from_admin,
-    dead_letters=SqsDeadLetterQueue(str(environment.events_dlq_url)) if environment.events_dlq_url else None,
+    dead_letters=SqsDeadLetterQueue(str(environment.events_dlq_url), sqs)
+    if environment.events_dlq_url
+    else None,
 )
 processor = fifo_batch_processor()
 # The per-command and per-rule metrics carry the service, as the totals do.

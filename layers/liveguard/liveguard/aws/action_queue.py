@@ -6,7 +6,7 @@ action id as deduplication id (so an event moderated twice queues each action on
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from liveguard.messages import message_group
@@ -34,21 +34,32 @@ class SqsActionQueue:
         self.client = client
 
     def send(self, messages: Sequence[ActionMessage]) -> None:
-        for start in range(0, len(messages), SQS_BATCH):
-            chunk = messages[start : start + SQS_BATCH]
-            answer = self.client.send_message_batch(
-                QueueUrl=self.queue_url,
-                Entries=[
-                    {
-                        "Id": str(index),
-                        "MessageBody": message.message_body(),
-                        "MessageGroupId": message_group(message.room),
-                        "MessageDeduplicationId": message.id,
-                    }
-                    for index, message in enumerate(chunk)
-                ],
-            )
-            failed = answer.get("Failed") or []
-            if failed:
-                codes = sorted({str(entry.get("Code", "")) for entry in failed})
-                raise ActionsNotQueued(f"{len(failed)} of {len(chunk)} actions refused by SQS: {codes}")
+        send_batches(
+            self.client,
+            self.queue_url,
+            [
+                {
+                    "MessageBody": message.message_body(),
+                    "MessageGroupId": message_group(message.room),
+                    "MessageDeduplicationId": message.id,
+                }
+                for message in messages
+            ],
+            what="actions",
+        )
+
+
+def send_batches(client: Any, queue_url: str, entries: Sequence[Mapping[str, Any]], *, what: str) -> None:
+    """SendMessageBatch of every entry, in order, 10 at a time; raises ActionsNotQueued naming the
+    codes SQS gave when it refused any of a batch (the ones it took deduplicate, or run once by the
+    actuator's idempotency, when the sender retries)."""
+    for start in range(0, len(entries), SQS_BATCH):
+        chunk = entries[start : start + SQS_BATCH]
+        answer = client.send_message_batch(
+            QueueUrl=queue_url,
+            Entries=[{"Id": str(index), **entry} for index, entry in enumerate(chunk)],
+        )
+        failed = answer.get("Failed") or []
+        if failed:
+            codes = sorted({str(entry.get("Code", "")) for entry in failed})
+            raise ActionsNotQueued(f"{len(failed)} of {len(chunk)} {what} refused by SQS: {codes}")

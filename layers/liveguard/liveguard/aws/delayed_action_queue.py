@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from liveguard.aws.action_queue import SQS_BATCH, ActionsNotQueued
+from liveguard.aws.action_queue import send_batches
 from liveguard.messages import MAX_DELAY_SECONDS
 
 if TYPE_CHECKING:
@@ -30,22 +30,15 @@ class SqsDelayedActionQueue:
         self.client = client
 
     def delay(self, delayed: Sequence[tuple[ActionMessage, int]]) -> None:
-        for start in range(0, len(delayed), SQS_BATCH):
-            chunk = delayed[start : start + SQS_BATCH]
-            answer = self.client.send_message_batch(
-                QueueUrl=self.queue_url,
-                Entries=[
-                    {
-                        "Id": str(index),
-                        "MessageBody": message.message_body(),
-                        "DelaySeconds": min(max(int(seconds), 0), MAX_DELAY_SECONDS),
-                    }
-                    for index, (message, seconds) in enumerate(chunk)
-                ],
-            )
-            failed = answer.get("Failed") or []
-            if failed:
-                codes = sorted({str(entry.get("Code", "")) for entry in failed})
-                raise ActionsNotQueued(
-                    f"{len(failed)} of {len(chunk)} delayed actions refused by SQS: {codes}"
-                )
+        send_batches(
+            self.client,
+            self.queue_url,
+            [
+                {
+                    "MessageBody": message.message_body(),
+                    "DelaySeconds": min(max(int(seconds), 0), MAX_DELAY_SECONDS),
+                }
+                for message, seconds in delayed
+            ],
+            what="delayed actions",
+        )
