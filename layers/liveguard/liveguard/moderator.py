@@ -190,6 +190,8 @@ class Moderator:
         # The batch's journal, read ahead: the events looked up, and the decisions found.
         self._looked_up: set[JournalKey] = set()
         self._journal: dict[JournalKey, AuditRecord] = {}
+        # The batch's events read ahead, by SQS message id, for their handlers.
+        self._read: dict[str, tuple[EventEnvelope, Callback]] = {}
 
     @property
     def admin(self) -> str:
@@ -204,14 +206,16 @@ class Moderator:
     def read_ahead(self, records: Iterable[Mapping[str, Any]]) -> None:
         """Before a batch: read the journal entries of all its events at once (one read per 100
         events), so each record's handler knows whether its event was decided without a call.
-        A record that cannot be read here is left to its handler."""
-        self._looked_up, self._journal = set(), {}
+        The events read here are kept for their handlers, which do not read them again; a record
+        that cannot be read here is left to its handler."""
+        self._looked_up, self._journal, self._read = set(), {}, {}
         keys: set[JournalKey] = set()
         for record in records:
             try:
                 envelope, callback = read_event(str(record.get("body", "")))
             except (ValidationError, CallbackInvalid):
                 continue
+            self._read[str(record.get("messageId", ""))] = (envelope, callback)
             if not envelope.echo:
                 keys.add((callback.room_key, envelope.id, envelope.received_at))
         if keys:
@@ -230,7 +234,10 @@ class Moderator:
 
     def _handle(self, record: SQSRecord) -> ModerationOutcome:
         try:
-            envelope, callback = read_event(record.body)
+            if record.message_id in self._read:
+                envelope, callback = self._read.pop(record.message_id)
+            else:
+                envelope, callback = read_event(record.body)
         except ValidationError as error:
             first = error.errors(include_url=False, include_context=False, include_input=False)[0]
             where = ".".join(str(part) for part in first["loc"]) or "<body>"
