@@ -199,6 +199,15 @@ class RecordingDeadLetters:
         self.sent.append({"body": body, "group": group, "dedup": deduplication_id, "reason": reason})
 
 
+def build_moderator(*, state: Any, actions: Any, evaluate: Any, **options: Any) -> Moderator:
+    """The moderator under test: ``actions`` (a recording queue) takes its immediate and its delayed
+    actions; our admin, the fake admin snapshots and no rules unless ``options`` say otherwise."""
+    defaults: dict[str, Any] = {"rules": None, "admin": ADMIN, "snapshots_from_admin": admin_snapshots}
+    return Moderator(
+        state=state, actions=actions, delayed=actions, evaluate=evaluate, **{**defaults, **options}
+    )
+
+
 # --- fixtures --------------------------------------------------------------------------------------
 
 
@@ -225,14 +234,11 @@ def dead_letters() -> RecordingDeadLetters:
 
 @pytest.fixture
 def moderator(table, engine, queue, dead_letters) -> Moderator:
-    return Moderator(
+    return build_moderator(
         state=table,
         actions=queue,
-        delayed=queue,
         evaluate=engine,
         rules="the rules",
-        admin=ADMIN,
-        snapshots_from_admin=admin_snapshots,
         dead_letters=dead_letters,
     )
 
@@ -326,14 +332,10 @@ def test_an_inline_refusal_is_audited_even_when_no_rule_fires_later(moderator, t
 
 def test_a_delayed_action_carries_when_it_may_run(table, queue, dead_letters):
     # Given rules that warn five minutes after the event
-    moderator = Moderator(
+    moderator = build_moderator(
         state=table,
         actions=queue,
-        delayed=queue,
         evaluate=SpamEngine(delay_seconds=300),
-        rules=None,
-        admin=ADMIN,
-        snapshots_from_admin=admin_snapshots,
         clock=lambda: RECEIVED_AT / 1000 + 0.5,
     )
     # When a spam comment arrives at RECEIVED_AT (+ 0.5 s)
@@ -355,14 +357,10 @@ def _mixed_decision(event: Any, state: Any, rules: Any, **_: Any) -> Decision:
 
 def test_delayed_actions_wait_in_the_delayed_queue_and_immediate_ones_go_to_the_rooms_group(table, queue):
     # Given a rule with two delayed actions and an immediate one, and the moderator 0.2 s after the event
-    moderator = Moderator(
+    moderator = build_moderator(
         state=table,
         actions=queue,
-        delayed=queue,
         evaluate=_mixed_decision,
-        rules=None,
-        admin=ADMIN,
-        snapshots_from_admin=admin_snapshots,
         clock=lambda: RECEIVED_AT / 1000 + 0.2,
     )
     # When the event is moderated
@@ -383,14 +381,10 @@ def test_delayed_actions_wait_in_the_delayed_queue_and_immediate_ones_go_to_the_
 
 def test_a_delay_counts_from_now_so_an_event_that_waited_in_its_queue_is_not_delayed_twice(table, queue):
     # Given the moderator reaching the event 4 s after it arrived (its queue was behind)
-    moderator = Moderator(
+    moderator = build_moderator(
         state=table,
         actions=queue,
-        delayed=queue,
         evaluate=_mixed_decision,
-        rules=None,
-        admin=ADMIN,
-        snapshots_from_admin=admin_snapshots,
         clock=lambda: RECEIVED_AT / 1000 + 4,
     )
     # When it is moderated
@@ -407,14 +401,10 @@ def test_an_action_on_another_room_goes_to_that_rooms_group(table, queue):
             fired=["battle"],
         )
 
-    moderator = Moderator(
+    moderator = build_moderator(
         state=table,
         actions=queue,
-        delayed=queue,
         evaluate=engine,
-        rules=None,
-        admin=ADMIN,
-        snapshots_from_admin=admin_snapshots,
     )
     # When a battle event is moderated
     moderator.moderate(make_envelope("Live.CallbackAfterCreateBattle"))
@@ -430,14 +420,11 @@ def test_the_admin_is_read_when_needed(table, queue, engine):
         reads.append(1)
         return "the-admin"
 
-    moderator = Moderator(
+    moderator = build_moderator(
         state=table,
         actions=queue,
-        delayed=queue,
         evaluate=engine,
-        rules=None,
         admin=admin,
-        snapshots_from_admin=admin_snapshots,
     )
     # When an event is moderated
     moderator.moderate(comment("hello"))
@@ -483,14 +470,10 @@ def test_a_retry_after_a_failure_carries_out_the_first_decision(moderator, engin
 
 def test_the_journal_is_the_only_record_a_completed_event_leaves(dynamodb, engine, queue):
     # Given the moderator on the DynamoDB state table (moto)
-    moderator = Moderator(
+    moderator = build_moderator(
         state=StateTable(TABLE, client=dynamodb),
         actions=queue,
-        delayed=queue,
         evaluate=engine,
-        rules=None,
-        admin=ADMIN,
-        snapshots_from_admin=admin_snapshots,
     )
     envelope = comment("spam!")
     first = moderator.moderate(envelope)
@@ -527,14 +510,10 @@ class CountingState(MemoryState):
 def test_a_batch_reads_its_journal_once(engine, queue, dead_letters):
     # Given a batch of five events, one of them decided before
     state = CountingState()
-    moderator = Moderator(
+    moderator = build_moderator(
         state=state,
         actions=queue,
-        delayed=queue,
         evaluate=engine,
-        rules=None,
-        admin=ADMIN,
-        snapshots_from_admin=admin_snapshots,
         dead_letters=dead_letters,
     )
     envelopes = [comment(f"spam {n}" if n % 2 else f"hello {n}", at=RECEIVED_AT + n) for n in range(5)]
@@ -636,14 +615,10 @@ def test_a_malformed_records_reason_never_repeats_its_content(moderator, dead_le
 
 
 def test_without_a_dead_letter_queue_a_malformed_record_fails_until_sqs_redrives_it(table, queue, engine):
-    moderator = Moderator(
+    moderator = build_moderator(
         state=table,
         actions=queue,
-        delayed=queue,
         evaluate=engine,
-        rules=None,
-        admin=ADMIN,
-        snapshots_from_admin=admin_snapshots,
     )
     with pytest.raises(MalformedEvent):
         moderator.handle_record(sqs_record("not json"))
@@ -654,14 +629,10 @@ def test_a_failing_engine_fails_the_record_and_counts_it(table, queue):
     def broken(*args: Any, **kwargs: Any) -> Decision:
         raise RuntimeError("a bug in a rule")
 
-    moderator = Moderator(
+    moderator = build_moderator(
         state=table,
         actions=queue,
-        delayed=queue,
         evaluate=broken,
-        rules=None,
-        admin=ADMIN,
-        snapshots_from_admin=admin_snapshots,
     )
     # When a record is handled
     with pytest.raises(RuntimeError):
@@ -740,13 +711,11 @@ def guarded(table, queue, default_rules) -> Moderator:
     """The moderator as deployed: the engine, the layer's default rules, the state table."""
     from liveguard.rules.engine import evaluate, snapshots_from_admin
 
-    return Moderator(
+    return build_moderator(
         state=table,
         actions=queue,
-        delayed=queue,
         evaluate=evaluate,
         rules=default_rules,
-        admin=ADMIN,
         snapshots_from_admin=snapshots_from_admin,
     )
 
@@ -850,13 +819,11 @@ def struck(table, queue) -> Moderator:
             event_id=earlier,
             now=RECEIVED_AT / 1000 - 60,
         )
-    return Moderator(
+    return build_moderator(
         state=table,
         actions=queue,
-        delayed=queue,
         evaluate=evaluate,
         rules=parse_rules(STRUCK_GIFTS),
-        admin=ADMIN,
         snapshots_from_admin=snapshots_from_admin,
     )
 
