@@ -188,6 +188,12 @@ def test_a_misspelt_condition_is_refused_rather_than_ignored():
     assert message == 'rule "comment-terms": when.term: is not a field here'
 
 
+def test_an_admin_actor_is_refused_since_rules_never_see_the_admins_events():
+    message = mistake(COMMENT_RULE.replace("when: {terms:", "when: {actor: admin, terms:"))
+    assert message.startswith('rule "comment-terms": when: actor: admin never holds:')
+    assert "use actor: user (the default) or actor: any" in message
+
+
 def test_a_verdict_on_an_after_callback_is_refused():
     message = mistake(COMMENT_RULE.replace("BeforeSendMsg", "AfterSendMsg"))
     assert 'rule "comment-terms": verdict: a verdict is answered only on' in message

@@ -242,7 +242,7 @@ class _Evaluation:
     # --- conditions, cheapest first; the matched metadata keys when the rule fires, else None ---
 
     def _match(self, rule: CompiledRule) -> list[str] | None:
-        if (rule.actor == "user" and self.by_admin) or (rule.actor == "admin" and not self.by_admin):
+        if rule.actor == "user" and self.by_admin:
             return None
         if rule.rooms is not None and not rule.rooms.fullmatch(self.room):
             return None

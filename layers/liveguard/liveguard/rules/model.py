@@ -187,6 +187,8 @@ class Conditions(_Strict):
     """``when``: every condition given must hold (absent ones always hold)."""
 
     actor: Literal["user", "admin", "any"] = "user"
+    """``admin`` is in the type only to be refused with the reason (below), not a bare "input should
+    be 'user' or 'any'"."""
     rooms: OneOrMany | None = Field(default=None, description="RoomIds or globs (vip-*) the rule is for")
     not_rooms: OneOrMany = Field(default_factory=list, description="RoomIds or globs it is not for")
     terms: OneOrMany | None = Field(default=None, description="term lists to look for in the event's texts")
@@ -197,6 +199,16 @@ class Conditions(_Strict):
     coins_over: int | None = Field(default=None, ge=0, description="Count x Coins above this")
     strikes: StrikeThreshold | None = None
     violations: ViolationThreshold | None = None
+
+    @model_validator(mode="after")
+    def _actor_can_hold(self) -> Self:
+        if self.actor == "admin":
+            raise ValueError(
+                "actor: admin never holds: an event whose operator is the admin (AdminIdentifier) is"
+                " LiveGuard's own REST call coming back, and rules never see those echoes; use"
+                " actor: user (the default) or actor: any"
+            )
+        return self
 
 
 def _verdict_shorthand(value: object) -> object:
