@@ -15,7 +15,9 @@ template's defaults let the app go. Each figure is printed next to its target.
    here plus the stated in-region latency of each AWS call counted), SQS FIFO (64 KB chunks; the
    pollers' calls with batches as full as the template's BatchSize, as at a big app's peak),
    DynamoDB on demand (request units estimated from the item sizes seen at moto) and CloudWatch
-   Logs ingestion (the bytes the functions logged here, plus Lambda's own lines). Target: <= $2.
+   Logs ingestion (the bytes the functions logged here: their other lines per record, their EMF
+   lines and Lambda's own START/END/REPORT lines, unless its LoggingConfig drops them, per
+   invocation, so per batch at the pollers' fill). Target: <= $2.
 3. The app-wide ceiling the template's defaults allow (read from template.yaml): the API stage's
    throttle, the moderator's and actuator's MaximumConcurrency over their per-webhook time, Lambda's
    default account concurrency (1,000) and API Gateway's account quota, with the binding one named;
@@ -388,7 +390,9 @@ class Measured:
     calls: list[Call] = field(default_factory=list)
     durations: dict[str, float] = field(default_factory=lambda: defaultdict(float))  # ms per function
     invocations: Counter[str] = field(default_factory=Counter)
-    log_bytes: int = 0
+    # Bytes each function logged: its EMF lines (one set per invocation: at a peak, per batch) and
+    # its other lines (per record).
+    log_bytes: Counter[tuple[str, str]] = field(default_factory=Counter)
     statuses: Counter[int] = field(default_factory=Counter)
 
     def per(self, value: float) -> float:
@@ -448,16 +452,24 @@ class Bench:
         ).raise_for_status()
         self._settle(since)
 
-    def _log_size(self) -> int:
+    def _log_sizes(self) -> dict[str, int]:
         logs = self.stack.logs_dir
-        return sum(
-            (logs / f"{f}.log").stat().st_size
+        return {
+            f: (logs / f"{f}.log").stat().st_size
             for f in (INGRESS, MODERATOR, ACTUATOR)
             if (logs / f"{f}.log").exists()
-        )
+        }
+
+    def _logged(self, since: dict[str, int], into: Measured) -> None:
+        """The lines each function logged after ``since`` (file sizes), by kind: EMF or other."""
+        for function, offset in since.items():
+            with (self.stack.logs_dir / f"{function}.log").open("rb") as log:
+                log.seek(offset)
+                for line in log:
+                    into.log_bytes[function, "emf" if line.startswith(b'{"_aws"') else "lines"] += len(line)
 
     def run(self, scenario: Scenario, room: str, user: str, into: Measured) -> None:
-        since, invocations, logs = len(self.proxy.calls), len(self.stack.invocations), self._log_size()
+        since, invocations, logs = len(self.proxy.calls), len(self.stack.invocations), self._log_sizes()
         self._posted = time.monotonic()
         into.statuses[self.webhooks.post(scenario, room, user)] += 1
         self._settle(since)
@@ -466,7 +478,7 @@ class Bench:
         for invocation in list(self.stack.invocations)[invocations:]:
             into.durations[invocation.function] += invocation.duration_ms
             into.invocations[invocation.function] += 1
-        into.log_bytes += self._log_size() - logs
+        self._logged({f: logs.get(f, 0) for f in (INGRESS, MODERATOR, ACTUATOR)}, into)
 
 
 def measure(bench: Bench, repeat: int) -> dict[str, Measured]:
@@ -516,6 +528,17 @@ class Defaults:
         sources = [e["Properties"] for e in events.values() if e["Type"] == "SQS"]
         (source,) = [s for s in sources if "DelayedActions" not in str(s.get("Queue"))] or sources[:1]
         return dict(source)
+
+    def platform_log_bytes(self, function: str) -> int:
+        """Bytes of Lambda's own lines per invocation: START, END and REPORT are system logs at INFO,
+        dropped when the function's LoggingConfig sets a SystemLogLevel of WARN."""
+        logging = self.template["Resources"][function]["Properties"].get("LoggingConfig", {})
+        level = (
+            self.value(logging.get("SystemLogLevel", "INFO"))
+            if logging.get("LogFormat") == "JSON"
+            else "INFO"
+        )
+        return 0 if level == "WARN" else PLATFORM_LOG_BYTES
 
     def max_concurrency(self, function: str) -> int:
         return int(self.value(self.sqs_source(function)["ScalingConfig"]["MaximumConcurrency"]))
@@ -636,9 +659,20 @@ def report_cost(results: dict[str, Measured], defaults: Defaults) -> bool:
             _busy_seconds(measured, f) * defaults.memory_mb(f) / 1024 for f in (INGRESS, MODERATOR, ACTUATOR)
         )
 
-    def log_gb(measured: Measured) -> float:
-        invocations = sum(measured.invocations.get(f, 0) for f in (INGRESS, MODERATOR, ACTUATOR))
-        return measured.per(measured.log_bytes + invocations * PLATFORM_LOG_BYTES) / 1e9
+    def log_gb(measured: Measured, fill_to: dict[str, int]) -> float:
+        """Per webhook: each function's lines per record, and its lines per invocation (EMF and
+        Lambda's own) times its invocations, with the pollers' batches filled to ``fill_to``."""
+        total = 0.0
+        for function in (INGRESS, MODERATOR, ACTUATOR):
+            here = measured.invocations.get(function, 0)
+            if not here:
+                continue
+            per_invocation = measured.log_bytes[function, "emf"] / here + defaults.platform_log_bytes(
+                function
+            )
+            invocations = here if function == INGRESS else _records(measured, function) / fill_to[function]
+            total += measured.log_bytes[function, "lines"] + per_invocation * invocations
+        return measured.per(total) / 1e9
 
     def ddb(measured: Measured, kind: str) -> float:
         return measured.per(sum(getattr(c, kind) for c in measured.counted() if c.service == "dynamodb"))
@@ -655,7 +689,9 @@ def report_cost(results: dict[str, Measured], defaults: Defaults) -> bool:
             * PRICES["ddb_wru_per_million"][0],
             "DynamoDB reads": _mix(results, lambda m: ddb(m, "read_units"))
             * PRICES["ddb_rru_per_million"][0],
-            "CloudWatch Logs": million * _mix(results, log_gb) * PRICES["logs_ingest_per_gb"][0],
+            "CloudWatch Logs": million
+            * _mix(results, lambda m: log_gb(m, fill_to))
+            * PRICES["logs_ingest_per_gb"][0],
         }
 
     peak = lines(fill)

@@ -55,7 +55,9 @@ BREAKDOWN_DIMENSIONS = {"service": os.environ.get("POWERTOOLS_SERVICE_NAME", "li
 
 def publish(tally: Tally) -> None:
     """The batch's counts as metrics: totals with the function's dimensions, and per command and per
-    rule with their own dimension (one EMF line each, a handful per batch)."""
+    rule with their own dimension (one EMF line each, a handful per batch). A count of zero is not
+    published: a Sum over no data points is no data, which every alarm here treats as not breaching,
+    and eight zeros would double the bytes each batch logs."""
     totals = {
         "EventsProcessed": sum(tally.events.values()),
         "RulesFired": sum(tally.rules.values()),
@@ -66,7 +68,8 @@ def publish(tally: Tally) -> None:
         "EventsFailed": tally.failures,
     }
     for name, value in totals.items():
-        metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
+        if value:
+            metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
     for dimension, name, counts in (
         ("Command", "EventsProcessed", tally.events),
         ("Rule", "RuleFired", tally.rules),
@@ -94,7 +97,8 @@ def lambda_handler(event: dict, context: LambdaContext) -> dict:
     finally:
         publish(moderator.take_tally())
     # The failed records and the ones behind them in their groups: all go back to the queue.
-    metrics.add_metric(
-        name="RecordsReturned", unit=MetricUnit.Count, value=len(response["batchItemFailures"])
-    )
+    if response["batchItemFailures"]:
+        metrics.add_metric(
+            name="RecordsReturned", unit=MetricUnit.Count, value=len(response["batchItemFailures"])
+        )
     return dict(response)

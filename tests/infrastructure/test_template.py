@@ -492,6 +492,28 @@ def test_each_function_logs_to_its_own_log_group_with_a_retention(
     )
 
 
+def test_the_ingress_drops_lambdas_per_webhook_lines_and_never_its_metrics(
+    template: dict[str, Any], resources: dict[str, Any]
+) -> None:
+    # Given the ingress's logging configuration, run once per webhook
+    logging = resources["IngressFunction"]["Properties"]["LoggingConfig"]
+    parameters = template["Parameters"]
+    # When Lambda files its lines
+    # Then by default its START, END and REPORT lines (system level INFO) are dropped
+    assert logging["LogFormat"] == "JSON"
+    assert _render(logging["SystemLogLevel"]) == "${IngressSystemLogLevel}"
+    assert parameters["IngressSystemLogLevel"]["Default"] == "WARN"
+    # And for every LogLevel an operator may choose, the application filter stays at INFO or below:
+    # the metrics' EMF lines carry no level, so Lambda files them as INFO
+    assert logging["ApplicationLogLevel"] == {
+        "Fn::FindInMap": ["IngressApplicationLogLevel", {"Ref": "LogLevel"}, "Level"]
+    }
+    levels = template["Mappings"]["IngressApplicationLogLevel"]
+    assert set(levels) == set(parameters["LogLevel"]["AllowedValues"])
+    assert {choice["Level"] for choice in levels.values()} <= {"DEBUG", "INFO"}
+    assert levels["DEBUG"]["Level"] == "DEBUG"
+
+
 def test_secret_placeholder_has_the_contract_keys_and_is_refused_until_replaced(
     resources: dict[str, Any],
 ) -> None:

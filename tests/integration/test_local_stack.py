@@ -172,6 +172,18 @@ def test_local_json_names_every_endpoint_and_the_generated_credentials(local):
     assert settings["functions"]["IngressFunction"]["environment"]["TENCENT_SECRET_ARN"] == arn
 
 
+def test_a_function_logging_in_lambdas_json_format_sees_lambdas_log_variables(local):
+    # Given the template's ingress, which logs in Lambda's JSON format, and the moderator, in text
+    specs = {spec.logical_id: spec for spec in local.stack.functions}
+    # When their processes' environments are made
+    ingress = local.stack.function_environment(specs["IngressFunction"])
+    moderator = local.stack.function_environment(specs["ModeratorFunction"])
+    # Then the ingress sees what Lambda sets for it (Powertools' Logger follows AWS_LAMBDA_LOG_LEVEL),
+    # at LogLevel INFO's application level; the moderator sees neither, as in Lambda
+    assert (ingress["AWS_LAMBDA_LOG_FORMAT"], ingress["AWS_LAMBDA_LOG_LEVEL"]) == ("JSON", "INFO")
+    assert not {"AWS_LAMBDA_LOG_FORMAT", "AWS_LAMBDA_LOG_LEVEL"} & set(moderator)
+
+
 def test_the_queues_and_the_table_are_made_from_the_templates_definitions(local):
     sqs = local.aws("sqs")
     queues = local.settings["queues"]

@@ -7,6 +7,7 @@ from __future__ import annotations
 import copy
 import json
 import uuid
+from collections import defaultdict
 from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
@@ -197,9 +198,10 @@ def invoke(handler: ModuleType, event: dict[str, Any]) -> list[str]:
     return [failure["itemIdentifier"] for failure in response["batchItemFailures"]]
 
 
-def emitted(capsys: pytest.CaptureFixture[str]) -> dict[str, float]:
-    """The totals of the metrics the handler printed (EMF lines without a breakdown dimension)."""
-    totals: dict[str, float] = {}
+def emitted(capsys: pytest.CaptureFixture[str]) -> defaultdict[str, float]:
+    """The totals of the metrics the handler printed (EMF lines without a breakdown dimension); a
+    count the handler did not publish is zero."""
+    totals: defaultdict[str, float] = defaultdict(float)
     for line in capsys.readouterr().out.splitlines():
         try:
             blob = json.loads(line)
@@ -335,6 +337,24 @@ def test_a_quiet_event_leaves_nothing_in_the_state_table(handler, queued, aws):
     items = aws["dynamodb"].scan(TableName=TABLE)["Items"]
     assert [item for item in items if item["pk"]["S"] == "ROOM#room-idem"] == []
     assert [item for item in items if item["pk"]["S"].startswith("idempotency#")] == []
+
+
+def test_a_clean_batch_publishes_what_happened_and_no_zeros(handler, capsys):
+    # Given two comments no rule acts on
+    events = [comment("room-zero", "hello"), comment("room-zero", "welcome")]
+    # When the moderator handles them in one batch
+    assert invoke(handler, batch(*events)) == []
+    # Then the batch's metrics say two events were processed, and carry no count that stayed zero
+    # (a Sum over no data is no data: the same to every alarm, at half the bytes logged per batch)
+    published: list[tuple[str, float]] = []
+    for line in capsys.readouterr().out.splitlines():
+        blob = json.loads(line) if line.startswith('{"_aws"') else None
+        if blob is not None:
+            published += [
+                (m["Name"], sum(blob[m["Name"]])) for m in blob["_aws"]["CloudWatchMetrics"][0]["Metrics"]
+            ]
+    assert ("EventsProcessed", 2.0) in published
+    assert [name for name, value in published if value == 0] == []
 
 
 # --- echoes ----------------------------------------------------------------------------------------

@@ -398,6 +398,11 @@ class LocalStack:
             "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
             "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(spec.memory),
             "AWS_LAMBDA_LOG_GROUP_NAME": spec.log_group,
+            **(
+                {"AWS_LAMBDA_LOG_FORMAT": "JSON", "AWS_LAMBDA_LOG_LEVEL": spec.application_log_level}
+                if spec.log_format == "JSON"
+                else {}
+            ),
             "AWS_LAMBDA_INITIALIZATION_TYPE": "snap-start" if spec.snap_start else "on-demand",
             "AWS_EXECUTION_ENV": f"AWS_Lambda_{spec.runtime or 'python'}",
             "LAMBDA_TASK_ROOT": str(spec.code_dir),

@@ -135,6 +135,10 @@ class FunctionSpec:
     environment: dict[str, str]
     snap_start: bool
     log_group: str
+    # LoggingConfig's JSON format: Lambda then sets AWS_LAMBDA_LOG_FORMAT and AWS_LAMBDA_LOG_LEVEL
+    # (its application-log level, which Powertools' Logger follows before POWERTOOLS_LOG_LEVEL).
+    log_format: str = "Text"
+    application_log_level: str = ""
     sqs: tuple[SqsSource, ...] = ()
     api: tuple[ApiRoute, ...] = ()
     schedules: tuple[ScheduleSource, ...] = ()
@@ -505,6 +509,10 @@ class Template:
             environment={key: _string(value) for key, value in variables.items()},
             snap_start=snap_start,
             log_group=_string(logging.get("LogGroup", f"/aws/lambda/{name}")),
+            log_format=_string(logging.get("LogFormat", "Text")),
+            application_log_level=_string(
+                logging.get("ApplicationLogLevel", "INFO") if logging.get("LogFormat") == "JSON" else ""
+            ),
             sqs=tuple(sqs),
             api=tuple(api),
             schedules=tuple(schedules),
