@@ -449,23 +449,94 @@ def test_a_redelivered_event_is_not_decided_again(moderator, engine, queue, tabl
     assert table.strike_count(ROOM, "viewer-7", 600, RECEIVED_AT / 1000) == 1
 
 
-def test_a_retry_after_a_failure_carries_out_the_first_decision(moderator, engine, queue, table):
+def test_a_retry_after_the_actions_could_not_be_queued_decides_the_same_from_the_same_state(
+    moderator, engine, queue, table
+):
     # Given viewer-7 struck twice already
     moderator.moderate(comment("spam 1", at=RECEIVED_AT))
     moderator.moderate(comment("spam 2", at=RECEIVED_AT + 60_000))
-    # And a third spam comment whose actions could not be queued (its strike was written)
+    # And a third spam comment whose actions could not be queued
     third = comment("spam 3", at=RECEIVED_AT + 120_000)
     queue.failures = 1
     with pytest.raises(ActionsNotQueued):
         moderator.moderate(third)
+    # Then nothing of it was written: no strike, no journal entry
+    assert table.strike_count(ROOM, "viewer-7", 600, RECEIVED_AT / 1000 + 130) == 2
+    assert table.recorded_decision(ROOM, third.id, third.received_at) is None
     # When the event is retried
     outcome = moderator.moderate(third)
-    # Then the first decision is carried out (a mute), not a new one counting its own strike twice
+    # Then it is decided from the same state, so the same way (a mute), its strike counted once
     assert outcome.rules == ("spam", "mute")
     assert [m.command for m in queue.sent[-2:]] == ["send_custom_msg", "mute_member"]
-    assert len(engine.calls) == 3
+    assert len(engine.calls) == 4
     assert table.strike_count(ROOM, "viewer-7", 600, RECEIVED_AT / 1000 + 130) == 3
     assert table.audit_for_room(ROOM)[-1]["outcome"] == "queued"
+
+
+@dataclass
+class FailingJournal(MemoryState):
+    """The in-memory store, whose next ``failures`` journal writes fail as DynamoDB can."""
+
+    failures: int = 0
+
+    def record_decision(self, room_id: str | None, record: Any, *, now: float) -> Any:
+        if self.failures:
+            self.failures -= 1
+            raise ConnectionError("the state table did not answer")
+        return super().record_decision(room_id, record, now=now)
+
+
+def test_a_retry_after_the_journal_could_not_be_written_queues_the_same_action_ids(engine, queue):
+    # Given a spam comment whose actions were queued, and whose journal write then failed
+    state = FailingJournal(failures=1)
+    moderator = build_moderator(state=state, actions=queue, evaluate=engine)
+    envelope = comment("spam!")
+    with pytest.raises(ConnectionError):
+        moderator.moderate(envelope)
+    first = [m.id for m in queue.sent]
+    # When the event is retried
+    moderator.moderate(envelope)
+    # Then it queues the same actions under the same ids (SQS's deduplication and the actuator's
+    # idempotency drop the second copies), and its strike and journal are written once
+    assert first
+    assert [m.id for m in queue.sent] == first * 2
+    assert state.strike_count(ROOM, "viewer-7", 600, RECEIVED_AT / 1000) == 1
+    assert [r["outcome"] for r in state.audit_for_room(ROOM)] == ["queued"]
+
+
+def test_a_decision_journalled_but_not_carried_out_is_carried_out_by_the_retry(table, engine, queue):
+    # Given a spam comment whose decision a first attempt journalled as "decided" and then lost (a
+    # decision too big for one transaction, cut short): its strike and its action are not done
+    first = build_moderator(state=MemoryState(), actions=RecordingQueue(), evaluate=engine)
+    envelope = comment("spam!")
+    first.moderate(envelope)
+    record = first.state.recorded_decision(ROOM, envelope.id, envelope.received_at)
+    table.audit(ROOM, record.model_copy(update={"outcome": "decided"}))
+    # When the event is retried
+    outcome = build_moderator(state=table, actions=queue, evaluate=engine).moderate(envelope)
+    # Then that decision is carried out, not decided again: its strike, its action, the mark
+    assert outcome.rules == tuple(record.rules)
+    assert [m.id for m in queue.sent] == [m.id for m in record.actions]
+    assert table.strike_count(ROOM, "viewer-7", 600, RECEIVED_AT / 1000) == 1
+    assert table.recorded_decision(ROOM, envelope.id, envelope.received_at).outcome == "queued"
+    assert len(engine.calls) == 1
+
+
+def test_every_action_is_queued_before_its_decision_is_journalled(engine):
+    # Given a moderator whose queue looks at the journal when actions arrive
+    state = MemoryState()
+    seen: list[Any] = []
+
+    class Watching(RecordingQueue):
+        def send(self, actions: Any) -> None:
+            seen.append(state.recorded_decision(ROOM, envelope.id, envelope.received_at))
+            super().send(actions)
+
+    envelope = comment("spam!")
+    build_moderator(state=state, actions=Watching(), evaluate=engine).moderate(envelope)
+    # Then no journal entry existed yet: an entry always means its actions were queued
+    assert seen == [None]
+    assert state.recorded_decision(ROOM, envelope.id, envelope.received_at).outcome == "queued"
 
 
 def test_the_journal_is_the_only_record_a_completed_event_leaves(dynamodb, engine, queue):
@@ -783,13 +854,13 @@ def test_with_the_defaults_a_retried_fifth_strike_mutes_and_does_not_ban(guarded
 
     for n in range(4):
         guarded.moderate(banned(n))
-    # And a fifth whose mute could not be queued the first time (its strike was written)
+    # And a fifth whose mute could not be queued the first time (so nothing of it was written)
     queue.failures = 1
     with pytest.raises(ActionsNotQueued):
         guarded.moderate(banned(4))
-    # When it is retried: deciding again would count its own strike twice, six, and ban
+    # When it is retried: counting its own strike twice would make six, and ban
     outcome = guarded.moderate(banned(4))
-    # Then the first decision, a mute, is carried out
+    # Then it is decided as the first time, a mute
     assert outcome.rules == ("comment-terms", "strikes-mute")
     assert [m.command for m in queue.sent] == ["mute_member"] * 3
     assert table.strike_count(ROOM, "viewer-7", 600, RECEIVED_AT / 1000 + 300) == 5

@@ -409,6 +409,42 @@ def test_a_second_decision_for_an_event_writes_none_of_its_changes(table):
     assert table.strike_count(ROOM, "bob", TEN_MINUTES, NOW) == 1
 
 
+def test_a_decision_with_more_changes_than_a_transaction_holds_is_journalled_with_them_all(table):
+    # Given a decision striking 150 users (a transaction holds 100 items)
+    changes = [AddStrike(room_id=ROOM, rule="raid", user_id=f"user-{n}") for n in range(150)]
+    record = audit_record(EVENT_A, 1_800_000_000_000, rules=["raid"], outcome="queued", changes=changes)
+    # When it is journalled
+    assert table.record_decision(ROOM, record, now=NOW) == record
+    # Then every change is written, and the journal holds the decision as it is
+    assert sum(table.strike_count(ROOM, f"user-{n}", TEN_MINUTES, NOW) for n in range(150)) == 150
+    assert table.recorded_decision(ROOM, EVENT_A, 1_800_000_000_000) == record
+
+
+def test_a_too_big_decision_cut_short_is_left_decided_for_its_retry(dynamodb):
+    # Given the state table failing while it writes the changes of a decision too big for one
+    # transaction (after its journal entry)
+    table = StateTable(TABLE, client=dynamodb)
+    changes = [AddStrike(room_id=ROOM, rule="raid", user_id=f"user-{n}") for n in range(150)]
+    record = audit_record(EVENT_A, 1_800_000_000_000, rules=["raid"], outcome="queued", changes=changes)
+    writes = 0
+    put_item = dynamodb.put_item
+
+    def failing_put(**request: Any) -> Any:
+        nonlocal writes
+        writes += 1
+        if writes == 50:
+            raise ConnectionError("the state table did not answer")
+        return put_item(**request)
+
+    dynamodb.put_item = failing_put
+    with pytest.raises(ConnectionError):
+        table.record_decision(ROOM, record, now=NOW)
+    dynamodb.put_item = put_item
+    # Then its journal entry says "decided", not carried out: the moderator's retry writes the
+    # changes again and queues its actions (an entry that said "queued" would make it a replay)
+    assert table.recorded_decision(ROOM, EVENT_A, 1_800_000_000_000).outcome == "decided"
+
+
 def test_an_older_events_decision_is_journalled_without_rolling_a_sanction_back(table):
     # Given a ban written by a newer event
     ban = RecordSanction(room_id=ROOM, rule="ban", user_id="bob", sanction="banned", until=int(NOW) + 3600)

@@ -314,6 +314,12 @@ class Moderator:
             ):
                 return base
             actions = [_message(action, envelope, room) for action in decision.actions]
+            # The actions are queued before the journal, so a journal entry means its actions were
+            # queued: it is written once, as "queued", with the changes (one write). A failure
+            # before it leaves nothing written: the retry decides again from the same state (the
+            # room's group waits for it) and queues the same action ids, which the actions queue's
+            # deduplication and the actuator's idempotency drop.
+            self._queue(actions)
             decided = AuditRecord(
                 id=envelope.id,
                 at_ms=at_ms,
@@ -324,8 +330,7 @@ class Moderator:
                 changes=list(decision.changes),
                 # What Tencent was answered, for a before-callback; else the engine's opinion.
                 verdict=inline or decision.verdict,
-                # Nothing to queue: carried out once journalled (with its changes, in one write).
-                outcome="decided" if actions else "queued",
+                outcome="queued",
             )
             record = self.state.record_decision(room, decided, now=now)
             fresh = record is decided
@@ -341,10 +346,10 @@ class Moderator:
                 replayed=True,
             )
         if not fresh:
-            # Journalled by an attempt that did not queue its actions: its changes again (repeatable:
-            # keyed by the event, or the newest event's word), then the actions.
+            # Journalled "decided", not yet carried out: a decision too big for one transaction
+            # whose journal was written first (``StateStore.record_decision``). Its changes again
+            # (repeatable: keyed by the event, or the newest event's word), its actions, the mark.
             self.state.apply(record.changes, event_id=envelope.id, now=now)
-        if record.outcome == "decided":
             self._queue(record.actions)
             self.state.audit(room, record.model_copy(update={"outcome": "queued"}))
         logger.info(

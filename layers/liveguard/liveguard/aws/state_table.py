@@ -247,12 +247,20 @@ class StateTable:
         keyed, newest = _change_items(record.changes, event_id=record.id, now=now)
         journal = self._put_request(audit_values(room_id, record), "attribute_not_exists(sk)")
         writes = [journal, *(self._put_request(v) for v in keyed), *(self._newest_request(v) for v in newest)]
-        if len(writes) > TRANSACTION_ITEMS:  # more changes than a transaction holds: journal first
+        if len(writes) > TRANSACTION_ITEMS:
+            # More changes than a transaction holds: the journal first, as "decided" (not carried
+            # out: a retry writes the changes again and queues the actions), then the changes, then
+            # the record as it is.
+            first = record.model_copy(update={"outcome": "decided"})
             try:
-                self.client.put_item(**journal)
+                self.client.put_item(
+                    **self._put_request(audit_values(room_id, first), "attribute_not_exists(sk)")
+                )
             except self.client.exceptions.ConditionalCheckFailedException:
                 return self._standing(room_id, record, now)
             self.apply(record.changes, event_id=record.id, now=now)
+            if record.outcome != first.outcome:
+                self.audit(room_id, record)
             return record
         while True:
             try:
