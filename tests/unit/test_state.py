@@ -563,6 +563,11 @@ def moto_dynamodb() -> Iterator[tuple[str, Any]]:
         yield endpoint, client
 
 
+# What a read returns, not how fast: bounds a shared, loaded machine keeps (the ingress's own bounds,
+# 0.3 s a read, are tested with a clock of their own below).
+UNHURRIED: dict[str, float] = {"read_timeout": 5.0, "budget": 10.0}
+
+
 def test_the_ingress_reads_a_sanction_with_one_signed_get_item(moto_dynamodb, monkeypatch):
     endpoint, boto = moto_dynamodb
     # Given bob banned in the room (written by the moderator's StateTable, through boto3)
@@ -578,7 +583,9 @@ def test_the_ingress_reads_a_sanction_with_one_signed_get_item(moto_dynamodb, mo
     credentials = AwsCredentials("AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", "session-token")
     with RecordingProxy(endpoint) as proxy:
         view = InlineStateView(
-            SANCTIONS, client=DynamoDbClient(region="us-east-1", credentials=credentials, endpoint=proxy.url)
+            SANCTIONS,
+            client=DynamoDbClient(region="us-east-1", credentials=credentials, endpoint=proxy.url),
+            **UNHURRIED,
         )
         # When the ingress asks for bob's and alice's sanctions
         bob, alice = view.sanction(ROOM, "bob", NOW), view.sanction(ROOM, "alice", NOW)
@@ -626,6 +633,7 @@ def test_an_expired_sanction_reads_as_none_at_the_ingress(moto_dynamodb):
     view = InlineStateView(
         SANCTIONS,
         client=DynamoDbClient(region="us-east-1", credentials=AwsCredentials("a", "b"), endpoint=endpoint),
+        **UNHURRIED,
     )
     assert view.sanction(ROOM, "carol", NOW + 30) == "muted"
     assert view.sanction(ROOM, "carol", NOW + 61) is None
@@ -675,7 +683,7 @@ def test_the_ingress_counts_a_users_strikes_in_the_window_with_one_consistent_co
         strike(event, at, moderator, user=user, room=where)
     with RecordingProxy(endpoint) as proxy:
         # When the ingress counts dave's strikes within ten minutes
-        count = inline_view(proxy.url).strike_count(room, "dave", TEN_MINUTES, NOW)
+        count = inline_view(proxy.url, **UNHURRIED).strike_count(room, "dave", TEN_MINUTES, NOW)
     # Then it counts what the moderator counts: the two within the window
     assert count == moderator.strike_count(room, "dave", TEN_MINUTES, NOW) == 2
     # With one strongly consistent Query that counts (no items read back)
@@ -699,7 +707,7 @@ def test_the_ingress_counts_a_rooms_violations_of_a_kind_in_the_window(moto_dyna
     ]:
         moderator.apply([RecordViolation(room_id=room, rule="flag", violation=kind)], event_id=event, now=at)
     # When the ingress counts the room's "moderation" violations within the hour
-    count = inline_view(endpoint).violation_count(room, "moderation", 3600, NOW)
+    count = inline_view(endpoint, **UNHURRIED).violation_count(room, "moderation", 3600, NOW)
     # Then it counts what the moderator counts
     assert count == moderator.violation_count(room, "moderation", 3600, NOW) == 2
 
