@@ -244,7 +244,7 @@ def test_a_banned_term_in_user_metadata_queues_its_deletion_for_the_room(handler
     (audit,) = state.audit_for_room("room-meta")
     assert audit["id"] == event.id
     assert "metadata-terms" in audit["rules"]
-    assert audit["outcome"] == "queued"
+    assert audit["outcome"] == "decided"
 
 
 def test_a_third_banned_comment_within_ten_minutes_mutes_the_sender(handler, queued, state):
@@ -314,12 +314,16 @@ def test_a_redelivered_event_neither_strikes_again_nor_queues_new_actions(handle
         "Live.CallbackAfterSetMetadata", room="room-redo", Metadata=[{"Key": "bio", "Value": BANNED}]
     )
     assert invoke(handler, batch(event)) == []
-    assert len(queued()) == 1
+    (action,) = queued()
     capsys.readouterr()
     # When SQS delivers the same event again
     assert invoke(handler, batch(event)) == []
-    # Then nothing new is queued, the strike is still one, and the metrics say it was a replay
-    assert queued() == []
+    # Then nothing new is queued: only its action again, under its deduplication id (SQS drops the
+    # copy within 5 minutes, the actuator's idempotency within 24 h; the earlier delivery may have
+    # stopped before queueing it); the strike is still one, and the metrics say it was a replay
+    (copy,) = queued()
+    dedup = "MessageDeduplicationId"
+    assert (copy["Body"], copy["Attributes"][dedup]) == (action["Body"], action["Attributes"][dedup])
     assert state.strike_count("room-redo", "viewer-7", 600, RECEIVED_AT / 1000) == 1
     assert len(state.audit_for_room("room-redo")) == 1
     metrics = emitted(capsys)

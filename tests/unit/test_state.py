@@ -33,7 +33,7 @@ from liveguard.memory import MemoryState
 from liveguard.messages import ActionMessage, action_id
 from liveguard.ports import StateStore
 from liveguard.rules.outcome import AddStrike, RecordSanction, RecordViolation, SaveSnapshot
-from liveguard.state import AuditRecord, room_pk
+from liveguard.state import WRITING, AuditRecord, room_pk
 from tests.aws import create_state_table, moto_server
 
 from .conftest import STATE_TABLE as TABLE
@@ -420,7 +420,7 @@ def test_a_decision_with_more_changes_than_a_transaction_holds_is_journalled_wit
     assert table.recorded_decision(ROOM, EVENT_A, 1_800_000_000_000) == record
 
 
-def test_a_too_big_decision_cut_short_is_left_decided_for_its_retry(dynamodb):
+def test_a_too_big_decision_cut_short_is_left_writing_for_its_retry(dynamodb):
     # Given the state table failing while it writes the changes of a decision too big for one
     # transaction (after its journal entry)
     table = StateTable(TABLE, client=dynamodb)
@@ -440,9 +440,9 @@ def test_a_too_big_decision_cut_short_is_left_decided_for_its_retry(dynamodb):
     with pytest.raises(ConnectionError):
         table.record_decision(ROOM, record, now=NOW)
     dynamodb.put_item = put_item
-    # Then its journal entry says "decided", not carried out: the moderator's retry writes the
-    # changes again and queues its actions (an entry that said "queued" would make it a replay)
-    assert table.recorded_decision(ROOM, EVENT_A, 1_800_000_000_000).outcome == "decided"
+    # Then its journal entry says its changes were being written: the moderator's retry writes them
+    # again (an entry that said "decided" would have them all)
+    assert table.recorded_decision(ROOM, EVENT_A, 1_800_000_000_000).outcome == WRITING
 
 
 def test_an_older_events_decision_is_journalled_without_rolling_a_sanction_back(table):

@@ -44,7 +44,7 @@ from liveguard.messages import APP_GROUP, ActionMessage, EventEnvelope, action_i
 from liveguard.ports import ActionQueue, DeadLetterQueue, DelayedActionQueue, StateStore
 from liveguard.rules.outcome import Action, Decision, SaveSnapshot, StateView
 from liveguard.rules.verdict import Verdict
-from liveguard.state import AuditRecord
+from liveguard.state import WRITING, AuditRecord
 from liveguard.webhooks.models import Callback, CallbackInvalid, parse_callback
 
 if TYPE_CHECKING:
@@ -314,12 +314,6 @@ class Moderator:
             ):
                 return base
             actions = [_message(action, envelope, room) for action in decision.actions]
-            # The actions are queued before the journal, so a journal entry means its actions were
-            # queued: it is written once, as "queued", with the changes (one write). A failure
-            # before it leaves nothing written: the retry decides again from the same state (the
-            # room's group waits for it) and queues the same action ids, which the actions queue's
-            # deduplication and the actuator's idempotency drop.
-            self._queue(actions)
             decided = AuditRecord(
                 id=envelope.id,
                 at_ms=at_ms,
@@ -330,13 +324,25 @@ class Moderator:
                 changes=list(decision.changes),
                 # What Tencent was answered, for a before-callback; else the engine's opinion.
                 verdict=inline or decision.verdict,
-                outcome="queued",
+                outcome="decided",
             )
+            # The journal entry and every change in one write; the entry that stands is the decision.
             record = self.state.record_decision(room, decided, now=now)
             fresh = record is decided
         log = {"event_id": envelope.id, "command": envelope.command, "rules": record.rules}
-        if not fresh and record.outcome != "decided":
-            logger.info("decision already carried out", extra=log)
+        if not fresh:
+            # Journalled already: by an earlier attempt, which may have stopped before queueing its
+            # actions, or by one running at the same time. Its decision stands (deciding again would
+            # count the event's own strike twice). Its changes are written again if it was cut short
+            # while writing them (repeatable: keyed by the event, or the newest event's word), and its
+            # actions are queued again under the same ids: the actions queue's deduplication and the
+            # actuator's idempotency drop the copies. An entry a version before this one marked
+            # "queued" had its actions queued.
+            if record.outcome == WRITING:
+                self.state.apply(record.changes, event_id=envelope.id, now=now)
+            if record.outcome != "queued":
+                self._queue(record.actions)
+            logger.info("decision already journalled; its actions queued again", extra=log)
             return replace(
                 base,
                 status="moderated",
@@ -345,13 +351,7 @@ class Moderator:
                 changes=len(record.changes),
                 replayed=True,
             )
-        if not fresh:
-            # Journalled "decided", not yet carried out: a decision too big for one transaction
-            # whose journal was written first (``StateStore.record_decision``). Its changes again
-            # (repeatable: keyed by the event, or the newest event's word), its actions, the mark.
-            self.state.apply(record.changes, event_id=envelope.id, now=now)
-            self._queue(record.actions)
-            self.state.audit(room, record.model_copy(update={"outcome": "queued"}))
+        self._queue(record.actions)
         logger.info(
             "event moderated",
             extra={**log, "actions": [m.command for m in record.actions], "changes": len(record.changes)},

@@ -126,8 +126,8 @@ class StateStore(StateView, AuditLog, Protocol):
         has a journal entry already; return the record that stands. The journal is the moderator's
         idempotency: no other record is kept per event. All or nothing where the store can; where it
         cannot (more changes than one transaction holds), the entry is written first with outcome
-        "decided" and replaced by ``record`` once the changes are: an entry left "decided" tells a
-        retry to write the changes again and carry the decision out."""
+        ``WRITING`` and replaced by ``record`` once the changes are: an entry left ``WRITING`` tells a
+        retry to write the changes again."""
 
     def recorded_decision(self, room_id: str | None, event_id: str, at_ms: int) -> AuditRecord | None:
         """The journalled decision of the event received at ``at_ms``, if any."""

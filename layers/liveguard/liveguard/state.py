@@ -101,6 +101,11 @@ def audit_sk(at_ms: int, record_id: str) -> str:
 # --- the audit record ------------------------------------------------------------------------------
 
 
+WRITING = "writing"
+"""The outcome of a journal entry written before its changes: a decision with more changes than one
+transaction holds. A retry that finds it writes the changes again; once they are, it is ``decided``."""
+
+
 class AuditRecord(BaseModel):
     """What happened to one event or one action, and why.
 
@@ -120,7 +125,11 @@ class AuditRecord(BaseModel):
     actions: list[ActionMessage] = Field(default_factory=list)
     changes: list[StateChange] = Field(default_factory=list)
     verdict: Verdict | None = None
-    outcome: str = Field(min_length=1, description="decided, queued, echo; for actions done, gone, ...")
+    outcome: str = Field(
+        min_length=1,
+        description="decided (writing while a decision too big for one transaction is written), echo;"
+        " for actions done, gone, ...",
+    )
     error: str | None = None
 
 

@@ -27,6 +27,7 @@ from liveguard.state import (
     SNAPSHOT_TTL,
     STRIKE_TTL,
     VIOLATION_TTL,
+    WRITING,
     AuditRecord,
     audit_sk,
     audit_values,
@@ -248,10 +249,9 @@ class StateTable:
         journal = self._put_request(audit_values(room_id, record), "attribute_not_exists(sk)")
         writes = [journal, *(self._put_request(v) for v in keyed), *(self._newest_request(v) for v in newest)]
         if len(writes) > TRANSACTION_ITEMS:
-            # More changes than a transaction holds: the journal first, as "decided" (not carried
-            # out: a retry writes the changes again and queues the actions), then the changes, then
-            # the record as it is.
-            first = record.model_copy(update={"outcome": "decided"})
+            # More changes than a transaction holds: the journal entry first, as "writing" (a retry
+            # that finds it writes the changes again), then the changes, then the entry as it is.
+            first = record.model_copy(update={"outcome": WRITING})
             try:
                 self.client.put_item(
                     **self._put_request(audit_values(room_id, first), "attribute_not_exists(sk)")
@@ -259,8 +259,7 @@ class StateTable:
             except self.client.exceptions.ConditionalCheckFailedException:
                 return self._standing(room_id, record, now)
             self.apply(record.changes, event_id=record.id, now=now)
-            if record.outcome != first.outcome:
-                self.audit(room_id, record)
+            self.audit(room_id, record)
             return record
         while True:
             try:
