@@ -11,6 +11,8 @@ from liveguard_local.stack.front import Route, proxy_event, proxy_response
 from liveguard_local.stack.template import ApiRoute, ApiSpec, Template
 from liveguard_local.stack.workers import Result
 
+ROOT = Path(__file__).resolve().parents[2]
+
 REST_TEMPLATE = """
 Transform: AWS::Serverless-2016-10-31
 Parameters:
@@ -69,6 +71,19 @@ def _event(
     )
 
 
+def test_the_templates_callback_route_is_an_http_api_route_sending_payload_format_2() -> None:
+    # Given template.yaml as the local stack reads it
+    template = Template(ROOT / "template.yaml", {"Stage": "local"})
+    # When it lists the API events and the API they belong to
+    routes = template.api_routes()
+    # Then the ingress's route is the HTTP API's POST /tencent/callback, in payload format 2.0,
+    # throttled by the stage's default route settings (the template's throttle parameters)
+    assert routes == [
+        ("IngressFunction", ApiRoute("TencentCallback", "CallbackApi", "/tencent/callback", "POST", "2.0"))
+    ]
+    assert template.api("CallbackApi") == ApiSpec("CallbackApi", "local", 10_000.0, 5_000, http=True)
+
+
 def test_rest_and_http_api_events_keep_their_own_payload_format_and_throttle(tmp_path: Path) -> None:
     # Given a template with a REST API event, HTTP API events in both formats and a $default route
     (tmp_path / "template.yaml").write_text(REST_TEMPLATE)
@@ -103,7 +118,7 @@ def test_an_http_api_event_has_lowercase_headers_and_commas_joining_repeated_nam
     # Then it is payload format 2.0 as API Gateway documents it
     assert event["version"] == "2.0"
     assert event["routeKey"] == "POST /tencent/callback"
-    assert (event["rawPath"], event["rawQueryString"]) == ("/tencent/callback", query)
+    assert (event["rawPath"], event["rawQueryString"]) == ("/dev/tencent/callback", query)  # stage "dev"
     assert event["headers"] == {
         "content-type": "application/json",
         "x-trace": "a,b",
@@ -119,7 +134,7 @@ def test_an_http_api_event_has_lowercase_headers_and_commas_joining_repeated_nam
     context = event["requestContext"]
     assert context["http"] == {
         "method": "POST",
-        "path": "/tencent/callback",
+        "path": "/dev/tencent/callback",
         "protocol": "HTTP/1.1",
         "sourceIp": "203.0.113.7",
         "userAgent": "Tencent-IM-Callback",
@@ -132,6 +147,19 @@ def test_an_http_api_event_has_lowercase_headers_and_commas_joining_repeated_nam
     assert context["requestId"]
     assert "multiValueHeaders" not in event
     assert "multiValueQueryStringParameters" not in event
+
+
+def test_an_http_api_events_path_carries_a_named_stage_but_not_default() -> None:
+    # Given the same request on a named stage and on the $default stage
+    api = ApiSpec("CallbackApi", "$default", http=True)
+    on_default = Route.of(
+        "IngressFunction", ApiRoute("T", "CallbackApi", "/tencent/callback", "POST", "2.0"), api
+    )
+    # When the front builds each event
+    # Then only the named stage's segment is in the path, as API Gateway hands it over
+    assert _event(_route())["rawPath"] == "/dev/tencent/callback"
+    assert _event(on_default)["rawPath"] == "/tencent/callback"
+    assert _event(on_default)["requestContext"]["http"]["path"] == "/tencent/callback"
 
 
 def test_an_http_api_event_leaves_out_an_empty_body_and_an_empty_query() -> None:

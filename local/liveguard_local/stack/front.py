@@ -4,9 +4,10 @@ A request matching an ``Api`` or ``HttpApi`` event's path and method becomes the
 gives a Lambda proxy integration, in the route's payload format. Format 1.0, a REST API's (and an
 HTTP API's when the event asks for it): ``resource``, ``path``, ``httpMethod``, headers and query
 parameters, single- and multi-valued, ``body`` with ``isBase64Encoded``, ``requestContext`` with a
-``requestId``. Format 2.0, an HTTP API's default: ``rawPath``, ``rawQueryString``, lowercase
-``headers`` and ``queryStringParameters`` with repeated names joined by commas, ``cookies``,
-``requestContext.http`` and ``requestId``, ``body`` (absent when empty) with ``isBase64Encoded``.
+``requestId``. Format 2.0, an HTTP API's default: ``rawPath`` (with a named stage's segment, as in
+AWS), ``rawQueryString``, lowercase ``headers`` and ``queryStringParameters`` with repeated names
+joined by commas, ``cookies``, ``requestContext.http`` and ``requestId``, ``body`` (absent when
+empty) with ``isBase64Encoded``.
 The function's proxy response (``statusCode``, headers, ``body``; in 2.0 also a bare JSON value,
 answered 200) becomes the HTTP response. As API Gateway does: an unknown route answers a REST API's
 403 ``Missing Authentication Token`` or an HTTP API's 404 ``Not Found``, a failed, timed-out or
@@ -207,10 +208,13 @@ def http_api_event(
     stage = route.api.stage
     route_key = f"{route.route.method} {route.route.path}"
     host = joined.get("host", "localhost")
+    # A named stage's segment is part of the path API Gateway hands over; $default's is not (served
+    # here without it either way, as sam local does).
+    raw_path = path if stage == "$default" else f"/{stage}{path}"
     event: dict[str, Any] = {
         "version": "2.0",
         "routeKey": route_key,
-        "rawPath": path,
+        "rawPath": raw_path,
         "rawQueryString": query,
         "headers": joined,
         "requestContext": {
@@ -220,7 +224,7 @@ def http_api_event(
             "domainPrefix": host.split(".", 1)[0],
             "http": {
                 "method": method,
-                "path": path,
+                "path": raw_path,
                 "protocol": "HTTP/1.1",
                 "sourceIp": client_ip,
                 "userAgent": joined.get("user-agent", ""),
