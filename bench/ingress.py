@@ -1,10 +1,12 @@
 """Ingress benchmarks, each a ratio against a baseline measured in the same run.
 
 1. Cold start: importing functions/ingress/app.py in a fresh process, next to importing what a
-   straightforward Powertools webhook function would (Logger, Metrics,
-   APIGatewayRestResolver(enable_validation=True), the parser's API Gateway model, a boto3 SQS
-   client). Target: at most 0.6x. Also printed: what the ingress defers to its first secret read.
-2. Warm: CPU time per event of the whole handler (Powertools decorators included; SQS replaced by
+   straightforward Powertools webhook function behind an HTTP API would (Logger, Metrics,
+   APIGatewayHttpResolver(enable_validation=True), the parser's HTTP API (payload format 2.0)
+   model, a boto3 SQS client). Target: at most 0.6x. Also printed: what the ingress defers to its
+   first secret read.
+2. Warm: CPU time per event (payload format 2.0, what the template's HTTP API sends) of the whole
+   handler (Powertools decorators included; SQS replaced by
    an in-process stub) next to a floor doing only json.loads, the signature check and the stub
    send. Information only: the old target (at most 2x the floor) is retired (issue 11): the handler
    costs tens of microseconds, Lambda bills by the millisecond, and Powertools' per-invocation work
@@ -58,11 +60,11 @@ spec.loader.exec_module(module)
 """
 BASELINE = """
 from aws_lambda_powertools import Logger, Metrics
-from aws_lambda_powertools.event_handler import APIGatewayRestResolver
-from aws_lambda_powertools.utilities.parser.models import APIGatewayProxyEventModel
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
+from aws_lambda_powertools.utilities.parser.models import APIGatewayProxyEventV2Model
 import boto3
 logger, metrics = Logger(), Metrics()
-app = APIGatewayRestResolver(enable_validation=True)
+app = APIGatewayHttpResolver(enable_validation=True)
 sqs = boto3.client("sqs")
 """
 DEFERRED = f"""
@@ -148,6 +150,7 @@ def bench_warm(events: int) -> None:
         "Group.CallbackBeforeSendMsg",
         "Live.CallbackAfterMemberStateChanged",
     ]
+    # proxy_event's default: payload format 2.0, what the template's HTTP API sends.
     batch = [proxy_event(c, json.dumps(CALLBACK_BODIES[c])) for c in commands] * (events // len(commands))
 
     def handler_run() -> float:

@@ -546,6 +546,12 @@ class Defaults:
     def batch_size(self, function: str) -> int:
         return int(self.value(self.sqs_source(function).get("BatchSize", 10)))
 
+    def http_api(self) -> bool:
+        """Whether the ingress's API event is an HttpApi (API Gateway's HTTP API), not an Api (REST)."""
+        events = self.template["Resources"][INGRESS]["Properties"].get("Events", {})
+        (kind,) = {e["Type"] for e in events.values() if e["Type"] in ("Api", "HttpApi")}
+        return bool(kind == "HttpApi")
+
 
 # --- reporting -------------------------------------------------------------------------------------
 
@@ -677,10 +683,16 @@ def report_cost(results: dict[str, Measured], defaults: Defaults) -> bool:
     def ddb(measured: Measured, kind: str) -> float:
         return measured.per(sum(getattr(c, kind) for c in measured.counted() if c.service == "dynamodb"))
 
+    # The API template.yaml fronts the ingress with, priced; the other one is the alternative line.
+    rest, http = PRICES["api_rest_per_million"][0], PRICES["api_http_per_million"][0]
+    api, api_price, other, other_price = (
+        ("HTTP", http, "REST", rest) if defaults.http_api() else ("REST", rest, "HTTP API", http)
+    )
+
     def lines(fill_to: dict[str, int]) -> dict[str, float]:
         million = 1e6
         return {
-            "API Gateway REST": million * PRICES["api_rest_per_million"][0] / 1e6,
+            f"API Gateway {api}": million * api_price / 1e6,
             "Lambda requests": _mix(results, lambda m: lambda_requests(m, fill_to))
             * PRICES["lambda_request_per_million"][0],
             "Lambda GB-s": million * _mix(results, gb_seconds) * PRICES["lambda_arm_gb_second"][0],
@@ -697,7 +709,7 @@ def report_cost(results: dict[str, Measured], defaults: Defaults) -> bool:
     peak = lines(fill)
     total = sum(peak.values())
     low = sum(lines({MODERATOR: 1, ACTUATOR: 1}).values())
-    http_api = total - peak["API Gateway REST"] + PRICES["api_http_per_million"][0]
+    alternative = total - peak[f"API Gateway {api}"] + other_price
     print(
         f"$ per million webhooks at the mix (prices of {PRICES_DATE}, us-east-1; sources in bench/scale.py)"
     )
@@ -707,7 +719,7 @@ def report_cost(results: dict[str, Measured], defaults: Defaults) -> bool:
         f"  total              ${total:6.3f}  (pollers' batches filled to BatchSize {fill[MODERATOR]},"
         f" as at a peak; one message a batch: ${low:.3f})"
     )
-    print(f"  with HTTP API instead of REST: ${http_api:.3f}")
+    print(f"  with {other} instead: ${alternative:.3f}")
     memory = ", ".join(f"{_short(f)} {defaults.memory_mb(f)} MB" for f in (INGRESS, MODERATOR, ACTUATOR))
     print(
         f"  durations: measured here + stated latency per call (DynamoDB {LATENCY_S['dynamodb'] * 1000:g} ms,"

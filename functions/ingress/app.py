@@ -79,7 +79,8 @@ if os.environ.get("AWS_LAMBDA_INITIALIZATION_TYPE") == "snap-start":
 @logger.inject_lambda_context
 @metrics.log_metrics
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
-    # API Gateway's request id, read directly (a JMESPath correlation path costs more per event).
+    # API Gateway's request id (requestContext.requestId in payload formats 2.0 and 1.0 alike), read
+    # directly (a JMESPath correlation path costs more per event).
     # Whatever reaches the handler is answered, so nothing here assumes the event's shape.
     request_context = event.get("requestContext") if isinstance(event, dict) else None
     logger.set_correlation_id(request_context.get("requestId") if isinstance(request_context, dict) else None)

@@ -1,5 +1,6 @@
-"""Build the events under events/: an API Gateway proxy event per Tencent callback, the main
-refusals, the SQS batches the moderator and the actuator receive, and the scheduled event that
+"""Build the events under events/: an API Gateway proxy event per Tencent callback (payload format
+2.0, the stack's HTTP API's; one in 1.0 under events/rest-api/, as a REST API would send it), the
+main refusals, the SQS batches the moderator and the actuator receive, and the scheduled event that
 starts the spool drain.
 
     python -m liveguard_local.events          # (or `make events`) rewrite events/ signed for now
@@ -27,6 +28,7 @@ import uuid
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 from liveguard.messages import ActionMessage, CallbackQuery, EventEnvelope, action_id, event_id, message_group
 from liveguard.rules.verdict import decide
@@ -177,8 +179,10 @@ def proxy_event(
     secret: dict[str, Any] = LOCAL_SECRET,
     request_time: int | None = None,
     query: dict[str, str | None] | None = None,
+    version: str = "2.0",
 ) -> dict[str, Any]:
-    """An API Gateway REST proxy event for POST /tencent/callback, as Tencent would call it."""
+    """The API Gateway proxy event for POST /tencent/callback, as Tencent would call it: payload format
+    2.0 (the stack's HTTP API), or 1.0 (a REST API in front of the ingress)."""
     stamp = int(time.time()) if request_time is None else request_time
     params: dict[str, str | None] = {
         "SdkAppid": str(secret["SdkAppId"]),
@@ -192,21 +196,69 @@ def proxy_event(
         params["Sign"] = webhook_sign(secret["CallbackToken"], stamp)
     params.update(query or {})
     clean = {key: value for key, value in params.items() if value is not None}
+    request_id = f"local-{command}-{stamp}"
+    if version == "1.0":
+        return _rest_api_event(clean, body, request_id, stamp)
+    return {
+        "version": "2.0",
+        "routeKey": "POST /tencent/callback",
+        # A named stage's path carries the stage, as the deployed CallbackUrl does.
+        "rawPath": "/dev/tencent/callback",
+        "rawQueryString": urlencode(clean, errors="surrogatepass"),
+        "headers": {
+            "content-type": "application/json",
+            "user-agent": "Tencent-IM-Callback",
+            "host": "abcdef1234.execute-api.us-east-1.amazonaws.com",
+            "x-forwarded-for": "203.0.113.7",
+            "x-forwarded-proto": "https",
+        },
+        "queryStringParameters": clean,
+        "requestContext": {
+            "accountId": SAMPLE_ACCOUNT,
+            "apiId": "abcdef1234",
+            "domainName": "abcdef1234.execute-api.us-east-1.amazonaws.com",
+            "domainPrefix": "abcdef1234",
+            "http": {
+                "method": "POST",
+                "path": "/dev/tencent/callback",
+                "protocol": "HTTP/1.1",
+                "sourceIp": "203.0.113.7",
+                "userAgent": "Tencent-IM-Callback",
+            },
+            "requestId": request_id,
+            "routeKey": "POST /tencent/callback",
+            "stage": "dev",
+            "time": time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime(stamp)),
+            "timeEpoch": stamp * 1000,
+        },
+        "body": body,
+        "isBase64Encoded": False,
+    }
+
+
+def _rest_api_event(query: dict[str, str], body: str, request_id: str, stamp: int) -> dict[str, Any]:
+    """Payload format 1.0: what a REST API's Lambda proxy integration sends."""
     return {
         "resource": "/tencent/callback",
         "path": "/tencent/callback",
         "httpMethod": "POST",
         "headers": {"Content-Type": "application/json", "User-Agent": "Tencent-IM-Callback"},
         "multiValueHeaders": {"Content-Type": ["application/json"], "User-Agent": ["Tencent-IM-Callback"]},
-        "queryStringParameters": clean,
-        "multiValueQueryStringParameters": {key: [value] for key, value in clean.items()},
+        "queryStringParameters": query,
+        "multiValueQueryStringParameters": {key: [value] for key, value in query.items()},
         "pathParameters": None,
         "stageVariables": None,
         "requestContext": {
+            "accountId": SAMPLE_ACCOUNT,
+            "apiId": "abcdef1234",
             "resourcePath": "/tencent/callback",
             "httpMethod": "POST",
+            "path": "/dev/tencent/callback",
+            "protocol": "HTTP/1.1",
             "stage": "dev",
-            "requestId": f"local-{command}-{stamp}",
+            "requestId": request_id,
+            "requestTime": time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime(stamp)),
+            "requestTimeEpoch": stamp * 1000,
             "identity": {"sourceIp": "203.0.113.7"},
         },
         "body": body,
@@ -217,14 +269,18 @@ def proxy_event(
 def resign(
     event: dict[str, Any], secret: dict[str, Any] = LOCAL_SECRET, now: int | None = None
 ) -> dict[str, Any]:
-    """The same event, its RequestTime and Sign made anew (for files older than Tencent's 60 s)."""
+    """The same event (either payload format), its RequestTime and Sign made anew (for files older
+    than Tencent's 60 s)."""
     fresh = copy.deepcopy(event)
     query = fresh["queryStringParameters"]
     if "Sign" in query and secret.get("CallbackToken"):
         stamp = int(time.time()) if now is None else now
         query["RequestTime"] = str(stamp)
         query["Sign"] = webhook_sign(secret["CallbackToken"], stamp)
-        fresh["multiValueQueryStringParameters"] = {key: [value] for key, value in query.items()}
+        if "multiValueQueryStringParameters" in fresh:
+            fresh["multiValueQueryStringParameters"] = {key: [value] for key, value in query.items()}
+        if "rawQueryString" in fresh:
+            fresh["rawQueryString"] = urlencode(query, errors="surrogatepass")
     return fresh
 
 
@@ -476,6 +532,11 @@ def write_events(directory: Path = EVENTS_DIR, now: int | None = None) -> list[P
         )
     for name, event in refusal_events(stamp).items():
         files[directory / "refusals" / f"{name}.json"] = event
+    # Payload format 1.0, for whoever fronts the ingress with a REST API of their own.
+    command = "Live.CallbackAfterSetMetadata"
+    files[directory / "rest-api" / f"{command}.json"] = proxy_event(
+        command, json.dumps(CALLBACK_BODIES[command]), request_time=stamp, version="1.0"
+    )
     envelopes = moderator_envelopes(received_at_ms=stamp * 1000)
     files[directory / "sqs" / "moderator-batch.json"] = sqs_batch(
         EVENTS_QUEUE, envelopes, sent_at_ms=stamp * 1000 + 20

@@ -44,9 +44,10 @@ def _read_event(path: str) -> tuple[str, dict[str, Any], bytes, str]:
     if not isinstance(document, dict):
         raise ValueError("not a JSON object")
     query: dict[str, Any] = {}
-    if "httpMethod" in document and "body" in document:  # an API Gateway proxy event
+    # An API Gateway proxy event: payload format 1.0 (a REST API's) or 2.0 (an HTTP API's).
+    if "httpMethod" in document or (document.get("version") == "2.0" and "requestContext" in document):
         query = document.get("queryStringParameters") or {}
-        raw_text = document["body"] or ""
+        raw_text = document.get("body") or ""
         raw = base64.b64decode(raw_text) if document.get("isBase64Encoded") else raw_text.encode("utf-8")
         body = json.loads(raw)
     else:

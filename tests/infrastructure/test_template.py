@@ -315,6 +315,22 @@ def test_callback_route_invokes_the_alias_so_the_snapshot_is_used(resources: dic
     assert f"${{{alias_id}}}/invocations" in _render(integration["uri"])
 
 
+def test_callback_api_is_an_http_api_sending_payload_format_2(resources: dict[str, Any]) -> None:
+    # Given the deployed callback API and its Lambda integration
+    api = resources["CallbackApi"]
+    integration = api["Properties"]["Body"]["paths"]["/tencent/callback"]["post"][
+        "x-amazon-apigateway-integration"
+    ]
+    # When API Gateway hands a webhook to the ingress
+    # Then it is an HTTP API (a third of a REST API's price per request) with a Lambda proxy
+    # integration in payload format 2.0, the one the ingress and the sample events are written for
+    assert api["Type"] == "AWS::ApiGatewayV2::Api"
+    assert (integration["type"], integration["payloadFormatVersion"]) == ("aws_proxy", "2.0")
+    assert not [name for name, r in resources.items() if r["Type"].startswith("AWS::ApiGateway::")]
+    # And it keeps its name per stage (its OpenAPI title), so two stages' APIs are told apart
+    assert _render(api["Properties"]["Body"]["info"]["title"]) == "liveguard-callback-${Stage}"
+
+
 def test_a_new_layer_version_publishes_a_new_function_version(
     translate: Any, resources: dict[str, Any]
 ) -> None:
@@ -389,15 +405,16 @@ def test_ingress_role_may_only_send_to_the_events_queue_read_the_secret_and_read
 
 
 def test_callback_api_stage_throttles_every_route_from_the_parameters(resources: dict[str, Any]) -> None:
-    # Given the deployed API stage
-    _, stage = _only(resources, "AWS::ApiGateway::Stage")
-    # When API Gateway applies its method settings
-    settings = stage["Properties"]["MethodSettings"]
-    # Then every resource and method is throttled by the stack's rate and burst parameters
-    assert [(s["ResourcePath"], s["HttpMethod"]) for s in settings] == [("/*", "*")]
-    assert _render(settings[0]["ThrottlingRateLimit"]) == "${ApiThrottlingRateLimit}"
-    assert _render(settings[0]["ThrottlingBurstLimit"]) == "${ApiThrottlingBurstLimit}"
+    # Given the deployed API stage (the only one: no $default stage beside it)
+    _, stage = _only(resources, "AWS::ApiGatewayV2::Stage")
+    # When API Gateway applies its default route settings
+    settings = stage["Properties"]["DefaultRouteSettings"]
+    # Then every route is throttled by the stack's rate and burst parameters, on the named stage
+    assert _render(settings["ThrottlingRateLimit"]) == "${ApiThrottlingRateLimit}"
+    assert _render(settings["ThrottlingBurstLimit"]) == "${ApiThrottlingBurstLimit}"
+    assert "RouteSettings" not in stage["Properties"]  # no route overrides the stage's throttle
     assert _render(stage["Properties"]["StageName"]) == "${Stage}"
+    assert _render(stage["Properties"]["ApiId"]) == "${CallbackApi}"
 
 
 # AWS's own limits the defaults must respect (checked 2026-11-29):
@@ -434,16 +451,17 @@ def test_callback_api_alarms_before_its_throttle_refuses_webhooks(
     metrics = {metric["Id"]: metric for metric in properties["Metrics"]}
     stat = metrics["requests"]["MetricStat"]
     watched = {d["Name"]: _render(d["Value"]) for d in stat["Metric"]["Dimensions"]}
-    # When a minute's requests (Count: a REST API has no throttle metric, and 4XXError mixes 429s
+    # When a minute's requests (Count: an HTTP API has no throttle metric, and 4xx would mix 429s
     # with the ingress's own refusals) reach a share of the stage's rate limit
     expression = _render(metrics["percentOfLimit"]["Expression"])
-    # Then it fires, on the API by the name it really has, while webhooks are still accepted
+    # Then it fires, on the API by its id and stage (an HTTP API's dimensions), while webhooks are
+    # still accepted
     assert (stat["Metric"]["Namespace"], stat["Metric"]["MetricName"], stat["Stat"]) == (
         "AWS/ApiGateway",
         "Count",
         "Sum",
     )
-    assert watched == {"ApiName": "liveguard-callback-${Stage}", "Stage": "${Stage}"}
+    assert watched == {"ApiId": "${CallbackApi}", "Stage": "${Stage}"}
     assert expression == "100 * requests / PERIOD(requests) / ${ApiThrottlingRateLimit}"
     assert [m["Id"] for m in properties["Metrics"] if m["ReturnData"]] == ["percentOfLimit"]
     assert _render(properties["Threshold"]) == "${ApiThrottleAlarmPercent}"
@@ -552,12 +570,8 @@ def test_secret_placeholder_has_the_contract_keys_and_is_refused_until_replaced(
         ("ModeratorFunctionErrorsAlarm", "AWS/Lambda", "Errors", {"FunctionName": "${ModeratorFunction}"}),
         ("ActuatorFunctionErrorsAlarm", "AWS/Lambda", "Errors", {"FunctionName": "${ActuatorFunction}"}),
         ("SpoolDrainFunctionErrorsAlarm", "AWS/Lambda", "Errors", {"FunctionName": "${SpoolDrainFunction}"}),
-        (
-            "CallbackApi5xxAlarm",
-            "AWS/ApiGateway",
-            "5XXError",
-            {"ApiName": "liveguard-callback-${Stage}", "Stage": "${Stage}"},
-        ),
+        # An HTTP API's metric names and dimensions (REST's are 5XXError by ApiName)
+        ("CallbackApi5xxAlarm", "AWS/ApiGateway", "5xx", {"ApiId": "${CallbackApi}", "Stage": "${Stage}"}),
     ],
 )
 def test_each_alarm_fires_on_the_first_bad_datum_of_what_it_watches(
@@ -567,11 +581,10 @@ def test_each_alarm_fires_on_the_first_bad_datum_of_what_it_watches(
     properties = resources[alarm]["Properties"]
     # When its metric goes above zero within five minutes
     watched = {d["Name"]: _render(d["Value"]) for d in properties["Dimensions"]}
-    # Then it fires, on that resource's metric (the API by the name the API really has)
+    # Then it fires, on that resource's metric (the API by its id, the dimension an HTTP API has)
     assert (properties["Namespace"], properties["MetricName"], watched) == (namespace, metric, dimensions)
     assert (properties["ComparisonOperator"], properties["Threshold"]) == ("GreaterThanThreshold", 0)
     assert properties["Period"] * properties["EvaluationPeriods"] == 300
-    assert _render(resources["CallbackApi"]["Properties"]["Name"]) == "liveguard-callback-${Stage}"
 
 
 @pytest.mark.parametrize(

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import io
 import json
+import logging
 from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
@@ -248,3 +250,23 @@ def test_the_token_never_reaches_the_logs(handler, queued, capsys):
     assert LOCAL_SECRET["CallbackToken"] not in out.out + out.err
     assert LOCAL_SECRET["SecretKey"] not in out.out + out.err
     assert '"topic"' not in out.out  # bodies are not logged by default
+
+
+@pytest.mark.parametrize("version", ["2.0", "1.0"])
+def test_api_gateways_request_id_is_the_correlation_id_of_the_handlers_log_lines(
+    handler, queued, monkeypatch, version
+):
+    # Given a callback API Gateway numbered, in the HTTP API's payload format or a REST API's
+    body = json.dumps(CALLBACK_BODIES["Live.CallbackAfterSetMetadata"])
+    event = proxy_event("Live.CallbackAfterSetMetadata", body, query={"Sign": "0" * 64}, version=version)
+    event["requestContext"]["requestId"] = f"JKJaXmPLvHcESHA-{version}"
+    written = io.StringIO()  # where the function's log handlers (Powertools' JSON) write, for this test
+    for log_handler in logging.getLogger("liveguard").handlers + handler.logger.handlers:
+        monkeypatch.setattr(log_handler, "stream", written)
+    # When the handler refuses it (a bad signature: a line is logged)
+    status, _ = invoke(handler, event)
+    lines = [json.loads(line) for line in written.getvalue().splitlines() if line.startswith("{")]
+    # Then the refusal's log line carries API Gateway's request id, to find it in the access log
+    refused = [line for line in lines if line["message"] == "callback refused"]
+    assert status == 401
+    assert [line["correlation_id"] for line in refused] == [f"JKJaXmPLvHcESHA-{version}"]

@@ -137,8 +137,8 @@ def test_local_json_names_every_endpoint_and_the_generated_credentials(local):
     endpoints = settings["endpoints"]
     assert set(endpoints) >= {"api", "callback", "emulator", "aws"}
     assert endpoints["callback"] == endpoints["api"] + "/tencent/callback"
-    # Each answers: the API front as API Gateway does for a route the template does not declare...
-    assert local.http.get(endpoints["api"] + "/nowhere").status_code == 403
+    # Each answers: the API front as an HTTP API does for a route the template does not declare...
+    assert local.http.get(endpoints["api"] + "/nowhere").status_code == 404
     # ...the emulator...
     assert local.http.get(endpoints["emulator"] + "/emulator/v1/faults").json() == {"rest": []}
     # ...and moto, with the template's six queues under the Stage=local names.

@@ -1,6 +1,7 @@
 """Every file under events/ is accepted by the handler it is meant for (`sam local invoke -e`):
-callbacks by the ingress (200), refusals refused as docs/architecture.md documents, and the SQS
-batches by the moderator's and the actuator's message models."""
+callbacks by the ingress (200), in the HTTP API's payload format 2.0 and, under events/rest-api/, a
+REST API's 1.0; refusals refused as docs/architecture.md documents, and the SQS batches by the
+moderator's and the actuator's message models."""
 
 from __future__ import annotations
 
@@ -10,7 +11,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aws_lambda_powertools.utilities.parser.models import SqsModel
+from aws_lambda_powertools.utilities.parser.models import (
+    APIGatewayProxyEventModel,
+    APIGatewayProxyEventV2Model,
+    SqsModel,
+)
 
 from liveguard.ingress import Ingress
 from liveguard.messages import ActionMessage, EventEnvelope, message_group
@@ -25,6 +30,7 @@ EVENTS = Path(__file__).resolve().parents[2] / "events"
 LOCAL_SECRET: dict[str, Any] = json.loads((EVENTS / "local-secret.json").read_text())
 CALLBACKS = sorted((EVENTS / "callbacks").glob("*.json"))
 REFUSALS = sorted((EVENTS / "refusals").glob("*.json"))
+REST_API = sorted((EVENTS / "rest-api").glob("*.json"))
 
 # Each refusal file and the answer docs/architecture.md documents for it: (HTTP status, ErrorCode).
 DOCUMENTED_REFUSALS = {
@@ -84,6 +90,37 @@ def test_every_callback_is_accepted_by_the_ingress(path):
     assert envelope.command == path.stem == event["queryStringParameters"]["CallbackCommand"]
     assert envelope.known
     assert (sent["group"], sent["dedup"]) == (envelope.group, envelope.id)
+
+
+@pytest.mark.parametrize("path", CALLBACKS + REFUSALS, ids=[path.stem for path in CALLBACKS + REFUSALS])
+def test_every_callback_and_refusal_event_is_an_http_apis_payload_format_2_event(path):
+    # Given an event file sam local invoke hands the ingress
+    event = load(path)
+    # When Powertools' model of the HTTP API's event reads it (not ours: AWS's shape, written down)
+    parsed = APIGatewayProxyEventV2Model.model_validate(event)
+    # Then it is the stack's HTTP API's POST /tencent/callback in payload format 2.0
+    assert event["version"] == "2.0"
+    assert (parsed.routeKey, parsed.requestContext.http.method) == ("POST /tencent/callback", "POST")
+    assert all(name == name.lower() for name in event["headers"])
+    assert "multiValueQueryStringParameters" not in event
+
+
+def test_a_rest_apis_payload_format_1_callback_is_accepted_too():
+    # Given the sample of a REST API's event (payload format 1.0), for a REST API fronting the ingress
+    (path,) = REST_API
+    event = resign(load(path), LOCAL_SECRET)
+    APIGatewayProxyEventModel.model_validate(event)  # Powertools' model of a REST API's event
+    queue = RecordingQueue()
+    # When the ingress handles it
+    response = ingress(queue).handle(event)
+    # Then it is accepted and queued exactly as the same callback in 2.0 is
+    assert (response["statusCode"], json.loads(response["body"])["ErrorCode"]) == (200, 0)
+    same_in_v2 = resign(load(EVENTS / "callbacks" / path.name), LOCAL_SECRET)
+    queue_v2 = RecordingQueue()
+    ingress(queue_v2).handle(same_in_v2)
+    (sent,), (sent_v2,) = queue.sent, queue_v2.sent
+    envelope, envelope_v2 = (EventEnvelope.model_validate_json(s["body"]) for s in (sent, sent_v2))
+    assert envelope.model_dump(exclude={"received_at"}) == envelope_v2.model_dump(exclude={"received_at"})
 
 
 @pytest.mark.parametrize("path", REFUSALS, ids=[path.stem for path in REFUSALS])

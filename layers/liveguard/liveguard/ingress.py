@@ -1,7 +1,8 @@
 """The front door: authenticate a Tencent callback, model it, decide before-callbacks, queue it when
 a rule can act on it.
 
-``Ingress.handle`` takes an API Gateway REST proxy event and returns the proxy response. It never
+``Ingress.handle`` takes an API Gateway proxy event, in payload format 2.0 (the stack's HTTP API) or
+1.0 (a REST API's), and returns the proxy response, which both formats read alike. It never
 raises: every input gets a 2xx (queued, or answered and counted ``NotQueued`` when no rule acts on
 it), a 4xx (refused, nothing queued) or a 5xx (the event could not be queued, so Tencent must not
 believe it was). Logs name the event id and command, never the token, the signature or the body.
@@ -142,7 +143,13 @@ def read_body(raw: bytes) -> object:
 
 @dataclass(frozen=True)
 class Request:
-    """What the ingress reads of an API Gateway proxy event."""
+    """What the ingress reads of an API Gateway proxy event: ``queryStringParameters``, ``body`` and
+    ``isBase64Encoded``, which payload formats 1.0 and 2.0 name alike. Where 2.0 differs in them, no
+    code is needed: a repeated query name arrives as one comma-joined value (1.0 keeps the last), which
+    no check accepts (a joined Sign fails the signature, a joined CallbackCommand is not a command
+    name); an empty body is absent (read as empty); a body API Gateway did not take for text arrives
+    base64-encoded with the flag set, as a REST API's binary body does. Headers, cookies and
+    ``rawQueryString`` are not read."""
 
     query: dict[str, str]
     body: bytes
@@ -222,7 +229,7 @@ class Ingress:
             )
 
     def handle(self, event: Mapping[str, Any], remaining_ms: int | None = None) -> dict[str, Any]:
-        """Answer one callback delivery (an API Gateway REST proxy event)."""
+        """Answer one callback delivery (an API Gateway proxy event, payload format 1.0 or 2.0)."""
         started = self._monotonic()
         budget = ANSWER_BUDGET if remaining_ms is None else min(ANSWER_BUDGET, remaining_ms / 1000 - 0.2)
         deadline = started + max(budget, 0.05)

@@ -1,13 +1,19 @@
-"""The local API Gateway: the template's Api routes over HTTP, each request a REST proxy event.
+"""The local API Gateway: the template's Api and HttpApi routes over HTTP, each request a proxy event.
 
-A request matching an ``Api`` event's path and method becomes the event API Gateway's REST API gives
-a Lambda proxy integration (``resource``, ``path``, ``httpMethod``, headers and query parameters,
-single- and multi-valued, ``body`` with ``isBase64Encoded``, ``requestContext`` with a ``requestId``);
-the function's proxy response (``statusCode``, headers, ``body``) becomes the HTTP response. As API
-Gateway does: an unknown route answers 403 ``Missing Authentication Token``, a failed, timed-out or
-malformed invocation answers 502, and the stage's throttling (``MethodSettings`` on ``/*``) answers
-429 over its rate and burst. Routes are served at their own path, without the stage prefix, as
-``sam local start-api`` does.
+A request matching an ``Api`` or ``HttpApi`` event's path and method becomes the event API Gateway
+gives a Lambda proxy integration, in the route's payload format. Format 1.0, a REST API's (and an
+HTTP API's when the event asks for it): ``resource``, ``path``, ``httpMethod``, headers and query
+parameters, single- and multi-valued, ``body`` with ``isBase64Encoded``, ``requestContext`` with a
+``requestId``. Format 2.0, an HTTP API's default: ``rawPath`` (with a named stage's segment, as in
+AWS), ``rawQueryString``, lowercase ``headers`` and ``queryStringParameters`` with repeated names
+joined by commas, ``cookies``, ``requestContext.http`` and ``requestId``, ``body`` (absent when
+empty) with ``isBase64Encoded``.
+The function's proxy response (``statusCode``, headers, ``body``; in 2.0 also a bare JSON value,
+answered 200) becomes the HTTP response. As API Gateway does: an unknown route answers a REST API's
+403 ``Missing Authentication Token`` or an HTTP API's 404 ``Not Found``, a failed, timed-out or
+malformed invocation answers 502, and the stage's throttling (a REST API's ``MethodSettings`` on
+``/*``, an HTTP API's ``DefaultRouteSettings``) answers 429 over its rate and burst. Routes are
+served at their own path, without the stage prefix, as ``sam local start-api`` does.
 """
 
 from __future__ import annotations
@@ -94,7 +100,22 @@ def proxy_event(
     client_ip: str,
     path_parameters: dict[str, str],
 ) -> dict[str, Any]:
-    """The REST API proxy integration's event for one request."""
+    """The proxy integration's event for one request, in the route's payload format."""
+    build = http_api_event if route.route.payload_version == "2.0" else rest_api_event
+    return build(route, method, path, query, headers, body, client_ip, path_parameters)
+
+
+def rest_api_event(
+    route: Route,
+    method: str,
+    path: str,
+    query: str,
+    headers: list[tuple[str, str]],
+    body: bytes,
+    client_ip: str,
+    path_parameters: dict[str, str],
+) -> dict[str, Any]:
+    """The payload format 1.0 event (a REST API's proxy integration) for one request."""
     single: dict[str, str] = {}
     multi: dict[str, list[str]] = {}
     for name, value in headers:
@@ -150,17 +171,110 @@ def proxy_event(
     }
 
 
-def proxy_response(result: Result) -> tuple[int, list[tuple[str, str]], bytes]:
-    """The HTTP answer for an invocation: the proxy response, or API Gateway's 502."""
-    failed = (502, [("Content-Type", "application/json")], b'{"message": "Internal server error"}')
+# Content types whose bodies an HTTP API event carries as text; any other body (and one that is not
+# UTF-8) arrives base64-encoded with isBase64Encoded true, so a function must read both.
+_TEXT_TYPES = re.compile(
+    r"text/.*|application/(.*[+/])?(json|xml|javascript)|application/x-www-form-urlencoded", re.IGNORECASE
+)
+
+
+def http_api_event(
+    route: Route,
+    method: str,
+    path: str,
+    query: str,
+    headers: list[tuple[str, str]],
+    body: bytes,
+    client_ip: str,
+    path_parameters: dict[str, str],
+) -> dict[str, Any]:
+    """The payload format 2.0 event (an HTTP API's default) for one request: header names in lower
+    case, repeated headers and query parameters joined with commas, cookies apart, and no body key
+    for an empty body
+    (https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-develop-integrations-lambda.html)."""
+    joined: dict[str, str] = {}
+    cookies: list[str] = []
+    for name, value in headers:
+        lower = name.lower()
+        if lower == "cookie":
+            cookies.extend(part.strip() for part in value.split(";") if part.strip())
+            continue
+        joined[lower] = f"{joined[lower]},{value}" if lower in joined else value
+    joined.setdefault("x-forwarded-for", client_ip)
+    parameters: dict[str, str] = {}
+    for name, value in parse_qsl(query, keep_blank_values=True):
+        parameters[name] = f"{parameters[name]},{value}" if name in parameters else value
+    now = datetime.now(UTC)
+    stage = route.api.stage
+    route_key = f"{route.route.method} {route.route.path}"
+    host = joined.get("host", "localhost")
+    # A named stage's segment is part of the path API Gateway hands over; $default's is not (served
+    # here without it either way, as sam local does).
+    raw_path = path if stage == "$default" else f"/{stage}{path}"
+    event: dict[str, Any] = {
+        "version": "2.0",
+        "routeKey": route_key,
+        "rawPath": raw_path,
+        "rawQueryString": query,
+        "headers": joined,
+        "requestContext": {
+            "accountId": ACCOUNT_ID,
+            "apiId": route.api.logical_id,
+            "domainName": host,
+            "domainPrefix": host.split(".", 1)[0],
+            "http": {
+                "method": method,
+                "path": raw_path,
+                "protocol": "HTTP/1.1",
+                "sourceIp": client_ip,
+                "userAgent": joined.get("user-agent", ""),
+            },
+            "requestId": uuid.uuid4().hex[:16] + "=",
+            "routeKey": route_key,
+            "stage": stage,
+            "time": now.strftime("%d/%b/%Y:%H:%M:%S +0000"),
+            "timeEpoch": int(now.timestamp() * 1000),
+        },
+        "isBase64Encoded": False,
+    }
+    if cookies:
+        event["cookies"] = cookies
+    if parameters:
+        event["queryStringParameters"] = parameters
+    if path_parameters:
+        event["pathParameters"] = path_parameters
+    if body:
+        content_type = joined.get("content-type", "").split(";", 1)[0].strip()
+        try:
+            if not _TEXT_TYPES.fullmatch(content_type):
+                raise UnicodeDecodeError("utf-8", body, 0, 0, "not a text content type")
+            event["body"] = body.decode("utf-8")
+        except UnicodeDecodeError:
+            event["body"], event["isBase64Encoded"] = base64.b64encode(body).decode(), True
+    return event
+
+
+def proxy_response(result: Result, payload_version: str = "1.0") -> tuple[int, list[tuple[str, str]], bytes]:
+    """The HTTP answer for an invocation: the proxy response, or API Gateway's 502. In payload format
+    2.0 a result without ``statusCode`` is the body itself, answered 200 as JSON, as an HTTP API does."""
+    v2 = payload_version == "2.0"
+    failed_message = b'{"message":"Internal Server Error"}' if v2 else b'{"message": "Internal server error"}'
+    failed = (502, [("Content-Type", "application/json")], failed_message)
     payload = result.payload
-    if result.status != "ok" or not isinstance(payload, dict):
+    if result.status != "ok":
+        return failed
+    if v2 and not (isinstance(payload, dict) and "statusCode" in payload):
+        text = payload if isinstance(payload, str) else json.dumps(payload)
+        return 200, [("Content-Type", "application/json")], text.encode("utf-8")
+    if not isinstance(payload, dict):
         return failed
     try:
         status = int(payload.get("statusCode", 200))
         headers = [(str(k), str(v)) for k, v in (payload.get("headers") or {}).items()]
         for name, values in (payload.get("multiValueHeaders") or {}).items():
             headers.extend((str(name), str(value)) for value in values)
+        if v2:
+            headers.extend(("Set-Cookie", str(cookie)) for cookie in payload.get("cookies") or [])
         body = payload.get("body") or ""
         data = base64.b64decode(body) if payload.get("isBase64Encoded") else str(body).encode("utf-8")
     except (TypeError, ValueError, AttributeError, binascii.Error):
@@ -241,7 +355,10 @@ class ApiFront:
                     if parameters is not None:
                         break
                 else:
-                    self._message(403, "Missing Authentication Token")
+                    if front.routes and all(route.api.http for route in front.routes):
+                        self._message(404, "Not Found")
+                    else:
+                        self._message(403, "Missing Authentication Token")
                     return
                 bucket = front._buckets.get(route.api.logical_id)
                 if bucket is not None and not bucket.take():
@@ -260,8 +377,8 @@ class ApiFront:
                 assert front._invoke is not None
                 assert front._report is not None
                 result = front._invoke(route.function, event)
-                status, headers, data = proxy_response(result)
-                command = (event["queryStringParameters"] or {}).get("CallbackCommand")
+                status, headers, data = proxy_response(result, route.route.payload_version)
+                command = (event.get("queryStringParameters") or {}).get("CallbackCommand")
                 detail = f"{self.command} {url.path}" + (f" {command}" if command else "")
                 outcome = str(status) if result.status == "ok" else f"{status} {result.status}"
                 front._report(route.function, "1 request", result, outcome, detail)

@@ -110,14 +110,21 @@ def rate_seconds(expression: str) -> float:
     return float(int(match.group(1)) * _UNIT_SECONDS[match.group(2).rstrip("s")])
 
 
+# The APIs SAM makes for Api and HttpApi events that name none.
+IMPLICIT_REST_API = "ServerlessRestApi"
+IMPLICIT_HTTP_API = "ServerlessHttpApi"
+
+
 @dataclass(frozen=True)
 class ApiRoute:
-    """An ``Api`` event: the REST API it belongs to, its path and method."""
+    """An ``Api`` or ``HttpApi`` event: the API it belongs to, its path and method, and the proxy
+    event's payload format (``1.0``: a REST API's, and an HTTP API's when asked; ``2.0``)."""
 
     name: str
     api: str
     path: str
     method: str
+    payload_version: str = "1.0"
 
 
 @dataclass(frozen=True)
@@ -147,12 +154,14 @@ class FunctionSpec:
 
 @dataclass(frozen=True)
 class ApiSpec:
-    """A REST API's stage and its stage-wide throttling (``MethodSettings`` on ``/*`` ``*``)."""
+    """An API's stage and its stage-wide throttling: a REST API's ``MethodSettings`` on ``/*`` ``*``,
+    an HTTP API's ``DefaultRouteSettings``. ``http``: an HTTP API (it answers as one)."""
 
     logical_id: str
     stage: str
     rate_limit: float | None = None
     burst_limit: int | None = None
+    http: bool = False
 
 
 @dataclass
@@ -377,13 +386,24 @@ class Template:
     # --- what the local stack runs ----------------------------------------------------------------
 
     def api(self, logical_id: str | None) -> ApiSpec:
-        """The REST API an Api event belongs to (SAM's implicit API when none is named)."""
+        """The API an Api or HttpApi event belongs to (SAM's implicit API when none is named)."""
         if logical_id is None or logical_id not in self.resources:
-            return ApiSpec(logical_id or "ServerlessRestApi", "Prod")
-        properties = self.resources[logical_id].get("Properties") or {}
-        stage = _string(self.resolve(properties.get("StageName", "Prod")))
+            if logical_id == IMPLICIT_HTTP_API:
+                return ApiSpec(logical_id, "$default", http=True)
+            return ApiSpec(logical_id or IMPLICIT_REST_API, "Prod")
+        resource = self.resources[logical_id]
+        properties = resource.get("Properties") or {}
         rate: float | None = None
         burst: int | None = None
+        if resource.get("Type") == "AWS::Serverless::HttpApi":
+            stage = _string(self.resolve(properties.get("StageName", "$default")))
+            setting = self.resolve(properties.get("DefaultRouteSettings") or {})
+            if "ThrottlingRateLimit" in setting:
+                rate = float(setting["ThrottlingRateLimit"])
+            if "ThrottlingBurstLimit" in setting:
+                burst = int(setting["ThrottlingBurstLimit"])
+            return ApiSpec(logical_id, stage, rate, burst, http=True)
+        stage = _string(self.resolve(properties.get("StageName", "Prod")))
         for setting in self.resolve(properties.get("MethodSettings") or []):
             if setting.get("ResourcePath") == "/*" and setting.get("HttpMethod") == "*":
                 if "ThrottlingRateLimit" in setting:
@@ -393,21 +413,31 @@ class Template:
         return ApiSpec(logical_id, stage, rate, burst)
 
     def api_routes(self) -> list[tuple[str, ApiRoute]]:
-        """(function logical id, route) for every Api event; resolvable before anything is created."""
+        """(function logical id, route) for every Api and HttpApi event; resolvable before anything
+        is created. An HttpApi event's payload format is its PayloadFormatVersion (SAM's default 2.0)."""
         routes: list[tuple[str, ApiRoute]] = []
         for logical_id in self.of_type("AWS::Serverless::Function"):
             events = (self.resources[logical_id].get("Properties") or {}).get("Events") or {}
             for event_name, event in events.items():
-                if event.get("Type") != "Api":
+                kind = event.get("Type")
+                if kind not in ("Api", "HttpApi"):
                     continue
                 properties = event.get("Properties") or {}
-                api = properties.get("RestApiId")
+                http = kind == "HttpApi"
+                api = properties.get("ApiId" if http else "RestApiId")
                 api_id = api["Ref"] if isinstance(api, dict) and "Ref" in api else None
+                # An HttpApi event without Path and Method is the API's $default route: every request.
+                path = properties.get("Path", "/{proxy+}" if http else None)
+                method = properties.get("Method", "ANY" if http else None)
+                if path is None or method is None:
+                    raise TemplateError(f"{logical_id}.{event_name}: an Api event needs Path and Method")
+                version = properties.get("PayloadFormatVersion", "2.0") if http else "1.0"
                 route = ApiRoute(
                     name=event_name,
-                    api=api_id or "ServerlessRestApi",
-                    path=_string(self.resolve(properties["Path"])),
-                    method=_string(self.resolve(properties["Method"])).upper(),
+                    api=api_id or (IMPLICIT_HTTP_API if http else IMPLICIT_REST_API),
+                    path=_string(self.resolve(path)),
+                    method=_string(self.resolve(method)).upper(),
+                    payload_version=_string(self.resolve(version)),
                 )
                 routes.append((logical_id, route))
         return routes

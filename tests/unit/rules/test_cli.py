@@ -57,6 +57,15 @@ def test_test_reads_an_api_gateway_event_and_prints_the_actions(capsys):
     )
 
 
+def test_test_reads_a_rest_apis_payload_format_1_event_too(capsys):
+    # Given a REST API's proxy event (payload format 1.0) for a metadata change
+    event_file = str(EVENTS.parent / "rest-api" / "Live.CallbackAfterSetMetadata.json")
+    # When the defaults are tested on it
+    assert main(["rules", "test", DEFAULTS, event_file, "--now", "1800000000"]) == 0
+    # Then the callback inside it is the one evaluated
+    assert "Live.CallbackAfterSetMetadata" in capsys.readouterr().out
+
+
 def test_test_reads_a_tencent_body_and_prints_the_verdict_and_state_changes(tmp_path, capsys):
     assert main(["rules", "test", DEFAULTS, banned_comment(tmp_path)]) == 0
     out = capsys.readouterr().out
