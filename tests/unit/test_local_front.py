@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from liveguard_local.stack.front import Route, proxy_event, proxy_response
+from liveguard_local.stack.front import LocalRequest, Route, proxy_event, proxy_response
 from liveguard_local.stack.template import ApiRoute, ApiSpec, Template
 from liveguard_local.stack.workers import Result
 
@@ -61,13 +61,14 @@ def _event(
 ) -> dict:
     return proxy_event(
         route,
-        "POST",
-        "/tencent/callback",
-        query,
-        headers if headers is not None else [("Content-Type", "application/json")],
-        body,
-        "203.0.113.7",
-        {},
+        LocalRequest(
+            "POST",
+            "/tencent/callback",
+            query,
+            headers if headers is not None else [("Content-Type", "application/json")],
+            body,
+            "203.0.113.7",
+        ),
     )
 
 

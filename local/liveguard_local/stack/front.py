@@ -26,7 +26,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -90,79 +90,74 @@ Invoke = Callable[[str, dict[str, Any]], Result]
 Report = Callable[[str, str, Result, str, str], None]  # function, records, result, outcome, detail
 
 
-def proxy_event(
-    route: Route,
-    method: str,
-    path: str,
-    query: str,
-    headers: list[tuple[str, str]],
-    body: bytes,
-    client_ip: str,
-    path_parameters: dict[str, str],
-) -> dict[str, Any]:
+@dataclass(frozen=True)
+class LocalRequest:
+    """One HTTP request to the front, as API Gateway sees it."""
+
+    method: str
+    path: str
+    query: str
+    headers: list[tuple[str, str]]
+    body: bytes
+    client_ip: str
+    path_parameters: dict[str, str] = field(default_factory=dict)
+
+
+def proxy_event(route: Route, request: LocalRequest) -> dict[str, Any]:
     """The proxy integration's event for one request, in the route's payload format."""
     build = http_api_event if route.route.payload_version == "2.0" else rest_api_event
-    return build(route, method, path, query, headers, body, client_ip, path_parameters)
+    return build(route, request)
 
 
-def rest_api_event(
-    route: Route,
-    method: str,
-    path: str,
-    query: str,
-    headers: list[tuple[str, str]],
-    body: bytes,
-    client_ip: str,
-    path_parameters: dict[str, str],
-) -> dict[str, Any]:
+def rest_api_event(route: Route, request: LocalRequest) -> dict[str, Any]:
     """The payload format 1.0 event (a REST API's proxy integration) for one request."""
     single: dict[str, str] = {}
     multi: dict[str, list[str]] = {}
-    for name, value in headers:
+    for name, value in request.headers:
         single[name] = value
         multi.setdefault(name, []).append(value)
-    single.setdefault("X-Forwarded-For", client_ip)
-    multi.setdefault("X-Forwarded-For", [client_ip])
+    single.setdefault("X-Forwarded-For", request.client_ip)
+    multi.setdefault("X-Forwarded-For", [request.client_ip])
     parameters: dict[str, str] = {}
     multi_parameters: dict[str, list[str]] = {}
-    for name, value in parse_qsl(query, keep_blank_values=True):
+    for name, value in parse_qsl(request.query, keep_blank_values=True):
         parameters[name] = value
         multi_parameters.setdefault(name, []).append(value)
     text: str | None
     encoded = False
-    if not body:
+    if not request.body:
         text = None
     else:
         try:
-            text = body.decode("utf-8")
+            text = request.body.decode("utf-8")
         except UnicodeDecodeError:
-            text, encoded = base64.b64encode(body).decode(), True
+            text, encoded = base64.b64encode(request.body).decode(), True
     now = datetime.now(UTC)
     stage = route.api.stage
     return {
         "resource": route.route.path,
-        "path": path,
-        "httpMethod": method,
+        "path": request.path,
+        "httpMethod": request.method,
         "headers": single,
         "multiValueHeaders": multi,
         "queryStringParameters": parameters or None,
         "multiValueQueryStringParameters": multi_parameters or None,
-        "pathParameters": path_parameters or None,
+        "pathParameters": request.path_parameters or None,
         "stageVariables": None,
         "requestContext": {
             "resourceId": "local",
             "resourcePath": route.route.path,
-            "httpMethod": method,
+            "httpMethod": request.method,
             "extendedRequestId": uuid.uuid4().hex[:16],
             "requestTime": now.strftime("%d/%b/%Y:%H:%M:%S +0000"),
-            "path": f"/{stage}{path}",
+            "path": f"/{stage}{request.path}",
             "accountId": ACCOUNT_ID,
             "protocol": "HTTP/1.1",
             "stage": stage,
             "domainPrefix": "localhost",
             "requestTimeEpoch": int(now.timestamp() * 1000),
             "requestId": str(uuid.uuid4()),
-            "identity": {"sourceIp": client_ip, "userAgent": single.get("User-Agent")},
+            "identity": {"sourceIp": request.client_ip, "userAgent": single.get("User-Agent")},
             "domainName": single.get("Host", "localhost"),
             "apiId": route.api.logical_id,
         },
@@ -178,31 +173,22 @@ _TEXT_TYPES = re.compile(
 )
 
 
-def http_api_event(
-    route: Route,
-    method: str,
-    path: str,
-    query: str,
-    headers: list[tuple[str, str]],
-    body: bytes,
-    client_ip: str,
-    path_parameters: dict[str, str],
-) -> dict[str, Any]:
+def http_api_event(route: Route, request: LocalRequest) -> dict[str, Any]:
     """The payload format 2.0 event (an HTTP API's default) for one request: header names in lower
     case, repeated headers and query parameters joined with commas, cookies apart, and no body key
     for an empty body
     (https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-develop-integrations-lambda.html)."""
     joined: dict[str, str] = {}
     cookies: list[str] = []
-    for name, value in headers:
+    for name, value in request.headers:
         lower = name.lower()
         if lower == "cookie":
             cookies.extend(part.strip() for part in value.split(";") if part.strip())
             continue
         joined[lower] = f"{joined[lower]},{value}" if lower in joined else value
-    joined.setdefault("x-forwarded-for", client_ip)
+    joined.setdefault("x-forwarded-for", request.client_ip)
     parameters: dict[str, str] = {}
-    for name, value in parse_qsl(query, keep_blank_values=True):
+    for name, value in parse_qsl(request.query, keep_blank_values=True):
         parameters[name] = f"{parameters[name]},{value}" if name in parameters else value
     now = datetime.now(UTC)
     stage = route.api.stage
@@ -210,12 +196,12 @@ def http_api_event(
     host = joined.get("host", "localhost")
     # A named stage's segment is part of the path API Gateway hands over; $default's is not (served
     # here without it either way, as sam local does).
-    raw_path = path if stage == "$default" else f"/{stage}{path}"
+    raw_path = request.path if stage == "$default" else f"/{stage}{request.path}"
     event: dict[str, Any] = {
         "version": "2.0",
         "routeKey": route_key,
         "rawPath": raw_path,
-        "rawQueryString": query,
+        "rawQueryString": request.query,
         "headers": joined,
         "requestContext": {
             "accountId": ACCOUNT_ID,
@@ -223,10 +209,10 @@ def http_api_event(
             "domainName": host,
             "domainPrefix": host.split(".", 1)[0],
             "http": {
-                "method": method,
+                "method": request.method,
                 "path": raw_path,
                 "protocol": "HTTP/1.1",
-                "sourceIp": client_ip,
+                "sourceIp": request.client_ip,
                 "userAgent": joined.get("user-agent", ""),
             },
             "requestId": uuid.uuid4().hex[:16] + "=",
@@ -241,16 +227,16 @@ def http_api_event(
         event["cookies"] = cookies
     if parameters:
         event["queryStringParameters"] = parameters
-    if path_parameters:
-        event["pathParameters"] = path_parameters
-    if body:
+    if request.path_parameters:
+        event["pathParameters"] = request.path_parameters
+    if request.body:
         content_type = joined.get("content-type", "").split(";", 1)[0].strip()
         try:
             if not _TEXT_TYPES.fullmatch(content_type):
-                raise UnicodeDecodeError("utf-8", body, 0, 0, "not a text content type")
-            event["body"] = body.decode("utf-8")
+                raise UnicodeDecodeError("utf-8", request.body, 0, 0, "not a text content type")
+            event["body"] = request.body.decode("utf-8")
         except UnicodeDecodeError:
-            event["body"], event["isBase64Encoded"] = base64.b64encode(body).decode(), True
+            event["body"], event["isBase64Encoded"] = base64.b64encode(request.body).decode(), True
     return event
 
 
@@ -366,13 +352,15 @@ class ApiFront:
                     return
                 event = proxy_event(
                     route,
-                    self.command,
-                    url.path,
-                    url.query,
-                    list(self.headers.items()),
-                    body,
-                    self.client_address[0],
-                    parameters,
+                    LocalRequest(
+                        self.command,
+                        url.path,
+                        url.query,
+                        list(self.headers.items()),
+                        body,
+                        self.client_address[0],
+                        parameters,
+                    ),
                 )
                 assert front._invoke is not None
                 assert front._report is not None
