@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import http.client as http_client
 import json
+import os
 import queue
 import random
 import statistics
@@ -128,6 +129,35 @@ class HotRoom:
     runs: list[Run] = field(default_factory=list)
     queued_share: float = 0.0
     latency: dict[str, float] = field(default_factory=dict)
+    cpu: dict[str, float] = field(default_factory=dict)  # CPU seconds of each process over the runs
+    runs_seconds: float = 0.0
+    cores: int = 1
+
+
+def _cpu_seconds(pid: int) -> float:
+    """A process's user and system CPU seconds so far (Linux's /proc)."""
+    with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_by_part(stack: Any) -> dict[str, float]:
+    """CPU seconds so far of each process of the local stack (the stack's own handles: a bench may
+    look inside); empty where /proc is not there."""
+    pids = {"this process (front, proxy, emulator, pollers)": os.getpid()}
+    moto = getattr(getattr(stack, "_moto", None), "_process", None)
+    if moto is not None:
+        pids["moto"] = moto.pid
+    parts: dict[str, float] = {}
+    try:
+        for name, pid in pids.items():
+            parts[name] = _cpu_seconds(pid)
+        for function, pool in getattr(stack, "_pools", {}).items():
+            instances = [i.process.pid for i in pool._instances if i.process is not None]
+            parts[function.removesuffix("Function").lower()] = sum(map(_cpu_seconds, instances))
+    except OSError:
+        return {}
+    return parts
 
 
 def _median(values: Sequence[float]) -> float:
@@ -380,12 +410,26 @@ def measure(
         drain = bench.drain(latency, backlog)
         result = HotRoom(drain=drain, latency=dict(latency))
         result.queued_share = sum(s.weight for s in scenarios if s.command not in quiet)
+        before, started = cpu_by_part(stack), time.monotonic()
         for run in range(runs):
             result.runs.append(bench.mute_run(run))
+        after = cpu_by_part(stack)
+        result.cpu = {part: after[part] - before.get(part, 0.0) for part in after}
+        result.runs_seconds = time.monotonic() - started
+        result.cores = os.cpu_count() or 1
     finally:
         proxy.handler.latency = {}
         bench.http.close()
     return result
+
+
+def receive_floor(latency: dict[str, float], per_batch: dict[str, float]) -> float:
+    """Milliseconds of stated latency in one batch: the receive and the delete (SQS) and the
+    moderator's calls."""
+    sqs, ddb = latency.get("sqs", 0.0), latency.get("dynamodb", 0.0)
+    sends = {"SendMessageBatch", "SendMessage"}
+    calls = sum(n * (sqs if op in sends else ddb) for op, n in per_batch.items())
+    return (2 * sqs + calls) * 1000
 
 
 def report(result: HotRoom, short: Callable[[str], str] = str) -> bool:
@@ -419,6 +463,19 @@ def report(result: HotRoom, short: Callable[[str], str] = str) -> bool:
         f" {drain.moderator_injected_s / batches * 1000:.1f} ms injected;"
         f" the actuator made {drain.actions} REST calls for the room meanwhile"
     )
+    # Information, not the target: the same batches less moto's own time (SQS's and DynamoDB's time
+    # in AWS is within the stated latency, which stays in). Means, so that the parts add up.
+    events = sum(c.events for c in cycles) / batches
+    mean_cycle = sum(c.done - c.received for c in cycles) / batches * 1000
+    moto_batch = (sum(drain.receive_moto_s) + sum(drain.delete_moto_s) + drain.moderator_moto_s) / batches
+    moto_batch *= 1000
+    floor = receive_floor(latency, per_batch)
+    print(
+        f"  means per batch: {mean_cycle:.1f} ms, {moto_batch:.1f} of them in moto; less moto's own time"
+        f" (the injected latency stays): {events / max(mean_cycle - moto_batch, 1e-3) * 1000:.0f} events/s;"
+        f" the stated latency alone ({floor:.1f} ms: receive, the moderator's calls, delete) allows"
+        f" {events / max(floor, 1e-3) * 1000:.0f}"
+    )
     share = result.queued_share
     print(
         f"  sustained: {rate:.0f} queued events/s (median window); at the issue's mix {share:.0%} of a"
@@ -448,6 +505,15 @@ def report(result: HotRoom, short: Callable[[str], str] = str) -> bool:
         + ", ".join("not seen" if m is None else f"{m:.2f} s" for m in mutes)
         + (f"; median {_median(timed):.2f} s" if timed else "")
     )
+    if result.cpu:
+        busy = sum(result.cpu.values())
+        print(
+            f"  CPU over those runs ({result.runs_seconds:.0f} s, {result.cores} cores shared with whatever"
+            f" else runs here): {busy:.1f} s, "
+            + ", ".join(
+                f"{part} {seconds:.1f}" for part, seconds in sorted(result.cpu.items(), key=lambda x: -x[1])
+            )
+        )
     kept_up = not refused and sent >= RATE * 0.95
     mute_met = len(timed) == len(mutes) and bool(timed) and _median(timed) <= TARGET_MUTE_S and kept_up
     print(
