@@ -249,6 +249,34 @@ def test_a_new_room_gets_its_default_metadata_through_the_whole_chain(local):
     assert any("ActuatorFunction" in line and " ok " in line for line in local.console)
 
 
+def test_a_paused_event_source_leaves_its_queue_alone_until_resumed(local):
+    # Given the moderator's pollers paused (as a disabled event source mapping)
+    (pollers,) = local.stack.pollers("ModeratorFunction")
+    assert pollers.pause(10)
+    try:
+        # When a room is created: its webhook is queued for the moderator
+        local.act("create_room", "host", RoomId="local-paused")
+        sqs = local.aws("sqs")
+
+        def queued() -> int:
+            attributes = sqs.get_queue_attributes(
+                QueueUrl=local.settings["queues"]["EventsQueue"],
+                AttributeNames=["ApproximateNumberOfMessages"],
+            )["Attributes"]
+            return int(attributes["ApproximateNumberOfMessages"])
+
+        wait_for(queued, 10, "the event in the events queue")
+        time.sleep(1.5)  # longer than a long poll: a poller that was not paused would have taken it
+        # Then it stays there, and the room gets no default metadata meanwhile
+        assert queued() == 1
+        assert local.metadata("local-paused") == {}
+    finally:
+        pollers.resume()
+    # And once resumed, the moderator takes it and the chain runs to the end
+    values = wait_for(lambda: local.metadata("local-paused"), 10, "the default metadata")
+    assert values.get("lg.rules-version") == "1"
+
+
 def test_a_comment_with_a_banned_term_comes_back_masked(local):
     local.act("create_room", "host", RoomId="local-2")
     local.act("enter_room", "viewer", RoomId="local-2")

@@ -347,6 +347,11 @@ class LocalStack:
             raise LocalStackError(f"{function} has no enabled Schedule event in this stack")
         return invoker.run_once()
 
+    def pollers(self, function: str) -> list[SqsPoller]:
+        """``function``'s SQS event source mappings (its pollers, one per source), to pause and
+        resume (benchmarks fill a queue with a backlog that way)."""
+        return [poller for poller in self._pollers if poller.function == function]
+
     def refuse_sqs_sends(self, queue_names: list[str]) -> None:
         """Make moto refuse SendMessage and SendMessageBatch to these queues (by name) with HTTP 503,
         as SQS does when unavailable; ``[]`` makes it take them again (motoserver's fault switch)."""

@@ -5,7 +5,8 @@ The first line on stdout is JSON, ``{"port": N}`` once listening or ``{"error": 
 then serves until its stdin closes (the parent stopped or died) or SIGTERM. SIGINT is ignored: Ctrl-C
 reaches the whole process group, and the parent stops everything in order.
 
-Four fixes to moto 5.2.5's SQS, which the app's FIFO semantics and its hostile-input handling depend on:
+Five fixes to moto 5.2.5's SQS, which the app's FIFO semantics, its hostile-input handling and the
+benchmarks' backlogs depend on:
 
 - Order after a timeout. When several in-flight messages of one FIFO group time out together, moto's
   ``receive_message`` checks each against the groups still held by the others (released only as the
@@ -26,6 +27,15 @@ Four fixes to moto 5.2.5's SQS, which the app's FIFO semantics and its hostile-i
 - Thread safety. moto's threaded server runs a DeleteMessage (which rebuilds the message list) and a
   SendMessage (which appends to it) at once, and the append can be lost. Sends, deletes and receives
   take one lock here.
+- Cost with a backlog. moto rebuilds a queue's attributes (three passes over every message, reading
+  the clock once per message per pass) several times per SendMessage, and once for each message a
+  receive hands out (its retention check): with thousands of messages queued, every send and
+  receive took tens to hundreds of milliseconds of moto's CPU, where SQS's cost does not grow with
+  the backlog; a DeleteMessage built every queued message's list of receipt handles. Here the counts
+  and the visible messages take one pass with one clock reading, the receive checks retention
+  against the queue's own setting, a delete looks among the messages in flight first, and the
+  attribute names moto converts each time are remembered, as is the list of moto's own modules,
+  which its server read from disk for every request. What each answers is unchanged.
 
 And one fault switch, off by default, for the spool's fault test: ``POST /_liveguard/sqs-faults``
 with ``{"refuse_send": ["<queue name>", ...]}`` (``"*"`` for every queue; ``[]`` turns it off) makes
@@ -37,6 +47,7 @@ JSON protocol (what boto3 and LiveGuard's own client speak) is refused.
 from __future__ import annotations
 
 import argparse
+import functools
 import io
 import json
 import os
@@ -61,10 +72,12 @@ def _receive_once(
     backend: Any, queue: Any, queue_name: str, count: int, visibility_timeout: int, names: list[str]
 ) -> tuple[list[Any], list[Any]]:
     """One pass over the queue: (the messages handed out, the visible messages seen)."""
+    from moto.core.utils import unix_time
     from moto.sqs.models import _filter_message_attributes
 
     result: list[Any] = []
     visible = queue.messages
+    retention, now = int(queue.message_retention_period), unix_time()
     for message in visible:  # timed out: no longer in flight
         queue.pending_messages.discard(message)
     held = queue.pending_message_groups if queue.fifo_queue else set()
@@ -79,7 +92,7 @@ def _receive_once(
         ):
             to_dead_letter.append(message)
             continue
-        if not backend.is_message_valid_based_on_retention_period(queue_name, message):
+        if retention + message.sent_timestamp / 1000 <= now:  # moto's retention check
             continue
         queue.pending_messages.add(message)
         message.mark_received(visibility_timeout=visibility_timeout)
@@ -92,6 +105,28 @@ def _receive_once(
         queue._messages.remove(message)
         _append(queue.dead_letter_queue, message)  # moved as it is: no deduplication on redrive
     return result, visible
+
+
+def _visible(self: Any) -> list[Any]:
+    """Queue.messages: visible and not delayed (Message.visible and .delayed), one clock reading."""
+    from moto.core.utils import unix_time_millis
+
+    now = unix_time_millis()
+    return [m for m in self._messages if now > m.visible_at and not now < m.delayed_until]
+
+
+def _not_visible(self: Any) -> int:
+    from moto.core.utils import unix_time_millis
+
+    now = unix_time_millis()
+    return sum(1 for m in self._messages if not now > m.visible_at)
+
+
+def _delayed(self: Any) -> int:
+    from moto.core.utils import unix_time_millis
+
+    now = unix_time_millis()
+    return sum(1 for m in self._messages if now < m.delayed_until)
 
 
 def _append(queue: Any, message: Any) -> None:
@@ -119,8 +154,20 @@ def _add_message(self: Any, message: Any) -> None:
 
 
 def _delete_message(self: Any, receipt_handle: str) -> None:
+    """Queue.delete_message, looking first among the messages in flight (a handful) rather than
+    building every queued message's list of handles; moto's own pass when the handle is not there."""
     with _STATE_LOCK:
-        _ORIGINAL["delete_message"](self, receipt_handle)
+        if receipt_handle in self.deleted_messages:
+            return  # already deleted: accepted again, as moto and SQS do
+        found = [m for m in self.pending_messages if m.had_receipt_handle(receipt_handle)]
+        if not found:
+            _ORIGINAL["delete_message"](self, receipt_handle)
+            return
+        for message in found:
+            self.pending_messages.discard(message)
+            self.deleted_messages.update(message.all_receipt_handles)
+        gone = {id(message) for message in found}
+        self._messages = [m for m in self._messages if id(m) not in gone]
 
 
 _ORIGINAL: dict[str, Any] = {}
@@ -172,6 +219,8 @@ def _receive_message(
 
 
 def apply_fixes() -> None:
+    from moto import backends
+    from moto.sqs import models
     from moto.sqs.models import Queue, SQSBackend
 
     _ORIGINAL["delete_message"] = Queue.delete_message
@@ -180,6 +229,16 @@ def apply_fixes() -> None:
     SQSBackend.receive_message = _receive_message  # type: ignore[method-assign]
     Queue.add_message = _add_message  # type: ignore[method-assign]
     Queue.delete_message = _delete_message  # type: ignore[method-assign]
+    # Every request (under the server's one lock) lists moto's package folder to find its backend.
+    modules = tuple(backends.list_of_moto_modules())
+    backends.list_of_moto_modules = lambda: modules
+    # A pure function of the name, run for each of a queue's 20-odd attributes every time moto rebuilds
+    # them (three times a SendMessage): remembered.
+    models.camelcase_to_underscores = functools.cache(models.camelcase_to_underscores)  # type: ignore[attr-defined]
+    Queue.messages = property(_visible)  # type: ignore[method-assign,assignment]
+    Queue.approximate_number_of_messages = property(lambda self: len(_visible(self)))  # type: ignore[method-assign,assignment]
+    Queue.approximate_number_of_messages_not_visible = property(_not_visible)  # type: ignore[method-assign,assignment]
+    Queue.approximate_number_of_messages_delayed = property(_delayed)  # type: ignore[method-assign,assignment]
 
 
 SQS_FAULTS_PATH = "/_liveguard/sqs-faults"
@@ -268,6 +327,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     from werkzeug.serving import make_server
 
+    # Its answers' headers and body are separate writes: with Nagle's algorithm on, a keep-alive
+    # client's delayed ACK holds the body up to 40 ms.
+    MotoRequestHandler.disable_nagle_algorithm = True
     try:
         server = make_server(
             args.host,

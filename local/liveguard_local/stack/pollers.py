@@ -12,7 +12,9 @@ event Lambda would build, and then, as Lambda does:
 
 Nothing is ever put back by hand: undeleted messages become visible again after the queue's
 visibility timeout, and go to the DLQ after ``maxReceiveCount`` receives; both are moto's doing.
-The number of pollers is the number of concurrent invocations the source may have.
+The number of pollers is the number of concurrent invocations the source may have. ``pause()``
+holds the pollers between batches (as disabling an event source mapping does) until ``resume()``:
+benchmarks fill a queue with a backlog that way.
 """
 
 from __future__ import annotations
@@ -107,6 +109,10 @@ class SqsPoller:
         self._report = report
         self._stopping = threading.Event()
         self._threads: list[threading.Thread] = []
+        self._running = threading.Event()
+        self._running.set()
+        self._parked = 0
+        self._parking = threading.Condition()
 
     def start(self) -> None:
         for index in range(self.concurrency):
@@ -120,6 +126,26 @@ class SqsPoller:
     def signal_stop(self) -> None:
         self._stopping.set()
 
+    def pause(self, timeout: float = 35.0) -> bool:
+        """Stop taking batches: each poller finishes the batch it holds (its receive, invocation and
+        deletes) and waits. True once every poller waits, False if one did not within ``timeout``."""
+        self._running.clear()
+        with self._parking:
+            return self._parking.wait_for(lambda: self._parked >= len(self._threads), timeout)
+
+    def resume(self) -> None:
+        """Take batches again after ``pause``."""
+        self._running.set()
+
+    def _park(self) -> None:
+        with self._parking:
+            self._parked += 1
+            self._parking.notify_all()
+        while not self._running.wait(0.1) and not self._stopping.is_set():
+            pass
+        with self._parking:
+            self._parked -= 1
+
     def stop(self, timeout: float = 35.0) -> None:
         self._stopping.set()
         deadline = time.monotonic() + timeout
@@ -128,6 +154,9 @@ class SqsPoller:
 
     def _run(self, sqs: Any) -> None:
         while not self._stopping.is_set():
+            if not self._running.is_set():
+                self._park()
+                continue
             try:
                 messages = self._receive(sqs)
             except Exception as error:  # moto unreachable (stopping) or refusing: try again shortly
