@@ -41,7 +41,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 MODERATOR, ACTUATOR = "ModeratorFunction", "ActuatorFunction"
-TARGET_DRAIN = 200.0  # queued events/s of one room
+TARGET_DRAIN = 200.0  # webhooks/s of one room, at the issue's mix
 TARGET_MUTE_S = 2.0
 RATE = 150.0  # webhooks/s of the room while the mute is timed
 BACKLOG = 2400  # queued events of one room
@@ -49,6 +49,10 @@ WINDOWS = 5
 MUTE_RUNS = 3
 RUN_SECONDS = 6.0
 SENDERS = 16  # connections posting the paced webhooks
+# Ingress instances for the paced runs: Lambda runs one invocation per instance and adds instances
+# as requests wait, so 150 webhooks/s at ~10-20 ms each keeps about 3 busy; the local stack starts
+# with one (enough for the counting, which posts one webhook at a time).
+INGRESS_INSTANCES = 4
 
 
 @dataclass
@@ -410,6 +414,7 @@ def measure(
         drain = bench.drain(latency, backlog)
         result = HotRoom(drain=drain, latency=dict(latency))
         result.queued_share = sum(s.weight for s in scenarios if s.command not in quiet)
+        stack.scale("IngressFunction", INGRESS_INSTANCES)
         before, started = cpu_by_part(stack), time.monotonic()
         for run in range(runs):
             result.runs.append(bench.mute_run(run))
@@ -481,9 +486,13 @@ def report(result: HotRoom, short: Callable[[str], str] = str) -> bool:
         f"  sustained: {rate:.0f} queued events/s (median window); at the issue's mix {share:.0%} of a"
         f" room's webhooks are queued, so {rate / share if share else 0:.0f} webhooks/s of the room"
     )
-    drain_met = rate >= TARGET_DRAIN and not drain.failed
+    # The room's webhooks, as the issue counts them and as every figure of scale.py is taken: at the
+    # issue's mix, where the callbacks no rule listens to never reach the room's group. A room whose
+    # every webhook were queued would sustain the queued rate above.
+    room_rate = rate / share if share else 0.0
+    drain_met = room_rate >= TARGET_DRAIN and not drain.failed
     print(
-        f"  one room >= {TARGET_DRAIN:.0f} webhooks/s, checked on queued events/s: "
+        f"  one room >= {TARGET_DRAIN:.0f} webhooks/s at the issue's mix: {room_rate:.0f}/s "
         + ("met" if drain_met else "MISSED")
         + (f" ({drain.failed} invocations failed)" if drain.failed else "")
     )

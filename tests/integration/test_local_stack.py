@@ -15,6 +15,7 @@ import sys
 import textwrap
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -511,6 +512,43 @@ def handler(event, context):
         "only_here": os.environ.get("ONLY_HERE"),
     }
 """
+
+
+def test_a_grown_function_runs_as_many_invocations_at_once_as_it_has_instances(tmp_path):
+    # Given a function with one instance, grown to two (as Lambda scales under load)
+    code = tmp_path / "code"
+    code.mkdir()
+    (code / "app.py").write_text(textwrap.dedent(HANDLER))
+    spec = WorkerSpec(
+        function="Grown",
+        name="Grown",
+        arn="arn:aws:lambda:us-east-1:123456789012:function:Grown",
+        handler="app.handler",
+        code_dir=str(code),
+        layer_dirs=(),
+        environment={"PATH": os.environ.get("PATH", "")},
+        memory=128,
+        timeout=5.0,
+        log_path=str(tmp_path / "Grown.log"),
+        log_group="/aws/lambda/Grown",
+    )
+    pool = FunctionPool(spec)
+    try:
+        pool.spawn()
+        assert pool.wait_ready() is None
+        assert pool.grow(2) is None
+        # When two slow invocations come at once
+        started = time.monotonic()
+        with ThreadPoolExecutor(max_workers=2) as invokers:
+            results = list(invokers.map(pool.invoke, [{"sleep": 1}, {"sleep": 1}]))
+        took = time.monotonic() - started
+        # Then they ran side by side, one in each instance, neither a cold start
+        assert {r.status for r in results} == {"ok"}
+        assert len({r.payload["pid"] for r in results}) == 2
+        assert not any(r.cold for r in results)
+        assert took < 1.9
+    finally:
+        pool.stop()
 
 
 def test_each_function_has_its_own_process_and_a_timed_out_instance_starts_cold(tmp_path):

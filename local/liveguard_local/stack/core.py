@@ -347,6 +347,16 @@ class LocalStack:
             raise LocalStackError(f"{function} has no enabled Schedule event in this stack")
         return invoker.run_once()
 
+    def scale(self, function: str, instances: int) -> None:
+        """Give ``function`` up to ``instances`` instances (a front's invocations then run that many at
+        once; an SQS source's pollers stay as many as they were), as Lambda scales a function under
+        load. Benchmarks that drive the API front at a high rate use it."""
+        failure = self._pools[function].grow(instances)
+        if failure is not None:
+            raise LocalStackError(
+                f"{function}: a new instance failed its init: {failure.get('errorMessage')}"
+            )
+
     def pollers(self, function: str) -> list[SqsPoller]:
         """``function``'s SQS event source mappings (its pollers, one per source), to pause and
         resume (benchmarks fill a queue with a backlog that way)."""

@@ -259,6 +259,21 @@ class FunctionPool:
             self._idle.put(instance)
         return failure
 
+    def grow(self, size: int) -> dict[str, Any] | None:
+        """Up to ``size`` instances, as Lambda adds concurrency under load: the new ones are spawned,
+        initialized and then take invocations; the first init error, if any."""
+        added = [_Instance(self.spec, self._context) for _ in range(size - len(self._instances))]
+        for instance in added:
+            instance.spawn()
+        failure: dict[str, Any] | None = None
+        for instance in added:
+            failure = failure or instance.wait_ready()
+            with self._lock:
+                self._instances.append(instance)
+                self.size = len(self._instances)
+            self._idle.put(instance)
+        return failure
+
     def invoke(self, event: Any) -> Result:
         instance = self._idle.get()
         try:
