@@ -171,7 +171,8 @@ def test_numbers_alone_stay_numbers():
 
 
 def test_ending_punctuation_is_not_read_as_a_letter():
-    assert TermList("t", ["free"]).mask("free!") == "****!"
+    assert TermList("t", ["free"]).mask("free! free!!") == "****! ****!!"
+    assert TermList("t", ["shit"]).first("sh!t") == "shit"
 
 
 def test_single_letters_are_joined_but_words_are_not():

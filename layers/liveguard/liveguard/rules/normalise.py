@@ -22,7 +22,7 @@ With ``evasion`` and ``spelling`` (term lists; not regex lists, whose patterns m
 
 5. **Leetspeak**: in a word that has letters, digits and symbols read as the letters they stand for
    (``LEET`` below: no standard table exists, so this one is small and ours). Numbers alone stay
-   numbers; ``!``, ``|`` and ``+`` only inside a word (``free!`` keeps its ``!``).
+   numbers; ``!``, ``|`` and ``+`` only with a letter after them in the word (``free!`` keeps its ``!``).
 6. **Spaced-out letters**: three or more single letters in a row, separated by the same separator
    (``f.r.e.e``, ``f r e e``, ``c-o-i-n-s``), are joined into one word; words of two letters or more
    are never joined, so no match is made across a real word boundary.
@@ -179,10 +179,8 @@ def _read_leetspeak(chars: list[str]) -> None:
             letter = LEET.get(char)
             if letter is None:
                 continue
-            if char in _LEET_INSIDE:
-                following = word[index + 1 : index + 2]
-                if not following or not (following.isalpha() or following in LEET):
-                    continue
+            if char in _LEET_INSIDE and not any(later.isalpha() for later in word[index + 1 :]):
+                continue  # ending punctuation: "coins!!" keeps its marks
             chars[offset + index] = letter
 
 
