@@ -143,6 +143,9 @@ def test_a_catastrophic_pattern_gives_up_within_its_time_bound():
         ("freeeee coins", "*************"),  # stretched letters
         ("fuuuuuck off", "******** off"),
         ("FREECOINS", "*********"),  # the words of a phrase run together
+        ("frее ϲοins!", "**********!"),  # lunate sigma looks like c
+        ("ＦＲＥＥ ＣＯＩＮＳ", "**********"),  # full width (Ｉ is I, not l)
+        ("f-r-3-3 c.0.i.n.s", "*****************"),  # spaced-out leetspeak
     ],
 )
 def test_an_evasion_is_read_and_masked_exactly_where_it_is(text, masked):
@@ -164,6 +167,12 @@ def test_turkish_dotted_and_dotless_i_fold_as_users_expect():
 def test_stretching_does_not_make_a_double_letter_out_of_a_single_one():
     assert SPAM.first("good") is None
     assert SPAM.first("gooood") == "god"  # three or more read as one or two
+
+
+def test_leetspeak_1_and_bar_stand_for_i_or_l():
+    terms = TermList("t", ["lick", "coins", "bullshit"])
+    assert terms.found("1ick c01ns bu1lsh!t |ick") == ["lick", "coins", "bullshit", "lick"]
+    assert terms.first("iick") is None  # a real i is not an l
 
 
 def test_numbers_alone_stay_numbers():

@@ -15,23 +15,27 @@ With ``evasion`` (the default), in this order:
 3. **Marks**: combining marks (categories Mn, Me) are stripped: ``f̶r̶e̶e̶`` and ``frée`` read ``free``.
 4. **Confusables**: a character that Unicode's confusables data (UTS #39, from the
    ``confusable-homoglyphs`` package) lists as a look-alike of one ASCII letter reads as that letter:
-   Cyrillic ``е`` or Greek ``ο`` in ``frее`` read ``free``. Only characters with a single ASCII letter
-   look-alike are mapped (1,357 of them).
+   Cyrillic ``е`` or Greek ``ο`` in ``frее`` read ``free``. Only characters with one ASCII letter
+   look-alike (in their own case when there are several) are mapped (1,225 of them), before
+   NFKC where NFKC would make them another non-ASCII letter (lunate sigma ``ϲ`` is ``c``).
 
 With ``evasion`` and ``spelling`` (term lists; not regex lists, whose patterns may be about digits):
 
 5. **Leetspeak**: in a word that has letters, digits and symbols read as the letters they stand for
    (``LEET`` below: no standard table exists, so this one is small and ours). Numbers alone stay
-   numbers; ``!``, ``|`` and ``+`` only with a letter after them in the word (``free!`` keeps its ``!``).
-6. **Spaced-out letters**: three or more single letters in a row, separated by the same separator
-   (``f.r.e.e``, ``f r e e``, ``c-o-i-n-s``), are joined into one word; words of two letters or more
-   are never joined, so no match is made across a real word boundary.
+   numbers; ``!`` and ``+`` only with a letter after them in the word (``free!`` keeps its ``!``).
+6. **Spaced-out letters** (before leetspeak, so ``4-r-5-e`` is one word): single letters or
+   leetspeak characters with the same separator between each, three or more apart by whitespace
+   (``f r e e``), two or more apart by a mark with or without whitespace around it (``f.r.e.e``,
+   ``c-o-i-n-s``, ``m.y``), are joined into one word; words of two letters or more are never
+   joined, so no match is made across a real word boundary.
 
 Stretched letters (``freeeee``) are read by the term's pattern, not here (``liveguard.rules.terms``).
 """
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -41,7 +45,7 @@ import regex  # type: ignore[import-untyped]  # (no types-regex in the pinned de
 
 LEET: dict[str, str] = {
     "0": "o",
-    "1": "i",
+    "1": "ı",
     "3": "e",
     "4": "a",
     "5": "s",
@@ -52,46 +56,69 @@ LEET: dict[str, str] = {
     "$": "s",
     "€": "e",
     "!": "i",
-    "|": "l",
+    "|": "ı",
     "+": "t",
 }
-"""Leetspeak: what a digit or symbol inside a word stands for. ``1`` reads ``i`` (``c01ns``), ``|``
-reads ``l``."""
-_LEET_INSIDE = frozenset("!|+")
-"""Symbols read as letters only when a letter follows (so ending punctuation stays punctuation)."""
+"""Leetspeak: what a digit or symbol inside a word stands for. ``1`` and ``|`` stand for ``i`` or
+``l`` (``c01ns``, ``1ick``): they read as ``ı`` (dotless i, which folding never leaves in a text),
+which term lists match against either letter."""
+EITHER_I_OR_L = "ı"
+_LEET_INSIDE = frozenset("!+")
+"""Symbols read as letters only when a letter (or a leetspeak digit) follows in the word (so ending
+punctuation stays punctuation)."""
 
 _TURKISH = {"İ": "i", "ı": "i", "i̇": "i"}
-_LEET_CHARS = regex.compile("[" + regex.escape("".join(LEET)) + "]")
+_LEET_CHARS = re.compile("[" + re.escape("".join(LEET)) + "]")
 _INVISIBLE = regex.compile(r"[\p{Cf}\p{Default_Ignorable_Code_Point}]")
-_TOKEN = regex.compile(r"[\p{L}\p{N}@$€!|+]+")
-_SPACED = regex.compile(
-    r"(?<![\p{L}\p{N}])\p{L}(?P<sep>[^\p{L}\p{N}]{1,3})\p{L}(?:(?P=sep)\p{L})+(?![\p{L}\p{N}])"
+_TOKEN = re.compile(r"(?:[^\W_]|[@$€!|+])+")
+_UNIT = r"(?:[^\W_]|[$@€!|+])"
+_MARK = r"[^\w\s$@€!|+]|_"
+_SPACED = re.compile(
+    rf"(?<!{_UNIT}){_UNIT}"
+    rf"(?:(?P<sep>\s{{1,3}}|(?:{_MARK})|\s?(?:{_MARK})\s?|\s\s?(?:{_MARK})\s\s?)"
+    rf"{_UNIT}(?:(?P=sep){_UNIT})*)(?!{_UNIT})"
 )
+"""Single letters (or leetspeak characters) with the same separator between each: whitespace, or
+one mark with optional whitespace around it."""
 
 
 @lru_cache(maxsize=1)
 def _confusables() -> dict[str, str]:
-    """Each non-ASCII character whose only ASCII look-alike (UTS #39) is one letter: that letter."""
+    """Each non-ASCII character that Unicode's confusables data (UTS #39) gives one ASCII letter
+    look-alike (in the character's own case when it gives several: Greek capital iota is ``I``, not
+    ``l``): that letter, lower case. Looked up before and after case folding (Cyrillic ``К`` looks
+    like ``K``, its small ``к`` like no ASCII letter)."""
     from confusable_homoglyphs.confusables import confusables_data  # type: ignore[import-untyped]
 
     mapping: dict[str, str] = {}
     for char, glyphs in confusables_data.items():
-        if char.isascii():
+        if char.isascii() or len(char) != 1:
             continue
-        letters = {
-            glyph["c"].casefold()
-            for glyph in glyphs
-            if glyph["c"].isascii() and glyph["c"].isalpha() and len(glyph["c"]) == 1
-        }
-        if len(letters) == 1:
-            mapping[char] = letters.pop()
+        letters = {glyph["c"] for glyph in glyphs if glyph["c"].isascii() and glyph["c"].isalpha()}
+        letters = {letter for letter in letters if len(letter) == 1}
+        if len({letter.lower() for letter in letters}) > 1:
+            same_case = {letter for letter in letters if letter.isupper() == char.isupper()}
+            letters = same_case
+        if len({letter.lower() for letter in letters}) == 1:
+            mapping[char] = letters.pop().lower()
     return mapping
 
 
 @lru_cache(maxsize=65536)
 def _fold_unit(unit: str, evasion: bool) -> str:
     """One character and its combining marks, folded (and with evasion: steps 2 to 4)."""
-    folded = unicodedata.normalize("NFKC", unit).casefold()
+    if evasion:
+        # Look-alikes first where NFKC would turn one into another non-ASCII letter (lunate sigma
+        # into final sigma); after it where NFKC gives ASCII (full-width I is I, not l).
+        confusables = _confusables()
+        unit = "".join(
+            char if unicodedata.normalize("NFKC", char).isascii() else confusables.get(char, char)
+            for char in unit
+        )
+    folded = unicodedata.normalize("NFKC", unit)
+    if evasion:
+        folded = "".join(confusables.get(char, char) for char in folded)
+    folded = folded.casefold()
     for turkish, plain in _TURKISH.items():
         folded = folded.replace(turkish, plain)
     if not evasion:
@@ -102,7 +129,6 @@ def _fold_unit(unit: str, evasion: bool) -> str:
     stripped = "".join(char for char in decomposed if unicodedata.category(char) not in ("Mn", "Me"))
     if stripped != decomposed:
         folded = unicodedata.normalize("NFC", stripped)
-    confusables = _confusables()
     return "".join(confusables.get(char, char) for char in folded)
 
 
@@ -131,34 +157,35 @@ def view(text: str, *, evasion: bool = True, spelling: bool = True) -> View:
     """``text`` normalised (the steps above), with where each character came from."""
     if text.isascii():
         # Nothing to fold but case, nothing invisible, no marks, no look-alikes: one for one.
-        folded = text.lower()
-        if not (evasion and spelling):
-            return View(folded, range(len(text)), range(1, len(text) + 1))
-        letters = list(folded)
-        _read_leetspeak(letters)
-        folded = "".join(letters)
-        identity = View(folded, range(len(text)), range(1, len(text) + 1))
-        return _join_spaced_letters(folded, identity.starts, identity.ends) or identity
-    chars: list[str] = []
-    starts: list[int] = []
-    ends: list[int] = []
-    for start, end in _units(text):
-        for char in _fold_unit(text[start:end], evasion):
-            chars.append(char)
-            starts.append(start)
-            ends.append(end)
-    if evasion and spelling:
-        _read_leetspeak(chars)
-        folded = "".join(chars)
-        joined = _join_spaced_letters(folded, starts, ends)
-        if joined is not None:
-            return joined
-        return View(folded, starts, ends)
-    return View("".join(chars), starts, ends)
+        seen = View(text.lower(), range(len(text)), range(1, len(text) + 1))
+    else:
+        chars: list[str] = []
+        starts: list[int] = []
+        ends: list[int] = []
+        for start, end in _units(text):
+            for char in _fold_unit(text[start:end], evasion):
+                chars.append(char)
+                starts.append(start)
+                ends.append(end)
+        seen = View("".join(chars), starts, ends)
+    if not (evasion and spelling):
+        return seen
+    # Spaced-out letters first, so that "4-r-5-e" is one word for leetspeak to read.
+    seen = _join_spaced_letters(seen.text, seen.starts, seen.ends) or seen
+    if not _LEET_CHARS.search(seen.text):
+        return seen
+    letters = list(seen.text)
+    _read_leetspeak(letters)
+    return View("".join(letters), seen.starts, seen.ends)
 
 
 def fold(text: str, *, evasion: bool = True) -> str:
     """The normalised form of a term (steps 1 to 5; a term's own spaces are kept)."""
+    if text.isascii():
+        letters = list(text.lower())
+        if evasion:
+            _read_leetspeak(letters)
+        return "".join(letters)
     chars = [char for start, end in _units(text) for char in _fold_unit(text[start:end], evasion)]
     if evasion:
         _read_leetspeak(chars)
@@ -179,7 +206,9 @@ def _read_leetspeak(chars: list[str]) -> None:
             letter = LEET.get(char)
             if letter is None:
                 continue
-            if char in _LEET_INSIDE and not any(later.isalpha() for later in word[index + 1 :]):
+            if char in _LEET_INSIDE and not any(
+                later.isalpha() or (later.isdigit() and later in LEET) for later in word[index + 1 :]
+            ):
                 continue  # ending punctuation: "coins!!" keeps its marks
             chars[offset + index] = letter
 
@@ -193,15 +222,19 @@ def _join_spaced_letters(text: str, starts: Sequence[int], ends: Sequence[int]) 
     drop: set[int] = set()
     for run in runs:
         sep = len(run.group("sep"))
+        if not run.group("sep").strip() and (len(run.group()) + sep) // (sep + 1) < 3:
+            continue  # two letters apart are two words ("a b"); three or more spaced ones are one
         index = run.start() + 1
         while index < run.end():
             drop.update(range(index, index + sep))
             index += sep + 1
+    if not drop:
+        return None
     kept = [index for index in range(len(text)) if index not in drop]
     return View("".join(text[i] for i in kept), [starts[i] for i in kept], [ends[i] for i in kept])
 
 
-_STRETCHED = regex.compile(r"(\p{L})\1\1+")
+_STRETCHED = re.compile(r"([^\W\d_])\1\1+")
 
 
 def unstretched(seen: View) -> list[View]:
@@ -214,7 +247,7 @@ def unstretched(seen: View) -> list[View]:
     return [_collapse(seen, runs, 2), _collapse(seen, runs, 1)]
 
 
-def _collapse(seen: View, runs: list[regex.Match[str]], keep: int) -> View:
+def _collapse(seen: View, runs: list[re.Match[str]], keep: int) -> View:
     chars: list[str] = []
     starts: list[int] = []
     ends: list[int] = []

@@ -28,11 +28,12 @@ import logging
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Literal
 
 import regex  # type: ignore[import-untyped]  # (no types-regex in the pinned dev set)
 
-from liveguard.rules.normalise import View, collapse_term, fold, unstretched, view
+from liveguard.rules.normalise import EITHER_I_OR_L, View, collapse_term, fold, unstretched, view
 
 logger = logging.getLogger(__name__)
 
@@ -64,6 +65,8 @@ _WORD = rf"[^\W{_SPACELESS}]"
 """A word character of a script written with spaces: what a word boundary is between."""
 _IS_WORD = regex.compile(_WORD)
 _WORDS = regex.compile(_WORD + "+")
+_ASCII_WORDS = re.compile(r"\w+", re.ASCII)
+"""``_WORDS`` for ASCII text (the same words, without the Script lookups' cost)."""
 
 REGEX_TIMEOUT = 0.02
 """Seconds one search of a regex list may take on one text; past that the list counts as not
@@ -125,6 +128,39 @@ class _Phrase:
     end_wild: bool
 
 
+_RUN = regex.compile(r"(.)\1*")
+
+
+def _runs(word: str) -> list[tuple[str, int]]:
+    return [(run.group(1), len(run.group())) for run in _RUN.finditer(word)]
+
+
+def _loose(word: str) -> str:
+    """A word with ``i``, ``l`` and leetspeak's ``ı`` alike and its runs of a letter as one letter:
+    the key under which a stretched or leetspoken word finds its term."""
+    same = "".join(EITHER_I_OR_L if char in "il" else char for char in word)
+    return "".join(char for char, _ in _runs(same))
+
+
+def _compatible(seen: str, term: str) -> bool:
+    """Whether a text word (evasion view) is the term word stretched (three or more of a letter for
+    one or two) or with leetspeak's ``ı`` for an ``i`` or an ``l``."""
+    return _loose_pattern(term).fullmatch(seen) is not None
+
+
+@lru_cache(maxsize=16384)
+def _loose_pattern(term: str) -> re.Pattern[str]:
+    parts = []
+    for char, count in _runs(term):
+        letter = f"[{char}{EITHER_I_OR_L}]" if char in "il" else re.escape(char)
+        parts.append(f"{letter}(?:{letter}{letter}+)?" if count == 1 else f"{letter}{{{count},}}")
+    return re.compile("".join(parts))
+
+
+_LOOSE_NEEDED = re.compile(rf"{EITHER_I_OR_L}|(\w)\1\1")
+"""A text needs the loose lookup when it has leetspeak's either-letter or a stretched run."""
+
+
 def _is_word_char(char: str) -> bool:
     return bool(_IS_WORD.match(char))
 
@@ -146,14 +182,17 @@ class TermList:
         self.evasion = evasion
         written = list(dict.fromkeys(term.strip() for term in terms if term.strip()))
         self._allowed: TermList | None = None
+        self._last: tuple[str, list[TermMatch]] | None = None
         self._regex: regex.Pattern[str] | None = None
         self._literal: re.Pattern[str] | None = None
         self._literal_terms: dict[str, str] = {}
         self._literal_edges: dict[str, tuple[bool, bool]] = {}
         self._first: dict[str, list[_Phrase]] = {}
+        self._loose_first: dict[str, list[_Phrase]] = {}
         self._suffixes: dict[int, dict[str, list[_Phrase]]] = {}
         self._prefixes: dict[int, dict[str, list[_Phrase]]] = {}
         self._patterns: list[str] = []
+        self._wild = False
         if match == "regex":
             self._compile_regex(written)
             self.terms = frozenset(written)
@@ -166,7 +205,10 @@ class TermList:
             self._allowed = TermList(f"{name}.except", allowed, match=mode, evasion=evasion)
 
     def _fold(self, term: str) -> str:
-        folded = fold(term, evasion=self.evasion).strip()
+        # A term's own leetspeak 1 is an i ("4r5e", "g1c"); texts' stays either letter.
+        # Read as a text is (spaced-out letters joined: the term "f.u.c.k" is "fuck").
+        folded = view(term).text if self.evasion else fold(term, evasion=False)
+        folded = folded.strip().replace(EITHER_I_OR_L, "i")
         return collapse_term(folded) if self.evasion else folded
 
     def _compile_terms(self, written: list[str]) -> None:
@@ -197,6 +239,7 @@ class TermList:
                 self._literal_edges[folded] = edges
                 literal.append(folded)
         self.terms = frozenset(folded_terms)
+        self._wild = bool(self._suffixes or self._prefixes)
         if literal:
             self._literal = re.compile(_literal_trie(literal))
 
@@ -208,6 +251,11 @@ class TermList:
             bucket = self._prefixes.setdefault(len(first), {}).setdefault(first, [])
         else:
             bucket = self._first.setdefault(first, [])
+            if self.evasion:
+                loose = self._loose_first.setdefault(_loose(first), [])
+                if phrase not in loose:
+                    loose.append(phrase)
+                    loose.sort(key=lambda item: len(item.words), reverse=True)
         if all(other.words != phrase.words or other.end_wild != phrase.end_wild for other in bucket):
             bucket.append(phrase)
             bucket.sort(key=lambda item: len(item.words), reverse=True)
@@ -255,15 +303,24 @@ class TermList:
         """Every occurrence in ``text``, left to right, not overlapping, with its original span."""
         if self._empty or not text:
             return []
+        last = self._last
+        if last is not None and last[0] == text:
+            return list(last[1])  # the engine scans a comment, then masks the same text
+        found = self._matches(text)
+        self._last = (text, found)
+        return list(found)
+
+    def _matches(self, text: str) -> list[TermMatch]:
         # Regex lists see invisibles, marks and look-alikes removed, never leetspeak nor joined
         # letters (a pattern may be about digits).
         seen = view(text, evasion=self.evasion, spelling=self.mode != "regex")
         if self.mode == "regex":
             spans = self._regex_spans(seen)
         else:
-            spans = []
-            for variant in unstretched(seen) if self.evasion else [seen]:
-                spans.extend(self._spans(variant))
+            spans = self._word_spans(seen)
+            if self._literal is not None:
+                for variant in _literal_variants(seen) if self.evasion else [seen]:
+                    spans.extend(self._literal_spans(variant))
         if self._allowed is not None and spans:
             allowed = [(match.start, match.end) for match in self._allowed.matches(text)]
             spans = [span for span in spans if not any(a <= span[0] and span[1] <= b for a, b in allowed)]
@@ -284,26 +341,33 @@ class TermList:
             if m.end() > m.start()
         ]
 
-    def _spans(self, seen: View) -> list[tuple[int, int, str]]:
-        """(original start, original end, term) of each match in one view."""
+    def _literal_spans(self, seen: View) -> list[tuple[int, int, str]]:
+        """(original start, original end, term) of each literal term's match in one view."""
+        assert self._literal is not None
         text = seen.text
         spans: list[tuple[int, int, str]] = []
-        if self._literal is not None:
-            for m in self._literal.finditer(text):
-                start, end = m.start(), m.end()
-                if end <= start:
-                    continue
-                before, after = self._literal_edges[m.group()]
-                if before and start > 0 and _is_word_char(text[start - 1]):
-                    continue
-                if after and end < len(text) and _is_word_char(text[end]):
-                    continue
-                spans.append((seen.starts[start], seen.ends[end - 1], self._literal_terms[m.group()]))
+        for m in self._literal.finditer(text):
+            start, end = m.start(), m.end()
+            if end <= start:
+                continue
+            before, after = self._literal_edges[m.group()]
+            if before and start > 0 and _is_word_char(text[start - 1]):
+                continue
+            if after and end < len(text) and _is_word_char(text[end]):
+                continue
+            spans.append((seen.starts[start], seen.ends[end - 1], self._literal_terms[m.group()]))
+        return spans
+
+    def _word_spans(self, seen: View) -> list[tuple[int, int, str]]:
+        """(original start, original end, term) of each phrase's match in the view."""
+        text = seen.text
+        spans: list[tuple[int, int, str]] = []
         if self._first or self._suffixes or self._prefixes:
-            words = list(_WORDS.finditer(text))
+            words = list((_ASCII_WORDS if text.isascii() else _WORDS).finditer(text))
+            loose = self.evasion and _LOOSE_NEEDED.search(text) is not None
             index = 0
             while index < len(words):
-                found = self._phrase_at(text, words, index)
+                found = self._phrase_at(text, words, index, loose)
                 if found is None:
                     index += 1
                     continue
@@ -313,10 +377,14 @@ class TermList:
                 index += count
         return spans
 
-    def _phrase_at(self, text: str, words: list[regex.Match[str]], index: int) -> tuple[_Phrase, int] | None:
+    def _phrase_at(
+        self, text: str, words: list[re.Match[str]], index: int, loose: bool
+    ) -> tuple[_Phrase, int] | None:
         word = words[index].group()
         candidates = self._first.get(word, [])
-        if self._suffixes or self._prefixes:
+        if loose and _LOOSE_NEEDED.search(word):
+            candidates = [*candidates, *self._loose_first.get(_loose(word), ())]
+        if self._wild:
             candidates = list(candidates)
             for length, bucket in self._suffixes.items():
                 if len(word) >= length:
@@ -324,13 +392,15 @@ class TermList:
             for length, bucket in self._prefixes.items():
                 if len(word) >= length:
                     candidates.extend(bucket.get(word[:length], ()))
+        if not candidates:
+            return None
         for phrase in candidates:
             count = len(phrase.words)
             if index + count <= len(words) and self._follows(phrase, text, words, index):
                 return phrase, count
         return None
 
-    def _follows(self, phrase: _Phrase, text: str, words: list[regex.Match[str]], index: int) -> bool:
+    def _follows(self, phrase: _Phrase, text: str, words: list[re.Match[str]], index: int) -> bool:
         last = len(phrase.words) - 1
         for offset, expected in enumerate(phrase.words):
             word = words[index + offset].group()
@@ -346,7 +416,7 @@ class TermList:
             elif offset == 0 and phrase.start_wild:
                 if not word.endswith(expected):
                     return False
-            elif word != expected:
+            elif word != expected and not (self.evasion and _compatible(word, expected)):
                 return False
         return True
 
@@ -367,6 +437,21 @@ class TermList:
         if not hidden:
             return text
         return "".join(char if index in hidden else original for index, original in enumerate(text))
+
+
+def _literal_variants(seen: View) -> list[View]:
+    """The views literal terms are matched in: stretched runs read as two letters and as one, and
+    leetspeak's ``ı`` as ``i`` and as ``l`` (one for one, so the origins stay)."""
+    variants = []
+    for variant in unstretched(seen):
+        if EITHER_I_OR_L in variant.text:
+            for letter in "il":
+                variants.append(
+                    View(variant.text.replace(EITHER_I_OR_L, letter), variant.starts, variant.ends)
+                )
+        else:
+            variants.append(variant)
+    return variants
 
 
 def _disjoint(spans: list[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
