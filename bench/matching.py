@@ -28,6 +28,7 @@ import contextlib
 import hashlib
 import importlib.util
 import random
+import re
 import statistics
 import sys
 import time
@@ -225,7 +226,7 @@ def bench_catch(terms_sets: dict[str, list[str]], per_term: int, seed: int = 3) 
 @contextlib.contextmanager
 def without(step: str) -> Iterator[None]:
     """One evasion step switched off (to measure what it costs)."""
-    from liveguard.rules import normalise
+    from liveguard.rules import normalise, terms
 
     saved: dict[str, object] = {}
     try:
@@ -240,19 +241,16 @@ def without(step: str) -> Iterator[None]:
             saved["_join_spaced_letters"] = normalise._join_spaced_letters
             normalise._join_spaced_letters = lambda text, starts, ends: None  # type: ignore[assignment]
         elif step == "stretched":
-            saved["unstretched"] = normalise.unstretched
-            normalise.unstretched = lambda seen: [seen]  # type: ignore[assignment]
-            from liveguard.rules import terms
-
+            # Words: a run of three or more no longer stands for one or two; literals: no collapse.
             saved["terms.unstretched"] = terms.unstretched
-            terms.unstretched = normalise.unstretched  # type: ignore[attr-defined]
+            terms.unstretched = lambda seen: [seen]  # type: ignore[attr-defined]
+            saved["terms._LOOSE_NEEDED"] = terms._LOOSE_NEEDED
+            terms._LOOSE_NEEDED = re.compile(normalise.EITHER_I_OR_L)  # type: ignore[attr-defined]
         yield
     finally:
         for name, value in saved.items():
-            if name == "terms.unstretched":
-                from liveguard.rules import terms
-
-                terms.unstretched = value  # type: ignore[attr-defined]
+            if name.startswith("terms."):
+                setattr(terms, name.removeprefix("terms."), value)
             else:
                 setattr(normalise, name, value)
         normalise._fold_unit.cache_clear()

@@ -251,3 +251,13 @@ def test_any_text_is_matched_without_error_and_masking_changes_only_match_spans(
 @given(text=st.text(max_size=200))
 def test_a_regex_list_searches_any_text_without_error(text):
     TermList("links", [r"https?://\S+", r"\d{6,}"], match="regex").matches(text)
+
+
+def test_a_terms_own_run_of_three_needs_three_in_the_text():
+    terms = TermList("t", ["kkk"])
+    assert terms.first("kk") is None
+    assert terms.first("kkkkk") == "kkk"
+
+
+def test_of_two_terms_that_read_alike_the_plainer_is_reported():
+    assert TermList("t", ["s_h_i_t", "shit"]).first("oh s.h.i.t") == "shit"

@@ -208,8 +208,7 @@ class TermList:
         # A term's own leetspeak 1 is an i ("4r5e", "g1c"); texts' stays either letter.
         # Read as a text is (spaced-out letters joined: the term "f.u.c.k" is "fuck").
         folded = view(term).text if self.evasion else fold(term, evasion=False)
-        folded = folded.strip().replace(EITHER_I_OR_L, "i")
-        return collapse_term(folded) if self.evasion else folded
+        return folded.strip().replace(EITHER_I_OR_L, "i")
 
     def _compile_terms(self, written: list[str]) -> None:
         literal: list[str] = []
@@ -230,7 +229,9 @@ class TermList:
                 if self.evasion and len(words) > 1:  # "freecoins" for "free coins"
                     self._index(_Phrase(term, ("".join(words),), start_wild, end_wild))
             else:
-                # Substring mode, or a term with spaceless-script text or punctuation: a literal.
+                # Substring mode, or a term with spaceless-script text or punctuation: a literal,
+                # its runs of a letter as two (as the texts' are read).
+                folded = collapse_term(folded) if self.evasion else folded
                 self._literal_terms.setdefault(folded, term)
                 edges = (
                     self.mode == "word" and not start_wild and _is_word_char(folded[0]),
@@ -252,13 +253,8 @@ class TermList:
         else:
             bucket = self._first.setdefault(first, [])
             if self.evasion:
-                loose = self._loose_first.setdefault(_loose(first), [])
-                if phrase not in loose:
-                    loose.append(phrase)
-                    loose.sort(key=lambda item: len(item.words), reverse=True)
-        if all(other.words != phrase.words or other.end_wild != phrase.end_wild for other in bucket):
-            bucket.append(phrase)
-            bucket.sort(key=lambda item: len(item.words), reverse=True)
+                _add(self._loose_first.setdefault(_loose(first), []), phrase)
+        _add(bucket, phrase)
 
     def _compile_regex(self, patterns: list[str]) -> None:
         if len(patterns) > MAX_REGEX_PATTERNS:
@@ -437,6 +433,21 @@ class TermList:
         if not hidden:
             return text
         return "".join(char if index in hidden else original for index, original in enumerate(text))
+
+
+def _add(bucket: list[_Phrase], phrase: _Phrase) -> None:
+    """A phrase into its index bucket (longest first); of two spelt alike, the plainer written one
+    is kept ("shit" rather than "s_h_i_t", which reads the same)."""
+    for index, other in enumerate(bucket):
+        if other.words == phrase.words and (other.start_wild, other.end_wild) == (
+            phrase.start_wild,
+            phrase.end_wild,
+        ):
+            if len(phrase.written) < len(other.written):
+                bucket[index] = phrase
+            return
+    bucket.append(phrase)
+    bucket.sort(key=lambda item: len(item.words), reverse=True)
 
 
 def _literal_variants(seen: View) -> list[View]:
