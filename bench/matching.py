@@ -229,8 +229,15 @@ def without(step: str) -> Iterator[None]:
     from liveguard.rules import normalise, terms
 
     saved: dict[str, object] = {}
+    normalise._fold_unit.cache_clear()
     try:
-        if step == "look-alikes":
+        if step == "invisibles":
+            saved["_INVISIBLE"] = normalise._INVISIBLE
+            normalise._INVISIBLE = re.compile(r"(?!)")  # type: ignore[assignment]
+        elif step == "marks":
+            saved["_MARKS"] = normalise._MARKS
+            normalise._MARKS = frozenset()  # type: ignore[assignment]
+        elif step == "look-alikes":
             normalise._fold_unit.cache_clear()
             saved["_confusables"] = normalise._confusables
             normalise._confusables = lambda: {}  # type: ignore[assignment]
@@ -323,7 +330,7 @@ def bench_false_positives(words_per_language: int, sentences: int, seed: int = 5
         print(f"  word+evasion hits, e.g.: {', '.join(examples[:12])}")
     # What each evasion step costs: word+evasion's hits with the step off, less with it on.
     costs = []
-    for step in ["look-alikes", "leetspeak", "joined letters", "stretched"]:
+    for step in ["invisibles", "marks", "look-alikes", "leetspeak", "joined letters", "stretched"]:
         with without(step):
             terms = configs["word+evasion"]()
             hits = sum(_hits(terms, words) for words, _ in corpora.values())

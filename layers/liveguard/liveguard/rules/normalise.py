@@ -71,6 +71,8 @@ punctuation stays punctuation)."""
 
 _TURKISH = {"İ": "i", "ı": "i", "i̇": "i"}
 _LEET_CHARS = re.compile("[" + re.escape("".join(LEET)) + "]")
+_MARKS = frozenset({"Mn", "Me"})
+"""The combining marks step 3 strips (Unicode general categories)."""
 _INVISIBLE = regex.compile(r"[\p{Cf}\p{Default_Ignorable_Code_Point}]")
 _TOKEN = re.compile(r"(?:[^\W_]|[@$€!|+])+")
 _UNIT = r"(?:[^\W_]|[$@€!|+])"
@@ -130,7 +132,7 @@ def _fold_unit(unit: str, evasion: bool) -> str:
     if _INVISIBLE.search(folded):
         folded = _INVISIBLE.sub("", folded)
     decomposed = unicodedata.normalize("NFD", folded)
-    stripped = "".join(char for char in decomposed if unicodedata.category(char) not in ("Mn", "Me"))
+    stripped = "".join(char for char in decomposed if unicodedata.category(char) not in _MARKS)
     if stripped != decomposed:
         folded = unicodedata.normalize("NFC", stripped)
     return "".join(confusables.get(char, char) for char in folded)
