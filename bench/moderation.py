@@ -150,7 +150,8 @@ def bench_engine(events_count: int, rounds: int) -> bool:
     from liveguard.webhooks.models import parse_callback
 
     rng = random.Random(7)
-    # Banned terms match as substrings: words of 5 to 10 letters, a third of them two-word phrases.
+    # Banned terms (word mode with evasion, the default): words of 5 to 10 letters, a third of them
+    # two-word phrases.
     unique: set[str] = set()
     while len(unique) < 1000:
         words = [

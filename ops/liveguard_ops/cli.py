@@ -173,6 +173,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     test.add_argument("--admin", default="administrator", help="the AdminIdentifier (its events are echoes)")
     test.add_argument("--now", type=float, help="the time to decide at, unix seconds (default: now)")
+    test.add_argument(
+        "--json", action="store_true", help="print one JSON object per event (for CI), nothing else"
+    )
     test.set_defaults(run=rules_test_command)
     _add_ops(commands)
     _add_local(commands)

@@ -75,12 +75,60 @@ def _describe_change(change: Any) -> str:
     return f"sanction {change.user_id} {change.sanction} in {change.room_id} until {change.until}"
 
 
+def _visible(text: str) -> str:
+    """``text`` quoted, its invisible characters written as escapes (``fr\\u200bee``)."""
+    import unicodedata
+
+    shown = "".join(
+        f"\\u{ord(char):04x}" if unicodedata.category(char) in ("Cf", "Cc", "Zl", "Zp") else char
+        for char in text
+    )
+    return f'"{shown}"'
+
+
+def _describe_hit(hit: Any) -> str:
+    where = f"{hit.field} {hit.key}" if hit.key is not None else hit.field
+    if hit.index:
+        where += f" #{hit.index}"
+    return (
+        f"{hit.list} {_json(hit.term)} in {where} [{hit.start}:{hit.end}] {_visible(hit.text)}  [{hit.rule}]"
+    )
+
+
+def _event_json(path: str, command: str, event: Any, decision: Any, before: bool) -> dict[str, Any]:
+    """One event's result as ``rules test --json`` prints it."""
+    verdict = decision.verdict
+    if verdict is None and before:
+        answer: dict[str, Any] | None = {"action": "deliver", "code": 0, "rule": None}
+    elif verdict is None:
+        answer = None
+    else:
+        answer = {"action": verdict.action, "code": verdict.code, "rule": verdict.rule}
+        if verdict.reason:
+            answer["reason"] = verdict.reason
+        if verdict.msg_body is not None:
+            answer["msg_body"] = verdict.msg_body
+    return {
+        "event": path,
+        "command": command,
+        "room": event.room_key,
+        "operator": event.operator,
+        "echo": False,
+        "fired": list(decision.fired),
+        "verdict": answer,
+        "matches": [hit.model_dump(mode="json") for hit in decision.matches],
+        "actions": [action.model_dump(mode="json") for action in decision.actions],
+        "changes": [change.model_dump(mode="json") for change in decision.changes],
+    }
+
+
 def rules_test_command(args: argparse.Namespace) -> int:
     from liveguard.memory import MemoryState
     from liveguard.messages import event_id
     from liveguard.rules.engine import evaluate, snapshots_from_admin
     from liveguard.webhooks.models import BEFORE_COMMANDS, CallbackInvalid, parse_callback
 
+    as_json = bool(getattr(args, "json", False))
     rules = _load(args.file)
     if rules is None:
         return 1
@@ -90,7 +138,8 @@ def rules_test_command(args: argparse.Namespace) -> int:
     except (OSError, ValueError, KeyError, TypeError) as error:
         print(f"{args.state}: cannot use this state file: {error}", file=sys.stderr)
         return 1
-    print(f"{args.file}: {rules.summary()}")
+    if not as_json:
+        print(f"{args.file}: {rules.summary()}")
     status = 0
     for position, path in enumerate(args.events):
         # Each file is an event of its own, even one given twice (a repeat counts again).
@@ -99,21 +148,43 @@ def rules_test_command(args: argparse.Namespace) -> int:
             command, body, raw, app = _read_event(path)
             event = parse_callback(command, body)
         except (OSError, ValueError, binascii.Error, CallbackInvalid) as error:
-            print(f"\n{path}: cannot read this event: {error}")
+            if as_json:
+                print(_json({"event": path, "error": f"cannot read this event: {error}"}))
+            else:
+                print(f"\n{path}: cannot read this event: {error}")
             status = 1
             continue
         who = event.operator or "-"
-        print(f"\n{path}: {command}, room {event.room_key or '-'}, operator {who}")
         if event.operator == args.admin:
             snapshots = snapshots_from_admin(event)
-            print("  echo of the admin: recorded, not moderated")
-            for snapshot in snapshots:
-                print(f"  change:  {_describe_change(snapshot)}")
+            if as_json:
+                print(
+                    _json(
+                        {
+                            "event": path,
+                            "command": command,
+                            "room": event.room_key,
+                            "operator": event.operator,
+                            "echo": True,
+                            "changes": [snapshot.model_dump(mode="json") for snapshot in snapshots],
+                        }
+                    )
+                )
+            else:
+                print(f"\n{path}: {command}, room {event.room_key or '-'}, operator {who}")
+                print("  echo of the admin: recorded, not moderated")
+                for snapshot in snapshots:
+                    print(f"  change:  {_describe_change(snapshot)}")
             state.apply(snapshots, event_id=applied_as, now=now)
             continue
         decision = evaluate(
             event, state, rules, now=now, admin=args.admin, event_id=event_id(app, command, raw)
         )
+        state.apply(decision.changes, event_id=applied_as, now=now)
+        if as_json:
+            print(_json(_event_json(path, command, event, decision, command in BEFORE_COMMANDS)))
+            continue
+        print(f"\n{path}: {command}, room {event.room_key or '-'}, operator {who}")
         print(f"  fired:   {', '.join(decision.fired) or '(none)'}")
         verdict = decision.verdict
         if verdict is not None:
@@ -125,10 +196,11 @@ def rules_test_command(args: argparse.Namespace) -> int:
                 print(f"           MsgBody {_json(verdict.msg_body)}")
         elif command in BEFORE_COMMANDS:
             print("  verdict: deliver (ErrorCode 0), no rule decided")
+        for hit in decision.matches:
+            print(f"  match:   {_describe_hit(hit)}")
         for action in decision.actions:
             delay = f" after {action.delay_seconds} s" if action.delay_seconds else ""
             print(f"  action:  {action.command} {_json(action.params)}{delay}  [{action.rule}]")
         for change in decision.changes:
             print(f"  change:  {_describe_change(change)}  [{change.rule}]")
-        state.apply(decision.changes, event_id=applied_as, now=now)
     return status

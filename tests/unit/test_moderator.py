@@ -917,3 +917,47 @@ def test_the_audit_never_says_a_rule_fired_when_it_did_not_decide_inline(struck,
     # Then nothing is recorded as fired: the gift was delivered, and no rule decided that
     assert outcome.rules == ()
     assert table.audit_for_room(ROOM) == []
+
+
+# --- what matched is audited and logged ---------------------------------------------------------------
+
+TERMS_RULES = """\
+version: 1
+terms:
+  spam: [free coins]
+rules:
+  - name: comment-terms
+    on: [Group.CallbackAfterSendMsg]
+    when: {terms: [spam]}
+    strike: true
+"""
+
+
+def test_the_audit_and_the_log_say_what_matched_where(table, queue, caplog):
+    # Given the engine with a term list, and a comment hiding a term behind a zero-width space
+    from liveguard.rules.engine import evaluate
+    from liveguard.rules.loader import parse_rules
+
+    moderator = build_moderator(state=table, actions=queue, evaluate=evaluate, rules=parse_rules(TERMS_RULES))
+    text = "get fr\u200bee c0ins now"
+    # When it is moderated
+    with caplog.at_level("INFO", logger="liveguard.moderator"):
+        moderator.moderate(comment(text))
+    # Then the audit names the list, the term, the field and the original span
+    (record,) = table.audit_for_room(ROOM)
+    assert record["matches"] == [
+        {
+            "rule": "comment-terms",
+            "list": "spam",
+            "term": "free coins",
+            "field": "MsgBody",
+            "key": None,
+            "index": 0,
+            "start": 4,
+            "end": 15,
+            "text": text[4:15],
+        }
+    ]
+    # And so does the moderator's log line
+    (line,) = [r for r in caplog.records if r.getMessage() == "event moderated"]
+    assert line.matches == ["comment-terms: spam 'free coins' in MsgBody[4:15]"]

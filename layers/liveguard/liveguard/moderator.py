@@ -320,6 +320,7 @@ class Moderator:
                 kind="event",
                 command=envelope.command,
                 rules=list(decision.fired),
+                matches=list(decision.matches),
                 actions=actions,
                 changes=list(decision.changes),
                 # What Tencent was answered, for a before-callback; else the engine's opinion.
@@ -354,7 +355,16 @@ class Moderator:
         self._queue(record.actions)
         logger.info(
             "event moderated",
-            extra={**log, "actions": [m.command for m in record.actions], "changes": len(record.changes)},
+            extra={
+                **log,
+                "actions": [m.command for m in record.actions],
+                "changes": len(record.changes),
+                # What matched, so a moderator reading the log sees why without the audit.
+                "matches": [
+                    f"{hit.rule}: {hit.list} {hit.term!r} in {hit.key or hit.field}[{hit.start}:{hit.end}]"
+                    for hit in record.matches
+                ],
+            },
         )
         return replace(
             base,

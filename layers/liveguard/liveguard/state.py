@@ -32,7 +32,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from liveguard.messages import ActionMessage
-from liveguard.rules.outcome import StateChange
+from liveguard.rules.outcome import StateChange, TermHit
 from liveguard.rules.verdict import Verdict
 
 DAY = 86_400
@@ -122,6 +122,9 @@ class AuditRecord(BaseModel):
     kind: Literal["event", "action"]
     command: str = Field(min_length=1, description="the CallbackCommand, or the REST command")
     rules: list[str] = Field(default_factory=list, description="the rules that fired, in order")
+    matches: list[TermHit] = Field(
+        default_factory=list, description="what their terms matched: list, term, field, original span"
+    )
     actions: list[ActionMessage] = Field(default_factory=list)
     changes: list[StateChange] = Field(default_factory=list)
     verdict: Verdict | None = None

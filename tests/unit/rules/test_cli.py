@@ -123,3 +123,41 @@ def test_test_refuses_an_invalid_rules_file(tmp_path, capsys):
     rules_file.write_text("rules: []\nextra: 1\n")
     assert main(["rules", "test", str(rules_file), banned_comment(tmp_path)]) == 1
     assert "extra: is not a field here" in capsys.readouterr().err
+
+
+def evasive_comment(tmp_path: Path) -> str:
+    document = body(
+        "Group.CallbackBeforeSendMsg",
+        MsgBody=[{"MsgType": "TIMTextElem", "MsgContent": {"Text": "get fr\u200bee c0ins now"}}],
+    )
+    return write_json(tmp_path / "evasive.json", document)
+
+
+def test_test_prints_what_matched_with_its_original_span(tmp_path, capsys):
+    assert main(["rules", "test", DEFAULTS, evasive_comment(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert '"Text": "get *********** now"' in out
+    assert 'match:   banned "free coins" in MsgBody [4:15] "fr\\u200bee c0ins"  [comment-terms]' in out
+
+
+def test_test_json_prints_one_object_per_event_for_ci(tmp_path, capsys):
+    # Given an evasive banned comment and a clean gift
+    events = [evasive_comment(tmp_path), str(EVENTS / "Live.CallbackBeforeSendGift.json")]
+    # When they are tested with --json
+    assert main(["rules", "test", DEFAULTS, *events, "--json", "--now", "1800000000"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    # Then each line is one event's JSON object, and nothing else is printed
+    first, second = (json.loads(line) for line in lines)
+    assert first["fired"] == ["comment-terms"]
+    assert first["verdict"]["action"] == "rewrite"
+    assert first["verdict"]["code"] == 0
+    assert first["verdict"]["msg_body"][0]["MsgContent"]["Text"] == "get *********** now"
+    assert [(m["list"], m["term"], m["field"], m["start"], m["end"]) for m in first["matches"]] == [
+        ("banned", "free coins", "MsgBody", 4, 15)
+    ]
+    assert first["changes"] == [
+        {"room_id": "live-room-1", "rule": "comment-terms", "kind": "strike", "user_id": "viewer-7"}
+    ]
+    assert first["actions"] == []
+    assert second["verdict"] == {"action": "deliver", "code": 0, "rule": None}
+    assert second["matches"] == []

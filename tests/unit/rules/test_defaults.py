@@ -429,3 +429,36 @@ def test_every_action_of_every_default_scenario_validates_against_its_command(sc
         request = COMMANDS[action.command].model_validate(action.params)
         # Then they are accepted, and already in the form Tencent is sent
         assert request.to_wire() == action.params
+
+
+# --- evasions the default terms catch, and what matched ------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "masked"),
+    [
+        ("get fr\u200bee c0ins now", "get *********** now"),
+        ("FREE   COINS!!", "************!!"),
+        ("b.u.y f.o.l.l.o.w.e.r.s", "***********************"),
+        ("快加微信吧", "快***吧"),
+    ],
+)
+def test_the_default_terms_catch_evasions_and_mask_exactly_them(text, masked):
+    decision = decide(comment(text))
+    assert decision.verdict is not None
+    assert decision.verdict.msg_body is not None
+    assert decision.verdict.msg_body[0]["MsgContent"]["Text"] == masked
+
+
+def test_a_decision_says_which_term_matched_where():
+    decision = decide(comment("ok fr33 coins"))
+    [hit] = decision.matches
+    assert (hit.rule, hit.list, hit.term, hit.field, hit.start, hit.end, hit.text) == (
+        "comment-terms",
+        "banned",
+        "free coins",
+        "MsgBody",
+        3,
+        13,
+        "fr33 coins",
+    )

@@ -438,3 +438,92 @@ def test_every_mistake_in_a_file_is_reported_not_only_the_first():
         parse_rules(text)
     # Then both are reported, one line each
     assert [line.split(":")[0] for line in raised.value.errors] == ['rule "comment-terms"', 'rule "end"']
+
+
+# --- term lists: match, evasion, except ----------------------------------------------------------------
+
+
+def test_a_term_list_without_match_is_word_mode_with_evasion():
+    terms = parse_rules(rules_text(COMMENT_RULE, terms="banned: {terms: [ass]}")).terms["banned"]
+    assert (terms.mode, terms.evasion) == ("word", True)
+    assert terms.first("classic") is None
+    assert terms.first("a$$") == "ass"
+
+
+def test_match_evasion_and_except_are_read_per_list():
+    terms = parse_rules(
+        rules_text(
+            COMMENT_RULE,
+            terms="banned: {terms: [ass], match: substring, evasion: false, except: [classic]}",
+        )
+    ).terms["banned"]
+    assert (terms.mode, terms.evasion) == ("substring", False)
+    assert terms.first("classic") is None
+    assert terms.first("bass") == "ass"
+    assert terms.first("a$$") is None
+
+
+def test_except_may_be_a_file_relative_to_the_rules_file(tmp_path: Path):
+    (tmp_path / "allowed.txt").write_text("# allowed\nclassic\n", encoding="utf-8")
+    rules_file = tmp_path / "rules.yaml"
+    rules_file.write_text(
+        rules_text(
+            COMMENT_RULE, terms="banned: {terms: [ass], match: substring, except: {file: allowed.txt}}"
+        ),
+        encoding="utf-8",
+    )
+    terms = load_rules(rules_file).terms["banned"]
+    assert terms.first("a classic") is None
+    assert terms.first("bass") == "ass"
+
+
+def test_an_unreadable_except_file_is_named():
+    assert 'terms.banned.except.file: cannot read "nope.txt"' in mistake(
+        COMMENT_RULE, terms="banned: {terms: [ass], except: {file: nope.txt}}"
+    )
+
+
+def test_an_unknown_match_mode_is_refused():
+    assert "terms.banned.match" in mistake(COMMENT_RULE, terms="banned: {terms: [ass], match: fuzzy}")
+
+
+def test_a_bad_regex_names_the_list_and_the_pattern():
+    assert "terms.banned: pattern '(unclosed'" in mistake(
+        COMMENT_RULE.replace("verdict: mask", "verdict: reject"),
+        terms="banned: {terms: ['(unclosed'], match: regex}",
+    )
+
+
+def test_too_many_regex_lists_are_refused():
+    lists = "\n  ".join(f"r{index}: {{terms: ['x{index}'], match: regex}}" for index in range(9))
+    assert "at most 8" in mistake(COMMENT_RULE, terms=f"banned: [free coins]\n  {lists}")
+
+
+def test_no_rules_file_can_make_a_2_kb_comment_stall_the_ingress():
+    # Given a rules file with as many regex lists as allowed, each full of backtracking bombs,
+    # every one used by a comment rule whose verdict the ingress decides inline
+    from liveguard.ingress import ANSWER_BUDGET
+    from liveguard.rules.engine import InlineRules
+    from tests.unit.rules.fakes import comment
+
+    bombs = "['(a+)+$', '(a|aa)*c', '(\\w+\\s?)+$', '(.*a){12}']"
+    lists = "\n  ".join(f"r{index}: {{terms: {bombs}, match: regex}}" for index in range(8))
+    rules = parse_rules(
+        rules_text(
+            f"""\
+            - name: comment-regex
+              on: [Group.CallbackBeforeSendMsg]
+              when: {{terms: [{", ".join(f"r{index}" for index in range(8))}]}}
+              verdict: reject
+            """,
+            terms=f"banned: [free coins]\n  {lists}",
+        )
+    )
+    # When the ingress decides a 2 KB comment built to trigger them
+    import time
+
+    started = time.perf_counter()
+    verdict = InlineRules(rules, admin="administrator").verdict(comment("a" * 2047 + "!"))
+    # Then it answers well within its budget (the searches give up: no match, the comment is delivered)
+    assert time.perf_counter() - started < ANSWER_BUDGET / 2
+    assert verdict is None

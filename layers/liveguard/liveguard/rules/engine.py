@@ -25,6 +25,7 @@ from pydantic import ValidationError
 from liveguard.rules.compiled import CompiledRule, RuleSet
 from liveguard.rules.model import TEXT_FIELDS
 from liveguard.rules.outcome import (
+    MAX_HITS,
     Action,
     AddStrike,
     Decision,
@@ -34,6 +35,7 @@ from liveguard.rules.outcome import (
     SaveSnapshot,
     StateChange,
     StateView,
+    TermHit,
 )
 from liveguard.rules.variables import VARIABLES
 from liveguard.rules.verdict import DELIVER, DROP, REJECT, Verdict
@@ -189,6 +191,7 @@ class _Evaluation:
         self._counts: dict[tuple[str, str, int], int] = {}
         self.added_strikes: dict[str, int] = {}
         self.added_violations: dict[str, int] = {}
+        self._hits: list[TermHit] = []
 
     @property
     def metadata(self) -> dict[str, str | None]:
@@ -209,6 +212,7 @@ class _Evaluation:
         actions: list[Action] = []
         changes: list[StateChange] = []
         fired: list[str] = []
+        hits: list[TermHit] = []
         # Up to the rule that gave the answered verdict, rules with a verdict are the answer's: that
         # one fires, unchecked (it decided); the others did not hold when it was decided.
         pending = self.answered
@@ -223,10 +227,12 @@ class _Evaluation:
             elif self.verdict_only and rule.verdict is None and not (rule.strike or rule.violation):
                 continue  # nothing it does can change the verdict: not evaluated, no state read for it
             else:
+                self._hits = []
                 keys = self._match(rule)
             if keys is None:
                 continue
             fired.append(rule.name)
+            hits.extend(self._hits[: MAX_HITS - len(hits)])
             if verdict is None and rule.verdict is not None:
                 verdict = self._verdict(rule)
             changes.extend(self._changes(rule, keys))
@@ -237,7 +243,7 @@ class _Evaluation:
             actions.extend(self._actions(rule, keys))
         if self.answered is not None:
             verdict = self.answered
-        return Decision(verdict=verdict, actions=_unique(actions), changes=changes, fired=fired)
+        return Decision(verdict=verdict, actions=_unique(actions), changes=changes, fired=fired, matches=hits)
 
     # --- conditions, cheapest first; the matched metadata keys when the rule fires, else None ---
 
@@ -272,7 +278,8 @@ class _Evaluation:
         return keys
 
     def _terms(self, rule: CompiledRule, keys: list[str]) -> list[str] | None:
-        """The keys whose values hold a term (metadata), ``keys`` when another text does; None: no term."""
+        """The keys whose values hold a term (metadata), ``keys`` when another text does; None: no term.
+        What matched is left in ``self._hits`` (the first field that holds a term)."""
         fields = TEXT_FIELDS.get(self.command, ())
         if rule.fields is not None:
             fields = tuple(field for field in fields if field in rule.fields)
@@ -282,13 +289,40 @@ class _Evaluation:
                 hits = [
                     key
                     for key in keys
-                    if (value := values[key]) and any(terms.first(value) for terms in rule.terms)
+                    if (value := values[key]) and self._scan(rule, field, value, key=key, index=0)
                 ]
                 if hits:
                     return hits
-            elif any(terms.first(text) for text in _texts(self.event, field) for terms in rule.terms):
-                return keys
+            else:
+                found = [
+                    self._scan(rule, field, text, key=None, index=index)
+                    for index, text in enumerate(_texts(self.event, field))
+                ]
+                if any(found):
+                    return keys
         return None
+
+    def _scan(self, rule: CompiledRule, field: str, text: str, *, key: str | None, index: int) -> bool:
+        """Whether a term of the rule's lists is in ``text``; each match recorded in ``self._hits``."""
+        found = False
+        for terms in rule.terms:
+            for match in terms.matches(text):
+                found = True
+                if len(self._hits) < MAX_HITS:
+                    self._hits.append(
+                        TermHit(
+                            rule=rule.name,
+                            list=match.list,
+                            term=match.term,
+                            field=field,
+                            key=key,
+                            index=index,
+                            start=match.start,
+                            end=match.end,
+                            text=match.text[:200],
+                        )
+                    )
+        return found
 
     def _state_holds(self, rule: CompiledRule) -> bool:
         if rule.sanctioned is not None and (

@@ -34,9 +34,10 @@ from liveguard.rules.model import (
     ActionSpec,
     Rule,
     RulesFile,
+    TermFile,
 )
 from liveguard.rules.template import Template, TemplateInvalid, compile_template
-from liveguard.rules.terms import TermList, normalize
+from liveguard.rules.terms import MAX_REGEX_LISTS, TermList, TermsInvalid, normalize
 from liveguard.rules.variables import VARIABLES
 from liveguard.webhooks.commands import GIFT_BEFORE, MESSAGE_BEFORE, MODERATION_RESULT
 from liveguard.webhooks.models import KNOWN_COMMANDS
@@ -213,26 +214,48 @@ class _Compiler:
 
     def _term_lists(self) -> dict[str, TermList]:
         lists: dict[str, TermList] = {}
+        regex_lists = [name for name, spec in self.model.terms.items() if spec.match == "regex"]
+        if len(regex_lists) > MAX_REGEX_LISTS:
+            self.errors.append(
+                f"terms: {len(regex_lists)} regex lists ({', '.join(regex_lists)}): at most {MAX_REGEX_LISTS}"
+                " (each is bounded in time on every text)"
+            )
         for name, spec in self.model.terms.items():
             if not re.match(NAME_PATTERN, name):
                 self.errors.append(f"terms.{name}: a term list's name is letters, digits, '.', '_', '-'")
                 continue
             words = list(spec.terms)
             if spec.file is not None:
-                path = self.base_dir / spec.file
-                try:
-                    lines = path.read_text(encoding="utf-8").splitlines()
-                except OSError as error:
-                    self.errors.append(f'terms.{name}.file: cannot read "{spec.file}": {error.strerror}')
+                lines = self._read_terms(f"terms.{name}.file", spec.file)
+                if lines is None:
                     continue
-                except UnicodeDecodeError:
-                    self.errors.append(f'terms.{name}.file: "{spec.file}" is not UTF-8 text')
+                words.extend(lines)
+            allowed = spec.except_
+            if isinstance(allowed, TermFile):
+                read = self._read_terms(f"terms.{name}.except.file", allowed.file)
+                if read is None:
                     continue
-                words.extend(
-                    line.strip() for line in lines if line.strip() and not line.lstrip().startswith("#")
+                allowed = read
+            try:
+                lists[name] = TermList(
+                    name, words, match=spec.match, evasion=spec.evasion, exceptions=allowed
                 )
-            lists[name] = TermList(name, words)
+            except TermsInvalid as error:
+                self.errors.append(f"terms.{name}: {error}")
         return lists
+
+    def _read_terms(self, where: str, file: str) -> list[str] | None:
+        """The terms of a file (one a line, blank lines and ``#`` comments left out); None once the
+        reason it cannot be read is in the errors."""
+        try:
+            lines = (self.base_dir / file).read_text(encoding="utf-8").splitlines()
+        except OSError as error:
+            self.errors.append(f'{where}: cannot read "{file}": {error.strerror}')
+            return None
+        except UnicodeDecodeError:
+            self.errors.append(f'{where}: "{file}" is not UTF-8 text')
+            return None
+        return [line.strip() for line in lines if line.strip() and not line.lstrip().startswith("#")]
 
 
 @dataclass
@@ -392,7 +415,7 @@ class _RuleCompiler:
             mask = normalize(verdict.mask_char)
             for name in self.rule.when.terms or []:
                 terms = self.terms.get(name)
-                if terms is not None and any(mask in term for term in terms.terms):
+                if terms is not None and terms.mode != "regex" and any(mask in term for term in terms.terms):
                     self._error(
                         "verdict.mask_char",
                         f'term list "{name}" has a term containing "{verdict.mask_char}": '

@@ -126,12 +126,29 @@ def _term_source(value: object) -> object:
     return {"terms": value} if isinstance(value, list) else value
 
 
+class TermFile(_Strict):
+    """Terms kept in a file: one a line, ``#`` comments, relative to the rules file."""
+
+    file: str = Field(min_length=1)
+
+
 class TermSource(_Strict):
     """A named term list: inline ``terms``, a ``file`` (one term a line, ``#`` comments, relative to the
-    rules file), or both."""
+    rules file), or both; how it matches (``liveguard.rules.terms``) and what it allows."""
 
     file: str | None = Field(default=None, min_length=1)
     terms: list[str] = Field(default_factory=list)
+    match: Literal["word", "substring", "regex"] = Field(
+        default="word", description="word (between word boundaries), substring, or regex (Python patterns)"
+    )
+    evasion: bool = Field(
+        default=True, description="read through invisible characters, marks, look-alikes, leetspeak, ..."
+    )
+    except_: list[str] | TermFile = Field(
+        default_factory=list,
+        alias="except",
+        description="terms or phrases whose span cancels a match inside it (an allow list)",
+    )
 
     @model_validator(mode="after")
     def _has_a_source(self) -> Self:

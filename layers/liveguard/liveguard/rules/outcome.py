@@ -96,6 +96,28 @@ class Action(BaseModel):
     delay_seconds: int = Field(default=0, ge=0, le=900, description="run no sooner than this after the event")
 
 
+class TermHit(BaseModel):
+    """What a rule's ``when.terms`` matched: the list, the term (as written in it; a regex list's
+    pattern), where (the field; the metadata key, or the text element's position among the field's
+    texts) and the span of the original text (``text`` is ``original[start:end]``)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    rule: str = Field(min_length=1)
+    list: str = Field(min_length=1)
+    term: str
+    field: str = Field(min_length=1, description="MsgBody, Metadata, RoomName, Notice or TextContent")
+    key: str | None = Field(default=None, description="the metadata key whose value matched")
+    index: int = Field(default=0, ge=0, description="which of the field's texts (a message's text elements)")
+    start: int = Field(ge=0)
+    end: int = Field(ge=0)
+    text: str = Field(description="the original characters that made the match (at most 200)")
+
+
+MAX_HITS = 20
+"""Hits a decision keeps (the first ones): enough to say why, small enough for the audit record."""
+
+
 class Decision(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -103,3 +125,6 @@ class Decision(BaseModel):
     actions: list[Action] = Field(default_factory=list)
     changes: list[StateChange] = Field(default_factory=list)
     fired: list[str] = Field(default_factory=list, description="names of the rules that fired, in order")
+    matches: list[TermHit] = Field(
+        default_factory=list, description="what the fired rules' terms matched, in order (at most MAX_HITS)"
+    )
