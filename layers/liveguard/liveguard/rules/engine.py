@@ -37,6 +37,7 @@ from liveguard.rules.outcome import (
     StateView,
     TermHit,
 )
+from liveguard.rules.terms import regex_budget
 from liveguard.rules.variables import VARIABLES
 from liveguard.rules.verdict import DELIVER, DROP, REJECT, Verdict
 from liveguard.webhooks.models import (
@@ -208,6 +209,10 @@ class _Evaluation:
         candidates = self.rules.by_command.get(self.command)
         if not candidates or not self.room:
             return Decision(verdict=self.answered)
+        with regex_budget():  # all the decision's regex searches share one bound
+            return self._run(candidates)
+
+    def _run(self, candidates: tuple[CompiledRule, ...]) -> Decision:
         verdict: Verdict | None = None
         actions: list[Action] = []
         changes: list[StateChange] = []

@@ -26,7 +26,10 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterable
+import time
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Literal
@@ -70,7 +73,24 @@ _ASCII_WORDS = re.compile(r"\w+", re.ASCII)
 
 REGEX_TIMEOUT = 0.02
 """Seconds one search of a regex list may take on one text; past that the list counts as not
-matching (and a warning is logged): no rules file can stall the ingress (ANSWER_BUDGET 1.5 s)."""
+matching (and a warning is logged)."""
+REGEX_DECISION_BUDGET = 0.1
+"""Seconds all the regex searches of one decision may take together (``regex_budget``): a message of
+many text elements, each searched by each regex list, cannot add up past it, so no rules file can
+stall the ingress (ANSWER_BUDGET 1.5 s). A search that would start past it counts as no match."""
+_regex_deadline: ContextVar[float | None] = ContextVar("regex_deadline", default=None)
+
+
+@contextmanager
+def regex_budget(seconds: float = REGEX_DECISION_BUDGET) -> Iterator[None]:
+    """Within it, every regex search shares one deadline ``seconds`` from now (one decision's)."""
+    token = _regex_deadline.set(time.monotonic() + seconds)
+    try:
+        yield
+    finally:
+        _regex_deadline.reset(token)
+
+
 MAX_REGEX_PATTERNS = 100
 """Patterns in one regex list (they compile into one expression, searched once per text)."""
 MAX_REGEX_LENGTH = 500
@@ -326,8 +346,17 @@ class TermList:
 
     def _regex_spans(self, seen: View) -> list[tuple[int, int, str]]:
         assert self._regex is not None
+        timeout = REGEX_TIMEOUT
+        deadline = _regex_deadline.get()
+        if deadline is not None:
+            timeout = min(timeout, deadline - time.monotonic())
+            if timeout <= 0:
+                logger.warning(
+                    "term list %s: the decision's regex time is spent, counted as no match", self.name
+                )
+                return []
         try:
-            found = list(self._regex.finditer(seen.text, timeout=REGEX_TIMEOUT))
+            found = list(self._regex.finditer(seen.text, timeout=timeout))
         except TimeoutError:
             logger.warning("term list %s: regex search timed out, counted as no match", self.name)
             return []
