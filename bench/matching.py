@@ -127,20 +127,21 @@ def marks(term: str, rng: random.Random) -> str:
     return "".join(char + mark if char.isalpha() and (every or rng.random() < 0.5) else char for char in term)
 
 
-def look_alikes(term: str, rng: random.Random) -> str:
+def _substituted(term: str, rng: random.Random, table: dict[str, list[str]]) -> str:
+    """``term`` with one to three of its letters that ``table`` knows replaced by a stand-in."""
     chars = list(term)
-    candidates = [i for i in _letters(term) if chars[i].lower() in LOOK_ALIKES]
+    candidates = [i for i in _letters(term) if chars[i].lower() in table]
     for index in rng.sample(candidates, min(len(candidates), rng.randint(1, 3))):
-        chars[index] = rng.choice(LOOK_ALIKES[chars[index].lower()])
+        chars[index] = rng.choice(table[chars[index].lower()])
     return "".join(chars)
+
+
+def look_alikes(term: str, rng: random.Random) -> str:
+    return _substituted(term, rng, LOOK_ALIKES)
 
 
 def leetspeak(term: str, rng: random.Random) -> str:
-    chars = list(term)
-    candidates = [i for i in _letters(term) if chars[i].lower() in COMMON_LEET]
-    for index in rng.sample(candidates, min(len(candidates), rng.randint(1, 3))):
-        chars[index] = rng.choice(COMMON_LEET[chars[index].lower()])
-    return "".join(chars)
+    return _substituted(term, rng, COMMON_LEET)
 
 
 def separated(term: str, rng: random.Random) -> str:
