@@ -315,6 +315,38 @@ def test_two_rules_with_one_name_are_refused():
     assert message == 'rule "comment-terms": name: another rule has this name'
 
 
+@pytest.mark.parametrize(
+    ("change", "where", "word"),
+    [
+        ("  verdict: mask\n  strike: yes\n", 'rule "comment-terms": strike', "yes"),
+        ("  verdict: mask\n  enabled: off\n", 'rule "comment-terms": enabled', "off"),
+        ("  verdict: mask\n  snapshot: n\n", 'rule "comment-terms": snapshot', "n"),
+        ("  verdict: mask\n  strike: 1\n", 'rule "comment-terms": strike', "1"),
+    ],
+)
+def test_a_yaml_1_1_boolean_word_in_a_rule_is_refused(change: str, where: str, word: str):
+    # Given a YAML 1.1 word (or a number) where the docs ask for true or false
+    message = mistake(COMMENT_RULE.replace("  verdict: mask\n", change))
+    # Then the file is refused, naming the field and what to write
+    assert message == f'{where}: write true or false, not "{word}"'
+
+
+def test_a_yaml_1_1_boolean_word_in_a_term_list_or_threshold_is_refused():
+    message = mistake(
+        """\
+        - name: mute
+          on: [Group.CallbackBeforeSendMsg]
+          when: {strikes: {within: 600, at_least: 3, new_only: on}}
+          verdict: reject
+        """,
+        terms="banned: {terms: [free coins], evasion: no}",
+    )
+    assert message.splitlines() == [
+        'terms.banned.evasion: write true or false, not "no"',
+        'rule "mute": when.strikes.new_only: write true or false, not "on"',
+    ]
+
+
 def test_a_rule_name_that_would_break_state_keys_is_refused():
     message = mistake(COMMENT_RULE.replace("name: comment-terms", "name: comment#terms"))
     assert message.startswith('rule "comment#terms": name: String should match pattern')

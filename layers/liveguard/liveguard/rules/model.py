@@ -118,6 +118,17 @@ def _one_or_many(value: object) -> object:
 OneOrMany = Annotated[list[str], BeforeValidator(_one_or_many)]
 
 
+def _true_or_false(value: object) -> object:
+    """Only YAML's ``true``/``false``: pydantic alone would take ``"yes"``, ``"off"`` or ``1`` (the
+    loader reads YAML 1.1's ``yes``/``no``/``on``/``off`` as text, so they arrive here as strings)."""
+    if not isinstance(value, bool):
+        raise ValueError(f'write true or false, not "{value}"')
+    return value
+
+
+Flag = Annotated[bool, BeforeValidator(_true_or_false)]
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
 
@@ -141,7 +152,7 @@ class TermSource(_Strict):
     match: Literal["word", "substring", "regex"] = Field(
         default="word", description="word (between word boundaries), substring, or regex (Python patterns)"
     )
-    evasion: bool = Field(
+    evasion: Flag = Field(
         default=True, description="read through invisible characters, marks, look-alikes, leetspeak, ..."
     )
     except_: list[str] | TermFile = Field(
@@ -176,7 +187,7 @@ class _Threshold(_Strict):
     within: Seconds = Field(description="the window, in seconds back from the event")
     at_least: int = Field(ge=1)
     below: int | None = Field(default=None, ge=2)
-    new_only: bool = Field(
+    new_only: Flag = Field(
         default=True,
         description="fire only on an event whose rules above added one (so the threshold fires on the "
         "event that reaches it, not on every later event)",
@@ -259,18 +270,18 @@ class SanctionSpec(_Strict):
 
 class Rule(_Strict):
     name: Name
-    enabled: bool = True
+    enabled: Flag = True
     description: str = ""
     on: OneOrMany = Field(min_length=1, description="the CallbackCommands the rule listens to")
     when: Conditions = Field(default_factory=Conditions)
     verdict: Annotated[VerdictSpec | None, BeforeValidator(_verdict_shorthand)] = None
     then: list[ActionSpec] = Field(default_factory=list)
-    strike: bool = Field(default=False, description="count a strike against the acting user")
+    strike: Flag = Field(default=False, description="count a strike against the acting user")
     violation: Name | None = Field(
         default=None, description="count a violation of this kind against the room"
     )
     sanction: SanctionSpec | None = None
-    snapshot: bool = Field(
+    snapshot: Flag = Field(
         default=False, description="save the matched metadata keys' new values as admin-approved"
     )
 
