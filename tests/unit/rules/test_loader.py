@@ -183,6 +183,27 @@ def test_an_unknown_callback_command_gets_a_suggestion():
     assert '(did you mean "Group.CallbackBeforeSendMsg"?)' in message
 
 
+def test_a_callback_command_under_the_wrong_namespace_suggests_the_right_one():
+    # Given a gift callback written under Group (where the message callbacks are)
+    message = mistake(
+        """\
+        - name: gifts
+          on: [Group.CallbackBeforeSendGift]
+          verdict: reject
+        """
+    )
+    # Then the suggestion is the same name under Live, not Group's nearest look-alike
+    assert message.splitlines()[0] == (
+        'rule "gifts": on[0]: unknown CallbackCommand "Group.CallbackBeforeSendGift"'
+        ' (did you mean "Live.CallbackBeforeSendGift"?)'
+    )
+
+
+def test_a_callback_command_without_its_namespace_gets_a_suggestion():
+    message = mistake(COMMENT_RULE.replace("Group.CallbackBeforeSendMsg", "CallbackBeforeSendMsg"))
+    assert '(did you mean "Group.CallbackBeforeSendMsg"?)' in message
+
+
 def test_a_misspelt_condition_is_refused_rather_than_ignored():
     message = mistake(COMMENT_RULE.replace("when: {terms:", "when: {term:"))
     assert message == 'rule "comment-terms": when.term: is not a field here'

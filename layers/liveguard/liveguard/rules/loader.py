@@ -353,8 +353,8 @@ class _RuleCompiler:
     def _check_commands(self) -> None:
         for index, command in enumerate(self.rule.on):
             if command not in KNOWN_COMMANDS:
-                hint = difflib.get_close_matches(command, KNOWN_COMMANDS, n=1)
-                suggestion = f' (did you mean "{hint[0]}"?)' if hint else ""
+                hint = _closest_command(command)
+                suggestion = f' (did you mean "{hint}"?)' if hint else ""
                 self._error(f"on[{index}]", f'unknown CallbackCommand "{command}"{suggestion}')
         if len(self.commands) != len(self.rule.on):
             self._error("on", "a CallbackCommand is listed twice")
@@ -469,6 +469,20 @@ class _RuleCompiler:
                 self._error(where, _MESSAGES.get(item["type"], item["msg"]))
             return False
         return True
+
+
+def _closest_command(command: str) -> str | None:
+    """The known CallbackCommand ``command`` most likely meant. The name after the namespace is compared
+    first, so a right name under the wrong namespace (``Group.CallbackBeforeSendGift``) finds
+    ``Live.CallbackBeforeSendGift`` rather than a look-alike in its own namespace; then the whole."""
+    by_name: dict[str, list[str]] = {}
+    for known in sorted(KNOWN_COMMANDS):
+        by_name.setdefault(known.rpartition(".")[2], []).append(known)
+    close = difflib.get_close_matches(command.rpartition(".")[2], by_name, n=1)
+    if close:
+        return max(by_name[close[0]], key=lambda known: difflib.SequenceMatcher(None, command, known).ratio())
+    whole = difflib.get_close_matches(command, KNOWN_COMMANDS, n=1)
+    return whole[0] if whole else None
 
 
 def _globs(patterns: Sequence[str]) -> re.Pattern[str]:
