@@ -368,9 +368,32 @@ def test_a_yaml_1_1_boolean_word_in_a_term_list_or_threshold_is_refused():
     ]
 
 
-def test_a_rule_name_that_would_break_state_keys_is_refused():
+NAME_WORDS = (
+    "a name is letters, digits, '.', '_', '-', starting with a letter or digit, at most 64"
+    " (it is part of state keys, so no '#')"
+)
+
+
+def test_a_rule_name_that_would_break_state_keys_is_refused_in_the_docs_words():
     message = mistake(COMMENT_RULE.replace("name: comment-terms", "name: comment#terms"))
-    assert message.startswith('rule "comment#terms": name: String should match pattern')
+    assert message == f'rule "comment#terms": name: {NAME_WORDS}'
+
+
+def test_a_rule_name_starting_with_a_hyphen_gets_the_docs_words_not_a_regex():
+    message = mistake(COMMENT_RULE.replace("name: comment-terms", "name: -comment"))
+    assert message == f'rule "-comment": name: {NAME_WORDS}'
+
+
+def test_a_violation_kind_gets_the_same_words():
+    message = mistake(COMMENT_RULE + "  violation: bad kind\n")
+    assert message == f'rule "comment-terms": violation: {NAME_WORDS}'
+
+
+def test_a_term_list_name_gets_the_same_words():
+    message = mistake(
+        COMMENT_RULE.replace("terms: [banned]", "terms: [ban#ned]"), terms="ban#ned: [free coins]"
+    )
+    assert message.splitlines()[0] == f"terms.ban#ned: {NAME_WORDS}"
 
 
 def test_a_threshold_whose_upper_bound_is_not_above_its_lower_is_refused():

@@ -29,6 +29,7 @@ from liveguard.rules.model import (
     BEFORE_EVENTS,
     METADATA_EVENTS,
     NAME_PATTERN,
+    NAME_WORDS,
     TEXT_FIELDS,
     WRITE_COMMANDS,
     ActionSpec,
@@ -222,7 +223,7 @@ class _Compiler:
             )
         for name, spec in self.model.terms.items():
             if not re.match(NAME_PATTERN, name):
-                self.errors.append(f"terms.{name}: a term list's name is letters, digits, '.', '_', '-'")
+                self.errors.append(f"terms.{name}: {NAME_WORDS}")
                 continue
             words = list(spec.terms)
             if spec.file is not None:

@@ -22,9 +22,10 @@ loads rules on its cold start.
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any, Literal, Self
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 from liveguard.webhooks.commands import (
     BEFORE_COMMANDS,
@@ -106,7 +107,20 @@ Kept as names so checking them imports no request model (a unit test keeps it in
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
 """Rule names and violation kinds end up in state keys (``STRIKE#<user>#...#<rule>``): no ``#``."""
 
-Name = Annotated[str, Field(pattern=NAME_PATTERN)]
+NAME_WORDS = (
+    "a name is letters, digits, '.', '_', '-', starting with a letter or digit, at most 64"
+    " (it is part of state keys, so no '#')"
+)
+"""What NAME_PATTERN allows, as docs/rules.md says it (the error a wrong name gets)."""
+
+
+def _name(value: str) -> str:
+    if re.fullmatch(NAME_PATTERN, value) is None:
+        raise ValueError(NAME_WORDS)
+    return value
+
+
+Name = Annotated[str, AfterValidator(_name)]
 Seconds = Annotated[int, Field(ge=1, le=90 * 24 * 3600)]
 
 
