@@ -158,6 +158,50 @@ def test_a_disabled_rule_is_checked_but_not_run():
     assert "1 rules (0 enabled)" in rules.summary()
 
 
+def test_the_defaults_have_no_rule_that_can_never_fire():
+    assert load_rules().warnings == ()
+
+
+def test_a_strike_threshold_with_a_rule_that_adds_strikes_is_not_warned_about():
+    rules = parse_rules(
+        rules_text(
+            COMMENT_RULE
+            + "  strike: true\n"
+            + "- name: mute\n  on: [Group.CallbackBeforeSendMsg]\n"
+            + "  when: {strikes: {within: 600, at_least: 3}}\n  verdict: reject\n"
+        )
+    )
+    assert rules.warnings == ()
+
+
+def test_a_strike_threshold_fed_only_by_a_disabled_rule_is_warned_about():
+    # Given the only rule that adds strikes is switched off
+    rules = parse_rules(
+        rules_text(
+            COMMENT_RULE
+            + "  strike: true\n  enabled: false\n"
+            + "- name: mute\n  on: [Group.CallbackBeforeSendMsg]\n"
+            + "  when: {strikes: {within: 600, at_least: 3}}\n  verdict: reject\n"
+        )
+    )
+    # Then the file loads, with a warning on the threshold
+    assert rules.warnings == (
+        'rule "mute": when.strikes: no enabled rule adds strikes (strike: true), so the threshold is never'
+        " reached",
+    )
+
+
+def test_a_rule_for_no_room_is_warned_about_but_loads():
+    rules = parse_rules(
+        rules_text(COMMENT_RULE.replace("when: {terms: [banned]}", "when: {terms: [banned], rooms: []}"))
+    )
+    assert [rule.name for rule in rules.rules] == ["comment-terms"]
+    assert rules.warnings == (
+        'rule "comment-terms": when.rooms: an empty list names no room, so the rule never fires'
+        " (leave rooms out for every room)",
+    )
+
+
 def test_the_write_commands_are_every_command_but_reads_and_callback_configuration():
     writes = {
         name

@@ -211,7 +211,27 @@ class _Compiler:
             terms=terms,
             source=self.source,
             disabled=tuple(disabled),
+            warnings=tuple(self._never_fire()),
         )
+
+    def _never_fire(self) -> list[str]:
+        """Enabled rules that can never fire: warned about, not refused (the file may be half-written,
+        or a rule switched off on purpose elsewhere in it)."""
+        enabled = [rule for rule in self.model.rules if rule.enabled]
+        strikes_added = any(rule.strike for rule in enabled)
+        warnings = []
+        for rule in enabled:
+            if rule.when.rooms == []:
+                warnings.append(
+                    f'rule "{rule.name}": when.rooms: an empty list names no room, so the rule never fires'
+                    " (leave rooms out for every room)"
+                )
+            if rule.when.strikes is not None and not strikes_added:
+                warnings.append(
+                    f'rule "{rule.name}": when.strikes: no enabled rule adds strikes (strike: true), so the'
+                    " threshold is never reached"
+                )
+        return warnings
 
     def _term_lists(self) -> dict[str, TermList]:
         lists: dict[str, TermList] = {}
