@@ -35,6 +35,8 @@ def rules_check_command(args: argparse.Namespace) -> int:
     if rules is None:
         return 1
     print(f"{args.file}: ok, {rules.summary()}")
+    for warning in rules.warnings:
+        print(f"{args.file}: warning: {warning}")
     return 0
 
 

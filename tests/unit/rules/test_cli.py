@@ -33,6 +33,29 @@ def test_check_accepts_the_defaults_with_a_one_line_summary(capsys):
     assert "ok, 12 rules (12 enabled)" in out
 
 
+def test_check_warns_on_rules_that_can_never_fire_and_still_exits_0(tmp_path, capsys):
+    # Given a strike threshold no rule feeds, and a rule for no room
+    rules_file = tmp_path / "rules.yaml"
+    rules_file.write_text(
+        "rules:\n"
+        "  - {name: mute, on: [Group.CallbackBeforeSendMsg], when: {strikes: {within: 600, at_least: 3}},"
+        " verdict: reject}\n"
+        "  - {name: nowhere, on: [Live.CallbackBeforeSendGift], when: {rooms: []}, verdict: reject}\n"
+    )
+    # When it is checked
+    code = main(["rules", "check", str(rules_file)])
+    # Then it passes, with a warning naming each rule and field
+    out = capsys.readouterr().out.splitlines()
+    assert code == 0
+    assert out[0].startswith(f"{rules_file}: ok, 2 rules (2 enabled)")
+    assert out[1:] == [
+        f'{rules_file}: warning: rule "mute": when.strikes: no enabled rule adds strikes (strike: true),'
+        " so the threshold is never reached",
+        f'{rules_file}: warning: rule "nowhere": when.rooms: an empty list names no room, so the rule never'
+        " fires (leave rooms out for every room)",
+    ]
+
+
 def test_check_refuses_a_bad_file_naming_the_rule_and_field(tmp_path, capsys):
     rules_file = tmp_path / "rules.yaml"
     rules_file.write_text(

@@ -158,6 +158,50 @@ def test_a_disabled_rule_is_checked_but_not_run():
     assert "1 rules (0 enabled)" in rules.summary()
 
 
+def test_the_defaults_have_no_rule_that_can_never_fire():
+    assert load_rules().warnings == ()
+
+
+def test_a_strike_threshold_with_a_rule_that_adds_strikes_is_not_warned_about():
+    rules = parse_rules(
+        rules_text(
+            COMMENT_RULE
+            + "  strike: true\n"
+            + "- name: mute\n  on: [Group.CallbackBeforeSendMsg]\n"
+            + "  when: {strikes: {within: 600, at_least: 3}}\n  verdict: reject\n"
+        )
+    )
+    assert rules.warnings == ()
+
+
+def test_a_strike_threshold_fed_only_by_a_disabled_rule_is_warned_about():
+    # Given the only rule that adds strikes is switched off
+    rules = parse_rules(
+        rules_text(
+            COMMENT_RULE
+            + "  strike: true\n  enabled: false\n"
+            + "- name: mute\n  on: [Group.CallbackBeforeSendMsg]\n"
+            + "  when: {strikes: {within: 600, at_least: 3}}\n  verdict: reject\n"
+        )
+    )
+    # Then the file loads, with a warning on the threshold
+    assert rules.warnings == (
+        'rule "mute": when.strikes: no enabled rule adds strikes (strike: true), so the threshold is never'
+        " reached",
+    )
+
+
+def test_a_rule_for_no_room_is_warned_about_but_loads():
+    rules = parse_rules(
+        rules_text(COMMENT_RULE.replace("when: {terms: [banned]}", "when: {terms: [banned], rooms: []}"))
+    )
+    assert [rule.name for rule in rules.rules] == ["comment-terms"]
+    assert rules.warnings == (
+        'rule "comment-terms": when.rooms: an empty list names no room, so the rule never fires'
+        " (leave rooms out for every room)",
+    )
+
+
 def test_the_write_commands_are_every_command_but_reads_and_callback_configuration():
     writes = {
         name
@@ -180,6 +224,27 @@ def test_an_unknown_callback_command_gets_a_suggestion():
     assert message.startswith(
         'rule "comment-terms": on[0]: unknown CallbackCommand "Group.CallbackBeforeSendMessage"'
     )
+    assert '(did you mean "Group.CallbackBeforeSendMsg"?)' in message
+
+
+def test_a_callback_command_under_the_wrong_namespace_suggests_the_right_one():
+    # Given a gift callback written under Group (where the message callbacks are)
+    message = mistake(
+        """\
+        - name: gifts
+          on: [Group.CallbackBeforeSendGift]
+          verdict: reject
+        """
+    )
+    # Then the suggestion is the same name under Live, not Group's nearest look-alike
+    assert message.splitlines()[0] == (
+        'rule "gifts": on[0]: unknown CallbackCommand "Group.CallbackBeforeSendGift"'
+        ' (did you mean "Live.CallbackBeforeSendGift"?)'
+    )
+
+
+def test_a_callback_command_without_its_namespace_gets_a_suggestion():
+    message = mistake(COMMENT_RULE.replace("Group.CallbackBeforeSendMsg", "CallbackBeforeSendMsg"))
     assert '(did you mean "Group.CallbackBeforeSendMsg"?)' in message
 
 
@@ -315,9 +380,64 @@ def test_two_rules_with_one_name_are_refused():
     assert message == 'rule "comment-terms": name: another rule has this name'
 
 
-def test_a_rule_name_that_would_break_state_keys_is_refused():
+@pytest.mark.parametrize(
+    ("change", "where", "word"),
+    [
+        ("  verdict: mask\n  strike: yes\n", 'rule "comment-terms": strike', "yes"),
+        ("  verdict: mask\n  enabled: off\n", 'rule "comment-terms": enabled', "off"),
+        ("  verdict: mask\n  snapshot: n\n", 'rule "comment-terms": snapshot', "n"),
+        ("  verdict: mask\n  strike: 1\n", 'rule "comment-terms": strike', "1"),
+    ],
+)
+def test_a_yaml_1_1_boolean_word_in_a_rule_is_refused(change: str, where: str, word: str):
+    # Given a YAML 1.1 word (or a number) where the docs ask for true or false
+    message = mistake(COMMENT_RULE.replace("  verdict: mask\n", change))
+    # Then the file is refused, naming the field and what to write
+    assert message == f'{where}: write true or false, not "{word}"'
+
+
+def test_a_yaml_1_1_boolean_word_in_a_term_list_or_threshold_is_refused():
+    message = mistake(
+        """\
+        - name: mute
+          on: [Group.CallbackBeforeSendMsg]
+          when: {strikes: {within: 600, at_least: 3, new_only: on}}
+          verdict: reject
+        """,
+        terms="banned: {terms: [free coins], evasion: no}",
+    )
+    assert message.splitlines() == [
+        'terms.banned.evasion: write true or false, not "no"',
+        'rule "mute": when.strikes.new_only: write true or false, not "on"',
+    ]
+
+
+NAME_WORDS = (
+    "a name is letters, digits, '.', '_', '-', starting with a letter or digit, at most 64"
+    " (it is part of state keys, so no '#')"
+)
+
+
+def test_a_rule_name_that_would_break_state_keys_is_refused_in_the_docs_words():
     message = mistake(COMMENT_RULE.replace("name: comment-terms", "name: comment#terms"))
-    assert message.startswith('rule "comment#terms": name: String should match pattern')
+    assert message == f'rule "comment#terms": name: {NAME_WORDS}'
+
+
+def test_a_rule_name_starting_with_a_hyphen_gets_the_docs_words_not_a_regex():
+    message = mistake(COMMENT_RULE.replace("name: comment-terms", "name: -comment"))
+    assert message == f'rule "-comment": name: {NAME_WORDS}'
+
+
+def test_a_violation_kind_gets_the_same_words():
+    message = mistake(COMMENT_RULE + "  violation: bad kind\n")
+    assert message == f'rule "comment-terms": violation: {NAME_WORDS}'
+
+
+def test_a_term_list_name_gets_the_same_words():
+    message = mistake(
+        COMMENT_RULE.replace("terms: [banned]", "terms: [ban#ned]"), terms="ban#ned: [free coins]"
+    )
+    assert message.splitlines()[0] == f"terms.ban#ned: {NAME_WORDS}"
 
 
 def test_a_threshold_whose_upper_bound_is_not_above_its_lower_is_refused():

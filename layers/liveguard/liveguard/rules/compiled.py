@@ -83,6 +83,9 @@ class RuleSet:
     terms: Mapping[str, TermList]
     source: str
     disabled: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()
+    """Enabled rules that load but can never fire, one line each naming the rule and the field
+    (``liveguard rules check`` prints them; the file still loads)."""
     by_command: Mapping[str, tuple[CompiledRule, ...]] = field(init=False)
     listened: frozenset[str] = field(init=False)
     """The CallbackCommands some enabled rule listens to (its ``on``)."""

@@ -29,6 +29,7 @@ from liveguard.rules.model import (
     BEFORE_EVENTS,
     METADATA_EVENTS,
     NAME_PATTERN,
+    NAME_WORDS,
     TEXT_FIELDS,
     WRITE_COMMANDS,
     ActionSpec,
@@ -210,7 +211,27 @@ class _Compiler:
             terms=terms,
             source=self.source,
             disabled=tuple(disabled),
+            warnings=tuple(self._never_fire()),
         )
+
+    def _never_fire(self) -> list[str]:
+        """Enabled rules that can never fire: warned about, not refused (the file may be half-written,
+        or a rule switched off on purpose elsewhere in it)."""
+        enabled = [rule for rule in self.model.rules if rule.enabled]
+        strikes_added = any(rule.strike for rule in enabled)
+        warnings = []
+        for rule in enabled:
+            if rule.when.rooms == []:
+                warnings.append(
+                    f'rule "{rule.name}": when.rooms: an empty list names no room, so the rule never fires'
+                    " (leave rooms out for every room)"
+                )
+            if rule.when.strikes is not None and not strikes_added:
+                warnings.append(
+                    f'rule "{rule.name}": when.strikes: no enabled rule adds strikes (strike: true), so the'
+                    " threshold is never reached"
+                )
+        return warnings
 
     def _term_lists(self) -> dict[str, TermList]:
         lists: dict[str, TermList] = {}
@@ -222,7 +243,7 @@ class _Compiler:
             )
         for name, spec in self.model.terms.items():
             if not re.match(NAME_PATTERN, name):
-                self.errors.append(f"terms.{name}: a term list's name is letters, digits, '.', '_', '-'")
+                self.errors.append(f"terms.{name}: {NAME_WORDS}")
                 continue
             words = list(spec.terms)
             if spec.file is not None:
@@ -353,8 +374,8 @@ class _RuleCompiler:
     def _check_commands(self) -> None:
         for index, command in enumerate(self.rule.on):
             if command not in KNOWN_COMMANDS:
-                hint = difflib.get_close_matches(command, KNOWN_COMMANDS, n=1)
-                suggestion = f' (did you mean "{hint[0]}"?)' if hint else ""
+                hint = _closest_command(command)
+                suggestion = f' (did you mean "{hint}"?)' if hint else ""
                 self._error(f"on[{index}]", f'unknown CallbackCommand "{command}"{suggestion}')
         if len(self.commands) != len(self.rule.on):
             self._error("on", "a CallbackCommand is listed twice")
@@ -469,6 +490,20 @@ class _RuleCompiler:
                 self._error(where, _MESSAGES.get(item["type"], item["msg"]))
             return False
         return True
+
+
+def _closest_command(command: str) -> str | None:
+    """The known CallbackCommand ``command`` most likely meant. The name after the namespace is compared
+    first, so a right name under the wrong namespace (``Group.CallbackBeforeSendGift``) finds
+    ``Live.CallbackBeforeSendGift`` rather than a look-alike in its own namespace; then the whole."""
+    by_name: dict[str, list[str]] = {}
+    for known in sorted(KNOWN_COMMANDS):
+        by_name.setdefault(known.rpartition(".")[2], []).append(known)
+    close = difflib.get_close_matches(command.rpartition(".")[2], by_name, n=1)
+    if close:
+        return max(by_name[close[0]], key=lambda known: difflib.SequenceMatcher(None, command, known).ratio())
+    whole = difflib.get_close_matches(command, KNOWN_COMMANDS, n=1)
+    return whole[0] if whole else None
 
 
 def _globs(patterns: Sequence[str]) -> re.Pattern[str]:

@@ -22,9 +22,10 @@ loads rules on its cold start.
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any, Literal, Self
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 from liveguard.webhooks.commands import (
     BEFORE_COMMANDS,
@@ -106,7 +107,20 @@ Kept as names so checking them imports no request model (a unit test keeps it in
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
 """Rule names and violation kinds end up in state keys (``STRIKE#<user>#...#<rule>``): no ``#``."""
 
-Name = Annotated[str, Field(pattern=NAME_PATTERN)]
+NAME_WORDS = (
+    "a name is letters, digits, '.', '_', '-', starting with a letter or digit, at most 64"
+    " (it is part of state keys, so no '#')"
+)
+"""What NAME_PATTERN allows, as docs/rules.md says it (the error a wrong name gets)."""
+
+
+def _name(value: str) -> str:
+    if re.fullmatch(NAME_PATTERN, value) is None:
+        raise ValueError(NAME_WORDS)
+    return value
+
+
+Name = Annotated[str, AfterValidator(_name)]
 Seconds = Annotated[int, Field(ge=1, le=90 * 24 * 3600)]
 
 
@@ -116,6 +130,17 @@ def _one_or_many(value: object) -> object:
 
 
 OneOrMany = Annotated[list[str], BeforeValidator(_one_or_many)]
+
+
+def _true_or_false(value: object) -> object:
+    """Only YAML's ``true``/``false``: pydantic alone would take ``"yes"``, ``"off"`` or ``1`` (the
+    loader reads YAML 1.1's ``yes``/``no``/``on``/``off`` as text, so they arrive here as strings)."""
+    if not isinstance(value, bool):
+        raise ValueError(f'write true or false, not "{value}"')
+    return value
+
+
+Flag = Annotated[bool, BeforeValidator(_true_or_false)]
 
 
 class _Strict(BaseModel):
@@ -141,7 +166,7 @@ class TermSource(_Strict):
     match: Literal["word", "substring", "regex"] = Field(
         default="word", description="word (between word boundaries), substring, or regex (Python patterns)"
     )
-    evasion: bool = Field(
+    evasion: Flag = Field(
         default=True, description="read through invisible characters, marks, look-alikes, leetspeak, ..."
     )
     except_: list[str] | TermFile = Field(
@@ -176,7 +201,7 @@ class _Threshold(_Strict):
     within: Seconds = Field(description="the window, in seconds back from the event")
     at_least: int = Field(ge=1)
     below: int | None = Field(default=None, ge=2)
-    new_only: bool = Field(
+    new_only: Flag = Field(
         default=True,
         description="fire only on an event whose rules above added one (so the threshold fires on the "
         "event that reaches it, not on every later event)",
@@ -259,18 +284,18 @@ class SanctionSpec(_Strict):
 
 class Rule(_Strict):
     name: Name
-    enabled: bool = True
+    enabled: Flag = True
     description: str = ""
     on: OneOrMany = Field(min_length=1, description="the CallbackCommands the rule listens to")
     when: Conditions = Field(default_factory=Conditions)
     verdict: Annotated[VerdictSpec | None, BeforeValidator(_verdict_shorthand)] = None
     then: list[ActionSpec] = Field(default_factory=list)
-    strike: bool = Field(default=False, description="count a strike against the acting user")
+    strike: Flag = Field(default=False, description="count a strike against the acting user")
     violation: Name | None = Field(
         default=None, description="count a violation of this kind against the room"
     )
     sanction: SanctionSpec | None = None
-    snapshot: bool = Field(
+    snapshot: Flag = Field(
         default=False, description="save the matched metadata keys' new values as admin-approved"
     )
 
