@@ -196,3 +196,19 @@ def test_since_takes_durations_back_from_now():
     assert parse_since("2h", now=now) == now - 7200
     assert parse_since("1d", now=now) == now - 86400
     assert parse_since("2027-01-15T08:00:00", now=now) == 1_800_000_000.0
+
+
+def test_the_table_comes_from_the_stacks_state_table_name_output_with_stack(endpoint, table, capsys):
+    # Given a deployed stack (moto's CloudFormation) whose StateTableName output names the table
+    name = f"liveguard-{uuid.uuid4().hex[:8]}"
+    template = {
+        "Resources": {"Marker": {"Type": "AWS::SQS::Queue", "Properties": {"QueueName": f"{name}-marker"}}},
+        "Outputs": {"StateTableName": {"Value": table.table_name}},
+    }
+    cloudformation = boto3.client("cloudformation", endpoint_url=endpoint)
+    cloudformation.create_stack(StackName=name, TemplateBody=json.dumps(template))
+    # When the room's audit is asked for by stack name
+    status = main(["audit", ROOM, "--stack", name, "--endpoint", endpoint, "--json"])
+    # Then it reads that table
+    assert status == 0
+    assert len(capsys.readouterr().out.splitlines()) == 3
