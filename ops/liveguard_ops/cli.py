@@ -1,6 +1,7 @@
 """The `liveguard` command: its arguments, and which module runs each subcommand.
 
-For operators: `dlq replay` (dlq.py) and `tencent configure` (tencent.py) on a running stack, and
+For operators: `dlq replay` (dlq.py), `tencent configure` (tencent.py) and `audit` (audit.py) on a
+running stack, and
 `rules check` and `rules test` (rules.py) on a rules file. For development: `emulator` and `local up`,
 which run tools of liveguard_local. A command imports what it needs when it runs (boto3, the layer,
 liveguard_local), so the parser itself loads none of them.
@@ -19,8 +20,8 @@ from liveguard_ops.rules import rules_check_command, rules_test_command
 
 
 def _add_ops(commands: Any) -> None:
-    """`liveguard dlq replay` and `liveguard tencent configure` (liveguard_ops.dlq and .tencent; boto3
-    is imported only when one of them runs)."""
+    """`liveguard dlq replay`, `liveguard tencent configure` and `liveguard audit` (liveguard_ops.dlq,
+    .tencent and .audit; boto3 is imported only when one of them runs)."""
 
     def dlq_replay(args: argparse.Namespace) -> int:
         from liveguard_ops.dlq import dlq_replay_command
@@ -31,6 +32,11 @@ def _add_ops(commands: Any) -> None:
         from liveguard_ops.tencent import tencent_configure_command
 
         return tencent_configure_command(args)
+
+    def audit(args: argparse.Namespace) -> int:
+        from liveguard_ops.audit import audit_command
+
+        return audit_command(args)
 
     def where(parser: argparse.ArgumentParser) -> None:
         parser.add_argument(
@@ -82,6 +88,26 @@ def _add_ops(commands: Any) -> None:
     )
     where(configure)
     configure.set_defaults(run=tencent_configure)
+
+    timeline = commands.add_parser(
+        "audit",
+        help="a room's timeline from the audit: events that fired rules (verdict, matched terms, "
+        "actions queued) and actions with their outcome at Tencent, oldest first",
+    )
+    timeline.add_argument("room", help="the RoomId")
+    timeline.add_argument(
+        "--since",
+        metavar="WHEN",
+        help="only since this time: ISO (UTC unless it says) or a duration (10m, 2h, 1d)",
+    )
+    timeline.add_argument(
+        "--user",
+        help="only what concerns this user: events that struck or sanctioned them or queued an action on "
+        "them, and actions whose Member_Account/MemberList_Account names them",
+    )
+    timeline.add_argument("--json", action="store_true", help="one JSON object per record, one a line")
+    where(timeline)
+    timeline.set_defaults(run=audit)
 
 
 def _add_local(commands: Any) -> None:

@@ -1,8 +1,10 @@
 """Where a running LiveGuard is, for the operator commands (`liveguard dlq replay`, `liveguard tencent
-configure`): its queues' URLs, its Tencent secret's ARN, and boto3 clients that reach them.
+configure`, `liveguard audit`): its queues' URLs, its Tencent secret's ARN, its state table's name,
+and boto3 clients that reach them.
 
 ``--stack NAME`` reads the deployed stack's CloudFormation outputs (EventsQueueUrl,
-EventsDeadLetterQueueUrl, ActionsQueueUrl, ActionsDeadLetterQueueUrl, TencentSecretArn); without it,
+EventsDeadLetterQueueUrl, ActionsQueueUrl, ActionsDeadLetterQueueUrl, TencentSecretArn,
+StateTableName); without it,
 ``.liveguard/local.json`` (written by `liveguard local up`) when present. ``--endpoint`` points boto3
 elsewhere than AWS (moto locally); a local stack's endpoint is taken from its queue URLs.
 """
@@ -31,6 +33,7 @@ QUEUE_OUTPUTS: dict[QueueKind, tuple[str, str]] = {
     "delayed": ("DelayedActionsQueueUrl", "DelayedActionsDeadLetterQueueUrl"),
 }
 SECRET_OUTPUT = "TencentSecretArn"  # noqa: S105 - an output name
+TABLE_OUTPUT = "StateTableName"
 # Other spellings of those outputs in local.json: the resources' logical ids and the functions'
 # environment variable names (compared lower-case, without separators).
 _ALIASES = {
@@ -41,6 +44,7 @@ _ALIASES = {
     "DelayedActionsQueueUrl": ("DelayedActionsQueue", "DELAYED_ACTIONS_QUEUE_URL"),
     "DelayedActionsDeadLetterQueueUrl": ("DelayedActionsDeadLetterQueue", "DelayedActionsDlq"),
     "TencentSecretArn": ("TencentSecret", "TENCENT_SECRET_ARN"),
+    "StateTableName": ("StateTable", "STATE_TABLE_NAME"),
 }
 # The template's resource names (QueueName: liveguard-events-${Stage}.fifo ...; the secret
 # liveguard/${Stage}/tencent): how a value in local.json is recognised whatever its key.
@@ -52,6 +56,7 @@ _NAME_PATTERNS = {
     "DelayedActionsQueueUrl": re.compile(r"^https?://[^?#]+/liveguard-delayed-actions-(?!dlq-)[^/.]+$"),
     "DelayedActionsDeadLetterQueueUrl": re.compile(r"^https?://[^?#]+/liveguard-delayed-actions-dlq-[^/.]+$"),
     "TencentSecretArn": re.compile(r"^arn:aws[a-z-]*:secretsmanager:[^:]*:[0-9]{12}:secret:liveguard/.+$"),
+    "StateTableName": re.compile(r"^liveguard-state-[A-Za-z0-9_.-]+$"),
 }
 _ENDPOINT_KEYS = {"awsendpointurl", "awsendpoint", "motoendpoint", "motourl"}
 _REGION_KEYS = {"awsregion"}
@@ -103,7 +108,10 @@ def stack_from_local_file(path: Path, endpoint: str | None = None) -> Stack:
     outputs: dict[str, str] = {}
     for name, aliases in _ALIASES.items():
         wanted = {_squash(name), *(_squash(alias) for alias in aliases)}
-        kind = ("arn:",) if name == SECRET_OUTPUT else ("http://", "https://")
+        # A table's name is a plain name; a secret's is an ARN; a queue's a URL.
+        kind = (
+            ("",) if name == TABLE_OUTPUT else ("arn:",) if name == SECRET_OUTPUT else ("http://", "https://")
+        )
         by_key = [value for key, value in leaves if _squash(key) in wanted and value.startswith(kind)]
         by_value = [value for _, value in leaves if _NAME_PATTERNS[name].match(value)]
         found = by_key or by_value
