@@ -41,6 +41,18 @@ def moto_server() -> Iterator[str]:
         server.stop()
 
 
+@contextmanager
+def commands_moto_server(patch: Any) -> Iterator[str]:
+    """moto's server for the operator commands: boto3 gets fake credentials and a region through
+    ``patch`` (a pytest MonkeyPatch), and no endpoint: the commands must be told it (--endpoint, or the
+    local stack's file)."""
+    with moto_server() as url:
+        for key, value in FAKE_CREDENTIALS.items():
+            patch.setenv(key, value)
+        patch.delenv("AWS_ENDPOINT_URL", raising=False)
+        yield url
+
+
 def create_state_table(client: Any, name: str) -> None:
     """The state table as template.yaml itself declares it (keys, billing, TTL), under ``name``: a
     change to the template's table is what every test then runs against."""

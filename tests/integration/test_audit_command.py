@@ -18,7 +18,7 @@ from liveguard.rules.verdict import Verdict
 from liveguard.state import AuditRecord
 from liveguard_ops.audit import parse_since
 from liveguard_ops.cli import main
-from tests.aws import FAKE_CREDENTIALS, create_state_table, moto_server
+from tests.aws import commands_moto_server, create_state_table
 
 ROOM = "live-room-1"
 EVENT_ID = "e" * 64
@@ -43,10 +43,7 @@ KICK = ActionMessage(
 
 @pytest.fixture(scope="module")
 def endpoint() -> Iterator[str]:
-    with pytest.MonkeyPatch.context() as patch, moto_server() as url:
-        for key, value in FAKE_CREDENTIALS.items():
-            patch.setenv(key, value)
-        patch.delenv("AWS_ENDPOINT_URL", raising=False)
+    with pytest.MonkeyPatch.context() as patch, commands_moto_server(patch) as url:
         yield url
 
 
@@ -80,28 +77,15 @@ def table(endpoint: str) -> StateTable:
         outcome="decided",
     )
     state.record_decision(ROOM, decided, now=AT_MS / 1000)
-    state.audit(ROOM, _action_record(MUTE, AT_MS + 1_000, "done"))
-    failed = json.dumps({"code": 100004, "info": "member not in room"})
-    state.audit(ROOM, _action_record(KICK, AT_MS + 7_200_000, "failed", failed))
+    state.audit(ROOM, AuditRecord.of_action(MUTE, at_ms=AT_MS + 1_000, outcome="done"))
+    failed = {"code": 100004, "info": "member not in room"}
+    state.audit(ROOM, AuditRecord.of_action(KICK, at_ms=AT_MS + 7_200_000, outcome="failed", error=failed))
     # An echo fires no rule: not on the timeline.
     echo = AuditRecord(
         id="d" * 64, at_ms=AT_MS + 500, kind="event", command="Live.CallbackAfterSendMsg", outcome="echo"
     )
     state.audit(ROOM, echo)
     return state
-
-
-def _action_record(action: ActionMessage, at_ms: int, outcome: str, error: str | None = None) -> AuditRecord:
-    return AuditRecord(
-        id=action.id,
-        at_ms=at_ms,
-        kind="action",
-        command=action.command,
-        rules=[action.rule],
-        actions=[action],
-        outcome=outcome,
-        error=error,
-    )
 
 
 @pytest.fixture

@@ -26,7 +26,7 @@ from liveguard_local.receiver import WebhookReceiver
 from liveguard_ops.cli import main
 from liveguard_ops.dlq import prepare, replay_dead_letters
 from liveguard_ops.stack import stack_from_local_file
-from tests.aws import FAKE_CREDENTIALS, moto_server
+from tests.aws import commands_moto_server
 
 from .conftest import ADMIN, KEY, SDK_APP_ID, TOKEN
 
@@ -48,10 +48,7 @@ def monkeypatch_module() -> Iterator[pytest.MonkeyPatch]:
 def endpoint(monkeypatch_module: pytest.MonkeyPatch) -> Iterator[str]:
     """moto's server; boto3 gets fake credentials and a region, and no endpoint: the commands must
     be told it (--endpoint, or the local stack's file)."""
-    with moto_server() as url:
-        for key, value in FAKE_CREDENTIALS.items():
-            monkeypatch_module.setenv(key, value)
-        monkeypatch_module.delenv("AWS_ENDPOINT_URL", raising=False)
+    with commands_moto_server(monkeypatch_module) as url:
         yield url
 
 

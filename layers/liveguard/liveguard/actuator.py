@@ -314,17 +314,7 @@ class Actuator:
     ) -> None:
         """The audit record of an action's outcome (a put keyed by time and id: repeatable)."""
         self.audit.audit(
-            action.room,
-            AuditRecord(
-                id=action.id,
-                at_ms=at_ms,
-                kind="action",
-                command=action.command,
-                rules=[action.rule],
-                actions=[action],
-                outcome=str(outcome),
-                error=None if error is None else json.dumps(error, ensure_ascii=False, separators=(",", ":")),
-            ),
+            action.room, AuditRecord.of_action(action, at_ms=at_ms, outcome=str(outcome), error=error)
         )
 
     def _deadline(self, context: LambdaContext | None) -> float | None:

@@ -26,7 +26,9 @@ This module imports no boto3: the ingress reads the key layout from it.
 
 from __future__ import annotations
 
+import json
 import math
+from collections.abc import Mapping
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -134,6 +136,23 @@ class AuditRecord(BaseModel):
         " for actions done, gone, ...",
     )
     error: str | None = None
+
+    @classmethod
+    def of_action(
+        cls, action: ActionMessage, *, at_ms: int, outcome: str, error: Mapping[str, Any] | None = None
+    ) -> AuditRecord:
+        """The audit record of an action's outcome at Tencent (``error``: Tencent's answer, kept as
+        compact JSON)."""
+        return cls(
+            id=action.id,
+            at_ms=at_ms,
+            kind="action",
+            command=action.command,
+            rules=[action.rule],
+            actions=[action],
+            outcome=outcome,
+            error=None if error is None else json.dumps(error, ensure_ascii=False, separators=(",", ":")),
+        )
 
 
 RECORD_FIELDS = frozenset(AuditRecord.model_fields)
