@@ -79,9 +79,9 @@ class Evaluate(Protocol):
 
 
 AdminSnapshots = Callable[[Callback], Iterable[SaveSnapshot]]
+"""``liveguard.rules.engine.snapshots_from_admin``: what an admin echo makes the approved values."""
 JournalKey = tuple[str | None, str, int]
 """An event's journal entry: (room, event id, received at ms)."""
-"""``liveguard.rules.engine.snapshots_from_admin``: what an admin echo makes the approved values."""
 
 
 class MalformedEvent(Exception):  # noqa: N818 - the domain's word: the event is malformed
@@ -250,8 +250,6 @@ class Moderator:
         except Exception:
             logger.exception("event not moderated; its message group is retried", extra=log)
             raise
-        if outcome.replayed:
-            logger.info("event already moderated; nothing done again", extra=log)
         return outcome
 
     def moderate(self, envelope: EventEnvelope) -> ModerationOutcome:
@@ -344,34 +342,29 @@ class Moderator:
             if record.outcome != "queued":
                 self._queue(record.actions)
             logger.info("decision already journalled; its actions queued again", extra=log)
-            return replace(
-                base,
-                status="moderated",
-                rules=tuple(record.rules),
-                actions=tuple(m.command for m in record.actions),
-                changes=len(record.changes),
-                replayed=True,
+        else:
+            self._queue(record.actions)
+            logger.info(
+                "event moderated",
+                extra={
+                    **log,
+                    "actions": [m.command for m in record.actions],
+                    "changes": len(record.changes),
+                    # What matched, so a moderator reading the log sees why without the audit.
+                    "matches": [
+                        f"{hit.rule}: {hit.list} {hit.term!r}"
+                        f" in {hit.key or hit.field}[{hit.start}:{hit.end}]"
+                        for hit in record.matches
+                    ],
+                },
             )
-        self._queue(record.actions)
-        logger.info(
-            "event moderated",
-            extra={
-                **log,
-                "actions": [m.command for m in record.actions],
-                "changes": len(record.changes),
-                # What matched, so a moderator reading the log sees why without the audit.
-                "matches": [
-                    f"{hit.rule}: {hit.list} {hit.term!r} in {hit.key or hit.field}[{hit.start}:{hit.end}]"
-                    for hit in record.matches
-                ],
-            },
-        )
         return replace(
             base,
             status="moderated",
             rules=tuple(record.rules),
             actions=tuple(m.command for m in record.actions),
             changes=len(record.changes),
+            replayed=not fresh,
         )
 
     def _queue(self, actions: list[ActionMessage]) -> None:
