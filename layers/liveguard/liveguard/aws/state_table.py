@@ -246,21 +246,22 @@ class StateTable:
         condition); when a newer event's stands, the transaction is cancelled and written again
         without the items that lost, which is rare (a late redelivery of an old event)."""
         keyed, newest = _change_items(record.changes, event_id=record.id, now=now)
-        journal = self._put_request(audit_values(room_id, record), "attribute_not_exists(sk)")
-        writes = [journal, *(self._put_request(v) for v in keyed), *(self._newest_request(v) for v in newest)]
-        if len(writes) > TRANSACTION_ITEMS:
+        if 1 + len(keyed) + len(newest) > TRANSACTION_ITEMS:
             # More changes than a transaction holds: the journal entry first, as "writing" (a retry
             # that finds it writes the changes again), then the changes, then the entry as it is.
             first = record.model_copy(update={"outcome": WRITING})
             try:
-                self.client.put_item(
-                    **self._put_request(audit_values(room_id, first), "attribute_not_exists(sk)")
-                )
+                self.client.put_item(**self._journal_request(room_id, first))
             except self.client.exceptions.ConditionalCheckFailedException:
                 return self._standing(room_id, record, now)
             self.apply(record.changes, event_id=record.id, now=now)
             self.audit(room_id, record)
             return record
+        writes = [
+            self._journal_request(room_id, record),
+            *(self._put_request(v) for v in keyed),
+            *(self._newest_request(v) for v in newest),
+        ]
         while True:
             try:
                 self.client.transact_write_items(TransactItems=[{"Put": write} for write in writes])
@@ -278,6 +279,10 @@ class StateTable:
                         extra={"sk": writes[index]["Item"]["sk"]["S"], "event_id": record.id},
                     )
                 writes = [write for index, write in enumerate(writes) if index not in lost]
+
+    def _journal_request(self, room_id: str | None, record: AuditRecord) -> dict[str, Any]:
+        """A put of a decision's journal entry, only where its event has none."""
+        return self._put_request(audit_values(room_id, record), "attribute_not_exists(sk)")
 
     def _put_request(self, values: Mapping[str, Any], condition: str | None = None) -> dict[str, Any]:
         request: dict[str, Any] = {"TableName": self.table_name, "Item": to_item(values)}
