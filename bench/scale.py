@@ -502,17 +502,20 @@ class Bench:
         self._settle(since)
 
     def _log_sizes(self) -> dict[str, int]:
+        """Each function's log file size (0 before it logged anything)."""
         logs = self.stack.logs_dir
         return {
-            f: (logs / f"{f}.log").stat().st_size
+            f: (logs / f"{f}.log").stat().st_size if (logs / f"{f}.log").exists() else 0
             for f in (INGRESS, MODERATOR, ACTUATOR)
-            if (logs / f"{f}.log").exists()
         }
 
     def _logged(self, since: dict[str, int], into: Measured) -> None:
         """The lines each function logged after ``since`` (file sizes), by kind: EMF or other."""
         for function, offset in since.items():
-            with (self.stack.logs_dir / f"{function}.log").open("rb") as log:
+            path = self.stack.logs_dir / f"{function}.log"
+            if not path.exists():
+                continue
+            with path.open("rb") as log:
                 log.seek(offset)
                 for line in log:
                     into.log_bytes[function, "emf" if line.startswith(b'{"_aws"') else "lines"] += len(line)
@@ -527,7 +530,7 @@ class Bench:
         for invocation in list(self.stack.invocations)[invocations:]:
             into.durations[invocation.function] += invocation.duration_ms
             into.invocations[invocation.function] += 1
-        self._logged({f: logs.get(f, 0) for f in (INGRESS, MODERATOR, ACTUATOR)}, into)
+        self._logged(logs, into)
 
 
 def measure(bench: Bench, repeat: int) -> dict[str, Measured]:
