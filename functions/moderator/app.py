@@ -61,6 +61,7 @@ def publish(tally: Tally) -> None:
     totals = {
         "EventsProcessed": sum(tally.events.values()),
         "RulesFired": sum(tally.rules.values()),
+        "ShadowRulesFired": sum(tally.shadow.values()),
         "ActionsEmitted": sum(tally.actions.values()),
         "EchoesSkipped": tally.echoes,
         "EventsReplayed": tally.replayed,
@@ -73,6 +74,9 @@ def publish(tally: Tally) -> None:
     for dimension, name, counts in (
         ("Command", "EventsProcessed", tally.events),
         ("Rule", "RuleFired", tally.rules),
+        # Apart from RuleFired: a shadow rule's firing did nothing, and an alarm on RuleFired must not
+        # count it; going live moves the rule's count from one to the other.
+        ("Rule", "ShadowRuleFired", tally.shadow),
         ("Command", "ActionEmitted", tally.actions),
     ):
         for value, count in counts.items():

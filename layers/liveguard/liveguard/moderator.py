@@ -110,6 +110,8 @@ class ModerationOutcome:
     rules: tuple[str, ...] = ()
     actions: tuple[str, ...] = ()
     """The commands of the actions queued (in order)."""
+    shadow: tuple[str, ...] = ()
+    """The shadow rules that fired (what they would have done is in the audit record only)."""
     changes: int = 0
     replayed: bool = False
     """True when the event had been handled already and nothing was done again."""
@@ -122,6 +124,7 @@ class ModerationOutcome:
             "command": self.command,
             "rules": list(self.rules),
             "actions": list(self.actions),
+            "shadow": list(self.shadow),
             "changes": self.changes,
             "replayed": self.replayed,
             "known": self.known,
@@ -135,6 +138,8 @@ class Tally:
     events: Counter[str] = field(default_factory=Counter)
     """Events handled, by command (``Unknown`` for commands without a model)."""
     rules: Counter[str] = field(default_factory=Counter)
+    shadow: Counter[str] = field(default_factory=Counter)
+    """Shadow rules that fired, by rule: counted apart from ``rules`` (nothing was done)."""
     actions: Counter[str] = field(default_factory=Counter)
     """Actions queued, by REST command."""
     echoes: int = 0
@@ -155,6 +160,7 @@ class Tally:
         if outcome.status == "echo":
             self.echoes += 1
         self.rules.update(outcome.rules)
+        self.shadow.update(outcome.shadow)
         self.actions.update(outcome.actions)
 
 
@@ -306,6 +312,7 @@ class Moderator:
             )
             if not (
                 decision.fired
+                or decision.shadow
                 or decision.actions
                 or decision.changes
                 or (inline is not None and inline.action != "deliver")
@@ -323,12 +330,19 @@ class Moderator:
                 changes=list(decision.changes),
                 # What Tencent was answered, for a before-callback; else the engine's opinion.
                 verdict=inline or decision.verdict,
+                # What the shadow rules would have done: in the same journal write, never carried out.
+                shadow=list(decision.shadow),
                 outcome="decided",
             )
             # The journal entry and every change in one write; the entry that stands is the decision.
             record = self.state.record_decision(room, decided, now=now)
             fresh = record is decided
-        log = {"event_id": envelope.id, "command": envelope.command, "rules": record.rules}
+        log = {
+            "event_id": envelope.id,
+            "command": envelope.command,
+            "rules": record.rules,
+            "shadow": [firing.rule for firing in record.shadow],
+        }
         if not fresh:
             # Journalled already: by an earlier attempt, which may have stopped before queueing its
             # actions, or by one running at the same time. Its decision stands (deciding again would
@@ -363,6 +377,7 @@ class Moderator:
             status="moderated",
             rules=tuple(record.rules),
             actions=tuple(m.command for m in record.actions),
+            shadow=tuple(firing.rule for firing in record.shadow),
             changes=len(record.changes),
             replayed=not fresh,
         )

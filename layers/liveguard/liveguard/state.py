@@ -34,7 +34,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from liveguard.messages import ActionMessage
-from liveguard.rules.outcome import StateChange, TermHit
+from liveguard.rules.outcome import ShadowFiring, StateChange, TermHit
 from liveguard.rules.verdict import Verdict
 
 DAY = 86_400
@@ -111,8 +111,8 @@ transaction holds. A retry that finds it writes the changes again; once they are
 class AuditRecord(BaseModel):
     """What happened to one event or one action, and why.
 
-    The moderator writes one per event that made a decision (a rule fired, or there were state
-    changes or actions) and one per echo; the actuator writes one per action it ran or gave up on.
+    The moderator writes one per event that made a decision (a rule fired, live or shadow, or there
+    were state changes or actions) and one per echo; the actuator writes one per action it ran or gave up on.
     ``actions`` and ``changes`` are complete, so the record also replays a decision.
     """
 
@@ -130,6 +130,11 @@ class AuditRecord(BaseModel):
     actions: list[ActionMessage] = Field(default_factory=list)
     changes: list[StateChange] = Field(default_factory=list)
     verdict: Verdict | None = None
+    shadow: list[ShadowFiring] = Field(
+        default_factory=list,
+        description="what the shadow rules that fired would have done; none of it was done (the fields"
+        " above are the live decision's)",
+    )
     outcome: str = Field(
         min_length=1,
         description="decided (writing while a decision too big for one transaction is written), echo;"

@@ -63,6 +63,9 @@ class CompiledRule:
     snapshot: bool
     variables: frozenset[str]
     """Every variable the actions use (the engine computes only these)."""
+    shadow: bool = False
+    """``mode: shadow``: what it would do is reported (``Decision.shadow``), never done; the ingress
+    does not evaluate it, and live rules never see its would-have strikes and violations."""
 
     @property
     def filters_keys(self) -> bool:
@@ -109,9 +112,13 @@ class RuleSet:
         return command in (self.echoes if echo else self.listened)
 
     def summary(self) -> str:
-        """One line: how many rules, enabled, term lists and their sizes."""
+        """One line: how many rules, enabled, which of those are in shadow (the others are live), term
+        lists and their sizes."""
         lists = ", ".join(f"{name} ({len(terms)})" for name, terms in self.terms.items()) or "none"
+        shadow = [rule.name for rule in self.rules if rule.shadow]
+        # Every rule's mode: the enabled ones are live but those named in shadow.
+        modes = f", {len(shadow)} in shadow: {', '.join(shadow)}" if shadow else ""
         return (
-            f"{len(self.rules) + len(self.disabled)} rules ({len(self.rules)} enabled), "
+            f"{len(self.rules) + len(self.disabled)} rules ({len(self.rules)} enabled{modes}), "
             f"{len(self.by_command)} callbacks, term lists: {lists}"
         )

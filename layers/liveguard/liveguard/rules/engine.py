@@ -7,6 +7,12 @@ validated against LiveClient's request model for the command) and its state chan
 the strikes and violations that the rules above it added for the same event, so a threshold fires
 on the event that reaches it.
 
+A ``mode: shadow`` rule is evaluated the same way, but what it would have done goes to
+``Decision.shadow`` (a ``ShadowFiring``), never into the verdict, actions or changes. It sees what
+a live rule sees plus the would-have strikes and violations of the shadow rules above it (a pair
+such as terms + strikes-mute can be tried together); live rules never see those. The ingress
+(``InlineRules``) does not evaluate shadow rules at all.
+
 Nothing here does I/O: state is read through a ``StateView`` (the moderator's is DynamoDB, the
 ingress's may be empty) and changes are returned as values. Events whose Operator_Account is our
 admin (echoes of our own actions) are the caller's to filter; ``snapshots_from_admin`` turns the
@@ -33,11 +39,12 @@ from liveguard.rules.outcome import (
     RecordSanction,
     RecordViolation,
     SaveSnapshot,
+    ShadowFiring,
     StateChange,
     StateView,
     TermHit,
 )
-from liveguard.rules.terms import regex_budget
+from liveguard.rules.terms import regex_budget, regex_budget_aside
 from liveguard.rules.variables import VARIABLES
 from liveguard.rules.verdict import DELIVER, DROP, REJECT, Verdict
 from liveguard.webhooks.models import (
@@ -79,14 +86,15 @@ def evaluate(
     carried in the event's envelope). It stands: the rule that gave it fires (it decided), the rules
     with a verdict above it did not hold when it was decided and do not fire now (nor does any rule
     with a verdict when none decided, or when the answer was Tencent's default), whatever the state
-    says by now. Rules below it, and rules without a verdict, are evaluated as usual."""
+    says by now. Rules below it, and rules without a verdict, are evaluated as usual; so are shadow
+    rules (the answer never came from one), for what they would have answered."""
     return _Evaluation(event, state, rules, now, admin, event_id, verdict_only=False, answered=answered).run()
 
 
 class InlineRules:
     """The rules as the ingress uses them (CompiledRules): the verdict for a before-callback, from the
     same engine, deciding now; and what the rules act on (``RuleSet.acts_on``). Actions are not
-    rendered; the moderator decides them from the queue."""
+    rendered, and shadow rules not evaluated; the moderator decides them from the queue."""
 
     def __init__(self, rules: RuleSet, state: StateView | None = None, *, admin: str) -> None:
         self.rules = rules
@@ -192,6 +200,10 @@ class _Evaluation:
         self._counts: dict[tuple[str, str, int], int] = {}
         self.added_strikes: dict[str, int] = {}
         self.added_violations: dict[str, int] = {}
+        # What shadow rules would have added: counted by the shadow rules below them, never by live ones.
+        self.shadow_strikes: dict[str, int] = {}
+        self.shadow_violations: dict[str, int] = {}
+        self._shadow_hits = 0
         self._hits: list[TermHit] = []
 
     @property
@@ -222,7 +234,19 @@ class _Evaluation:
         # one fires, unchecked (it decided); the others did not hold when it was decided.
         pending = self.answered
         keys: list[str] | None
+        shadow: list[ShadowFiring] = []
+        shadow_decided = False  # a shadow rule above would have given the verdict
         for rule in candidates:
+            if rule.shadow:
+                # Outside the answered logic: the answer never came from a shadow rule (the ingress
+                # does not evaluate them), so one with a verdict is checked for what it would answer.
+                if self.verdict_only:
+                    continue
+                firing = self._shadow(rule, decided_above=verdict is not None or shadow_decided)
+                if firing is not None:
+                    shadow.append(firing)
+                    shadow_decided = shadow_decided or firing.decides
+                continue
             if pending is not None and rule.verdict is not None:
                 if rule.name != pending.rule:
                     continue
@@ -248,7 +272,30 @@ class _Evaluation:
             actions.extend(self._actions(rule, keys))
         if self.answered is not None:
             verdict = self.answered
-        return Decision(verdict=verdict, actions=_unique(actions), changes=changes, fired=fired, matches=hits)
+        return Decision(
+            verdict=verdict, actions=_unique(actions), changes=changes, fired=fired, matches=hits, shadow=shadow
+        )
+
+    def _shadow(self, rule: CompiledRule, *, decided_above: bool) -> ShadowFiring | None:
+        """What a shadow rule would have done, when it fires (``decided_above``: a rule above it gave, or
+        would have given, the verdict). Its regex searches have a budget of their own, so it cannot
+        spend the live rules'."""
+        self._hits = []
+        with regex_budget_aside():
+            keys = self._match(rule)
+        if keys is None:
+            return None
+        verdict = self._verdict(rule) if rule.verdict is not None else None
+        hits = self._hits[: max(MAX_HITS - self._shadow_hits, 0)]
+        self._shadow_hits += len(hits)
+        return ShadowFiring(
+            rule=rule.name,
+            verdict=verdict,
+            decides=verdict is not None and not decided_above,
+            actions=_unique(self._actions(rule, keys)),
+            changes=self._changes(rule, keys),
+            matches=hits,
+        )
 
     # --- conditions, cheapest first; the matched metadata keys when the rule fires, else None ---
 
@@ -338,6 +385,8 @@ class _Evaluation:
             if self.user is None:
                 return False
             added = self.added_strikes.get(self.user, 0)
+            if rule.shadow:
+                added += self.shadow_strikes.get(self.user, 0)
             if rule.strikes.new_only and not added:
                 return False
             total = self._count("strike", self.user, rule.strikes.within) + added
@@ -346,6 +395,8 @@ class _Evaluation:
         if rule.violations is not None:
             kinds = rule.violations.kinds
             added = sum(self.added_violations.get(kind, 0) for kind in kinds)
+            if rule.shadow:
+                added += sum(self.shadow_violations.get(kind, 0) for kind in kinds)
             if rule.violations.new_only and not added:
                 return False
             total = sum(self._count("violation", kind, rule.violations.within) for kind in kinds) + added
@@ -386,12 +437,15 @@ class _Evaluation:
     def _changes(self, rule: CompiledRule, keys: list[str]) -> list[StateChange]:
         changes: list[StateChange] = []
         room, user = self.room, self.user
+        # A shadow rule's would-have changes count for the shadow rules below it only.
+        strikes = self.shadow_strikes if rule.shadow else self.added_strikes
+        violations = self.shadow_violations if rule.shadow else self.added_violations
         if rule.strike and user:
             changes.append(AddStrike(room_id=room, rule=rule.name, user_id=user))
-            self.added_strikes[user] = self.added_strikes.get(user, 0) + 1
+            strikes[user] = strikes.get(user, 0) + 1
         if rule.violation:
             changes.append(RecordViolation(room_id=room, rule=rule.name, violation=rule.violation))
-            self.added_violations[rule.violation] = self.added_violations.get(rule.violation, 0) + 1
+            violations[rule.violation] = violations.get(rule.violation, 0) + 1
         if rule.sanction is not None and user:
             until = int(self.now) + rule.sanction.seconds
             changes.append(

@@ -219,6 +219,9 @@ class _Compiler:
         or a rule switched off on purpose elsewhere in it)."""
         enabled = [rule for rule in self.model.rules if rule.enabled]
         strikes_added = any(rule.strike for rule in enabled)
+        # A shadow rule's strikes and violations are never recorded: live rules never count them.
+        live_strikes = any(rule.strike for rule in enabled if rule.mode == "live")
+        live_violations = {rule.violation for rule in enabled if rule.violation and rule.mode == "live"}
         warnings = []
         for rule in enabled:
             if rule.when.rooms == []:
@@ -230,6 +233,18 @@ class _Compiler:
                 warnings.append(
                     f'rule "{rule.name}": when.strikes: no enabled rule adds strikes (strike: true), so the'
                     " threshold is never reached"
+                )
+            elif rule.when.strikes is not None and rule.mode == "live" and not live_strikes:
+                warnings.append(
+                    f'rule "{rule.name}": when.strikes: only shadow rules add strikes, and a live rule never'
+                    " counts a shadow rule's, so the threshold is never reached"
+                )
+            if rule.when.violations is not None and rule.mode == "live":
+                warnings.extend(
+                    f'rule "{rule.name}": when.violations.kinds[{index}]: only shadow rules record violation'
+                    f' "{kind}", and a live rule never counts a shadow rule\'s'
+                    for index, kind in enumerate(rule.when.violations.kinds)
+                    if kind not in live_violations and any(r.violation == kind for r in enabled)
                 )
         return warnings
 
@@ -367,6 +382,7 @@ class _RuleCompiler:
                 sanction=rule.sanction,
                 snapshot=rule.snapshot,
                 variables=frozenset(variables),
+                shadow=rule.mode == "shadow",
             ),
             [],
         )

@@ -298,6 +298,11 @@ class Rule(_Strict):
     snapshot: Flag = Field(
         default=False, description="save the matched metadata keys' new values as admin-approved"
     )
+    mode: Literal["live", "shadow"] = Field(
+        default="live",
+        description="shadow: evaluated, counted and audited as what it would have done, with no effect"
+        " on Tencent, on state or on the answer (docs/rules.md, Shadow mode)",
+    )
 
 
 class RulesFile(_Strict):

@@ -118,6 +118,25 @@ MAX_HITS = 20
 """Hits a decision keeps (the first ones): enough to say why, small enough for the audit record."""
 
 
+class ShadowFiring(BaseModel):
+    """What a ``mode: shadow`` rule that fired would have done, had it been live: its verdict (with the
+    ErrorCode, and the rewritten MsgBody of a mask), its actions rendered, its state changes and what
+    its terms matched. None of it is done: no action is queued, no change recorded, no answer given."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    rule: str = Field(min_length=1)
+    verdict: Verdict | None = Field(default=None, description="its verdict, on a before-callback")
+    decides: bool = Field(
+        default=False,
+        description="whether its verdict would have been the answer: no rule above it (live, or shadow"
+        " as if live) fired with a verdict",
+    )
+    actions: list[Action] = Field(default_factory=list)
+    changes: list[StateChange] = Field(default_factory=list)
+    matches: list[TermHit] = Field(default_factory=list)
+
+
 class Decision(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -127,4 +146,9 @@ class Decision(BaseModel):
     fired: list[str] = Field(default_factory=list, description="names of the rules that fired, in order")
     matches: list[TermHit] = Field(
         default_factory=list, description="what the fired rules' terms matched, in order (at most MAX_HITS)"
+    )
+    shadow: list[ShadowFiring] = Field(
+        default_factory=list,
+        description="the shadow rules that fired and what each would have done, in order (none of it in"
+        " the fields above)",
     )

@@ -91,6 +91,21 @@ def regex_budget(seconds: float = REGEX_DECISION_BUDGET) -> Iterator[None]:
         _regex_deadline.reset(token)
 
 
+@contextmanager
+def regex_budget_aside(seconds: float = REGEX_DECISION_BUDGET) -> Iterator[None]:
+    """A budget of its own, inside a decision's, for searches that must not spend the decision's (a
+    shadow rule's): the decision's deadline moves later by the time spent within."""
+    outer = _regex_deadline.get()
+    started = time.monotonic()
+    token = _regex_deadline.set(started + seconds)
+    try:
+        yield
+    finally:
+        _regex_deadline.reset(token)
+        if outer is not None:
+            _regex_deadline.set(outer + (time.monotonic() - started))
+
+
 MAX_REGEX_PATTERNS = 100
 """Patterns in one regex list (they compile into one expression, searched once per text)."""
 MAX_REGEX_LENGTH = 500
