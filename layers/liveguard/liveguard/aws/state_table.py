@@ -242,9 +242,10 @@ class StateTable:
         entry; return the record that stands (a retried event then carries out its first decision).
 
         One TransactWriteItems holds the journal entry (conditional on its absence) and every change:
-        both are written or neither (a decision without changes is one conditional PutItem). A snapshot or sanction keeps the newest event's word (its own
-        condition); when a newer event's stands, the transaction is cancelled and written again
-        without the items that lost, which is rare (a late redelivery of an old event)."""
+        both are written or neither (a decision without changes is one conditional PutItem). A
+        snapshot or sanction keeps the newest event's word (its own condition); when a newer event's
+        stands, the transaction is cancelled and written again without the items that lost, which is
+        rare (a late redelivery of an old event)."""
         keyed, newest = _change_items(record.changes, event_id=record.id, now=now)
         if 1 + len(keyed) + len(newest) > TRANSACTION_ITEMS:
             # More changes than a transaction holds: the journal entry first, as "writing" (a retry

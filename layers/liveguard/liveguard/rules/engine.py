@@ -273,7 +273,12 @@ class _Evaluation:
         if self.answered is not None:
             verdict = self.answered
         return Decision(
-            verdict=verdict, actions=_unique(actions), changes=changes, fired=fired, matches=hits, shadow=shadow
+            verdict=verdict,
+            actions=_unique(actions),
+            changes=changes,
+            fired=fired,
+            matches=hits,
+            shadow=shadow,
         )
 
     def _shadow(self, rule: CompiledRule, *, decided_above: bool) -> ShadowFiring | None:
