@@ -3,13 +3,16 @@ records (``StateTable.audit_for_room``: one query of the room's partition, pagin
 
 A line per event that fired rules (its time, command, the rules, the verdict, what their terms
 matched and the actions it queued) and per action the actuator ran or gave up on (its command, its
-outcome at Tencent, the rule and the event that caused it). Records of events that fired no rule
-(echoes, state changes alone) are left out.
+outcome at Tencent, the rule and the event that caused it). An event on which shadow rules fired
+also gets a "would have" line per shadow rule, and lines for the verdict, matches, actions and
+state changes it would have given: none of them were (docs/rules.md, Shadow mode). Records of events
+that fired no rule, live or shadow (echoes, state changes alone) are left out.
 
 ``--user USER`` keeps the records whose acting user is USER: for an event, a user its decision
 struck or sanctioned (``changes`` of kind ``strike`` or ``sanction``, their ``user_id``) or a member
-one of its queued actions concerns; for an action, a member its params name (``Member_Account`` or
-``MemberList_Account``, a string or a list of them).
+one of its queued actions concerns, or one its shadow rules would have struck, sanctioned or acted
+on; for an action, a member its params name (``Member_Account`` or ``MemberList_Account``, a string
+or a list of them).
 """
 
 from __future__ import annotations
@@ -68,13 +71,16 @@ def acting_users(record: Mapping[str, Any]) -> set[str]:
     """Who a record is about (see the module's docstring)."""
     if record.get("kind") == "action":
         return set(_members(_action_params(record)))
+    decisions = [record, *(record.get("shadow") or [])]  # the live decision, and the would-have ones
     users = {
         str(change["user_id"])
-        for change in record.get("changes") or []
+        for decision in decisions
+        for change in decision.get("changes") or []
         if change.get("kind") in ("strike", "sanction") and change.get("user_id")
     }
-    for action in record.get("actions") or []:
-        users.update(_members(action.get("params") or {}))
+    for decision in decisions:
+        for action in decision.get("actions") or []:
+            users.update(_members(action.get("params") or {}))
     return users
 
 
@@ -100,11 +106,12 @@ def _error(text: str) -> str:
 
 
 def timeline(records: Iterable[Mapping[str, Any]], *, user: str | None = None) -> list[Mapping[str, Any]]:
-    """The records the command shows, oldest first: actions, and events that fired rules."""
+    """The records the command shows, oldest first: actions, and events that fired rules (live or
+    shadow)."""
     kept = [
         record
         for record in records
-        if (record.get("kind") == "action" or record.get("rules"))
+        if (record.get("kind") == "action" or record.get("rules") or record.get("shadow"))
         and (user is None or user in acting_users(record))
     ]
     return sorted(kept, key=lambda record: (int(record["at_ms"]), str(record["id"])))
@@ -140,19 +147,54 @@ def describe(record: Mapping[str, Any]) -> list[str]:
         why = f"rule {action.get('rule')}, cause event {cause}" if action else "no action body"
         return [f"{at}  action {record.get('command')}  {outcome}  ({why})"]
     lines = [
-        f"{at}  event  {record.get('command')}  rules {', '.join(record.get('rules') or [])}"
+        f"{at}  event  {record.get('command')}  rules {', '.join(record.get('rules') or []) or '(none)'}"
         f"  verdict {_verdict(record.get('verdict'))}"
     ]
-    for match in record.get("matches") or []:
-        where = str(match.get("field"))
-        if match.get("key"):
-            where += f"[{match['key']}]"
-        lines.append(
-            f"    matched  list {match.get('list')}  term {json.dumps(match.get('term'), ensure_ascii=False)}"
-            f"  in {where}: {json.dumps(match.get('text'), ensure_ascii=False)}"
-        )
+    lines.extend(f"    matched  {_matched(match)}" for match in record.get("matches") or [])
     lines.extend(f"    queued   {_queued(action)}" for action in record.get("actions") or [])
+    for firing in record.get("shadow") or []:
+        lines.extend(_would_have(firing))
     return lines
+
+
+def _matched(match: Mapping[str, Any]) -> str:
+    where = str(match.get("field"))
+    if match.get("key"):
+        where += f"[{match['key']}]"
+    return (
+        f"list {match.get('list')}  term {json.dumps(match.get('term'), ensure_ascii=False)}"
+        f"  in {where}: {json.dumps(match.get('text'), ensure_ascii=False)}"
+    )
+
+
+def _would_have(firing: Mapping[str, Any]) -> list[str]:
+    """A shadow rule's firing: what it would have done (nothing of it was done)."""
+    verdict = firing.get("verdict")
+    answer = ""
+    if verdict:
+        answer = f"  verdict {_verdict(verdict)}" + ("" if firing.get("decides") else " (not the answer)")
+    lines = [f"    would have  rule {firing.get('rule')} (shadow){answer}"]
+    if verdict and verdict.get("msg_body") is not None:
+        body = json.dumps(verdict["msg_body"], ensure_ascii=False, separators=(",", ":"))
+        lines.append(f"      MsgBody  {body}")
+    lines.extend(f"      matched  {_matched(match)}" for match in firing.get("matches") or [])
+    for action in firing.get("actions") or []:
+        params = json.dumps(action.get("params") or {}, ensure_ascii=False, separators=(",", ":"))
+        delay = f"  after {action['delay_seconds']} s" if action.get("delay_seconds") else ""
+        lines.append(f"      action   {action.get('command')} {params}{delay}")
+    lines.extend(f"      change   {_change(change)}" for change in firing.get("changes") or [])
+    return lines
+
+
+def _change(change: Mapping[str, Any]) -> str:
+    kind = change.get("kind")
+    if kind == "strike":
+        return f"strike {change.get('user_id')}"
+    if kind == "violation":
+        return f"violation {change.get('violation')}"
+    if kind == "sanction":
+        return f"sanction {change.get('user_id')} {change.get('sanction')} until {change.get('until')}"
+    return f"snapshot {change.get('key')} = {json.dumps(change.get('value'), ensure_ascii=False)}"
 
 
 def print_timeline(

@@ -1,6 +1,6 @@
 """`liveguard rules check` and `liveguard rules test`: a rules file validated, and what it decides on
-Tencent callbacks (the rules that fire, the verdict, the actions, the state changes), against an
-in-memory state and touching nothing (docs/rules.md, "The CLI").
+Tencent callbacks (the rules that fire, the verdict, the actions, the state changes, and what shadow
+rules would have done), against an in-memory state and touching nothing (docs/rules.md, "The CLI").
 """
 
 from __future__ import annotations
@@ -97,6 +97,50 @@ def _describe_hit(hit: Any) -> str:
     )
 
 
+def _shadow_json(firing: Any) -> dict[str, Any]:
+    """A shadow rule's firing as ``rules test --json`` prints it: what it would have done."""
+    verdict: dict[str, Any] | None = None
+    if firing.verdict is not None:
+        verdict = {"action": firing.verdict.action, "code": firing.verdict.code, "rule": firing.verdict.rule}
+        if firing.verdict.reason:
+            verdict["reason"] = firing.verdict.reason
+        if firing.verdict.msg_body is not None:
+            verdict["msg_body"] = firing.verdict.msg_body
+    return {
+        "rule": firing.rule,
+        "verdict": verdict,
+        "decides": firing.decides,
+        "matches": [hit.model_dump(mode="json") for hit in firing.matches],
+        "actions": [action.model_dump(mode="json") for action in firing.actions],
+        "changes": [change.model_dump(mode="json") for change in firing.changes],
+    }
+
+
+def _print_shadow(firing: Any) -> None:
+    """A shadow rule's firing as ``rules test`` prints it: "would have", then what, indented."""
+    print(f"  would have: {firing.rule} (shadow: nothing done)")
+    verdict = firing.verdict
+    if verdict is not None:
+        line = f"{verdict.action} (ErrorCode {verdict.code})"
+        if verdict.reason:
+            line += f": {verdict.reason}"
+        line += (
+            ", which would have been the answer"
+            if firing.decides
+            else ", not the answer: a rule above gives it first"
+        )
+        print(f"    verdict: {line}")
+        if verdict.msg_body is not None:
+            print(f"             MsgBody {_json(verdict.msg_body)}")
+    for hit in firing.matches:
+        print(f"    match:   {_describe_hit(hit)}")
+    for action in firing.actions:
+        delay = f" after {action.delay_seconds} s" if action.delay_seconds else ""
+        print(f"    action:  {action.command} {_json(action.params)}{delay}")
+    for change in firing.changes:
+        print(f"    change:  {_describe_change(change)}")
+
+
 def _event_json(path: str, command: str, event: Any, decision: Any, before: bool) -> dict[str, Any]:
     """One event's result as ``rules test --json`` prints it."""
     verdict = decision.verdict
@@ -121,6 +165,7 @@ def _event_json(path: str, command: str, event: Any, decision: Any, before: bool
         "matches": [hit.model_dump(mode="json") for hit in decision.matches],
         "actions": [action.model_dump(mode="json") for action in decision.actions],
         "changes": [change.model_dump(mode="json") for change in decision.changes],
+        "shadow": [_shadow_json(firing) for firing in decision.shadow],
     }
 
 
@@ -205,4 +250,6 @@ def rules_test_command(args: argparse.Namespace) -> int:
             print(f"  action:  {action.command} {_json(action.params)}{delay}  [{action.rule}]")
         for change in decision.changes:
             print(f"  change:  {_describe_change(change)}  [{change.rule}]")
+        for firing in decision.shadow:
+            _print_shadow(firing)
     return status
