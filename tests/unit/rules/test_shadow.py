@@ -5,6 +5,7 @@ nor on what live rules see; the ingress never evaluates it."""
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 import pytest
@@ -13,6 +14,7 @@ from liveguard.rules.compiled import RuleSet
 from liveguard.rules.engine import InlineRules, evaluate
 from liveguard.rules.loader import RulesInvalid, parse_rules
 from liveguard.rules.outcome import Action, AddStrike, Decision, RecordSanction, ShadowFiring, TermHit
+from liveguard.rules.terms import TermList, regex_budget, regex_budget_aside
 from liveguard.rules.verdict import Verdict
 from tests.unit.rules.fakes import ADMIN, NOW, ROOM, MemoryState, comment, gift
 
@@ -249,9 +251,10 @@ def test_with_the_ingress_answer_shadow_rules_with_a_verdict_are_still_evaluated
     assert answered.rule == "live-mask"
     # When the moderator decides it with that answer
     decision = decide(comment("free coins"), rule_set, answered=answered)
-    # Then the answer stands and the live rule that gave it fired
+    # Then the answer stands and the live rule that gave it fired, with none of the shadow rules' matches
     assert decision.verdict == answered
     assert decision.fired == ["live-mask"]
+    assert {hit.rule for hit in decision.matches} <= {"live-mask"}
     # And each shadow rule with a verdict is reported with what it would have answered: the one
     # above the live rule would have decided, the one below would not
     assert [(f.rule, f.verdict.action if f.verdict else None, f.decides) for f in decision.shadow] == [
@@ -367,3 +370,19 @@ def test_a_live_violation_threshold_fed_only_by_shadow_violations_is_warned_abou
 
 def test_a_shadow_threshold_fed_by_shadow_strikes_is_not_warned_about():
     assert rules(*PAIR).warnings == ()
+
+
+# --- a shadow rule's regex time ----------------------------------------------------------------------
+
+
+def test_time_spent_in_a_shadow_rules_regex_budget_is_not_taken_from_the_decisions():
+    # Given a regex list, and a decision's regex budget of 50 ms
+    links = TermList("links", [r"https?://\S+"], match="regex")
+    with regex_budget(0.05):
+        # When a shadow rule's searches take longer than that, within their own budget
+        with regex_budget_aside():
+            time.sleep(0.08)
+        # Then the live rules' searches after it still have the decision's time: the link is found
+        assert [match.text for match in links.matches("see http://spam.example now")] == [
+            "http://spam.example"
+        ]

@@ -288,10 +288,12 @@ class _Evaluation:
         self._hits = []
         with regex_budget_aside():
             keys = self._match(rule)
+            verdict = self._verdict(rule) if keys is not None and rule.verdict is not None else None
+        # Its matches are its own: none may be taken for a live rule's below.
+        found, self._hits = self._hits, []
         if keys is None:
             return None
-        verdict = self._verdict(rule) if rule.verdict is not None else None
-        hits = self._hits[: max(MAX_HITS - self._shadow_hits, 0)]
+        hits = found[: max(MAX_HITS - self._shadow_hits, 0)]
         self._shadow_hits += len(hits)
         return ShadowFiring(
             rule=rule.name,
