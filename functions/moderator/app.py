@@ -55,9 +55,10 @@ BREAKDOWN_DIMENSIONS = {"service": os.environ.get("POWERTOOLS_SERVICE_NAME", "li
 
 def publish(tally: Tally) -> None:
     """The batch's counts as metrics: totals with the function's dimensions, and per command and per
-    rule with their own dimension (one EMF line each, a handful per batch). A count of zero is not
-    published: a Sum over no data points is no data, which every alarm here treats as not breaching,
-    and eight zeros would double the bytes each batch logs."""
+    rule with their own dimension (one EMF line each, a handful per batch; a shadow rule's firings
+    as ShadowRuleFired, apart from RuleFired). A count of zero is not published: a Sum over no data
+    points is no data, which every alarm here treats as not breaching, and the zeros would double
+    the bytes each batch logs."""
     totals = {
         "EventsProcessed": sum(tally.events.values()),
         "RulesFired": sum(tally.rules.values()),
