@@ -68,7 +68,8 @@ def _json(value: object) -> str:
 
 def _describe_change(change: Any) -> str:
     if change.kind == "strike":
-        return f"strike {change.user_id} in {change.room_id}"
+        times = f" x{change.count}" if change.count > 1 else ""
+        return f"strike {change.user_id} in {change.room_id}{times}"
     if change.kind == "violation":
         return f"violation {change.violation} in {change.room_id}"
     if change.kind == "snapshot":
