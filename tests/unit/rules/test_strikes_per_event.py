@@ -18,7 +18,9 @@ TWO_LISTS = "banned: [free coins]\n  slurs: [badword]"
 
 
 def rules(text: str) -> RuleSet:
-    return parse_rules(f"version: 1\nterms:\n  {TWO_LISTS}\nrules:\n{textwrap.indent(textwrap.dedent(text), '  ')}")
+    return parse_rules(
+        f"version: 1\nterms:\n  {TWO_LISTS}\nrules:\n{textwrap.indent(textwrap.dedent(text), '  ')}"
+    )
 
 
 def decide(rule_set: RuleSet, text: str, state: MemoryState | None = None) -> Decision:
