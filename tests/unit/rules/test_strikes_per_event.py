@@ -32,7 +32,8 @@ def strikes(decision: Decision) -> list[tuple[str, int]]:
 
 
 def rule(name: str, terms: str, strike: str) -> str:
-    return f"- {{name: {name}, on: [Group.CallbackBeforeSendMsg], when: {{terms: [{terms}]}}, strike: {strike}}}\n"
+    when = f"when: {{terms: [{terms}]}}"
+    return f"- {{name: {name}, on: [Group.CallbackBeforeSendMsg], {when}, strike: {strike}}}\n"
 
 
 MUTE_AT_TWO = """\
