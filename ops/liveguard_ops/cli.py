@@ -236,6 +236,13 @@ def build_parser() -> argparse.ArgumentParser:
     test.add_argument(
         "--json", action="store_true", help="print one JSON object per event (for CI), nothing else"
     )
+    test.add_argument(
+        "--echoes",
+        action="store_true",
+        help="after each event's actions, play the callbacks Tencent sends back for them (the emulator "
+        "runs them): the admin's echoes are recorded as the moderator records them (its metadata "
+        "changes become the approved values), never moderated",
+    )
     test.set_defaults(run=rules_test_command)
     _add_ops(commands)
     _add_local(commands)
