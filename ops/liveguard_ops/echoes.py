@@ -19,7 +19,7 @@ from typing import Any
 from liveguard_local.emulator.callbacks import Actor, BeforeAnswer, Callback
 from liveguard_local.emulator.clock import Clock
 from liveguard_local.emulator.errors import ApiError
-from liveguard_local.emulator.rest import handle_rest
+from liveguard_local.emulator.rest import REST_COMMANDS, handle_rest
 from liveguard_local.emulator.world import World
 
 
@@ -31,6 +31,7 @@ class Echo:
     rule: str
     callbacks: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     error: tuple[int, str] | None = None  # Tencent's ErrorCode and ErrorInfo
+    emulated: bool = True  # False: the emulator does not run the command, so its echoes are unknown
 
 
 class _Recorder:
@@ -122,6 +123,8 @@ class TencentEchoes:
 
         self._hooks.fired = []
         service = COMMANDS[action.command].command.service
+        if (service, action.command) not in REST_COMMANDS:
+            return Echo(action.command, action.rule, emulated=False)
         try:
             handle_rest(self.world, service, action.command, dict(action.params), Actor(self.admin))
         except ApiError as error:

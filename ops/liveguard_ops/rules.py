@@ -138,6 +138,9 @@ def _play_echoes(
     played: list[dict[str, Any]] = []
     for action in actions:
         echo = tencent.run(action)
+        if not echo.emulated:
+            played.append({"of": echo.command, "rule": echo.rule, "emulated": False})
+            continue
         if echo.error is not None:
             code, info = echo.error
             played.append({"of": echo.command, "rule": echo.rule, "error": {"code": code, "info": info}})
@@ -167,6 +170,9 @@ def _play_echoes(
 def _print_echoes(played: list[dict[str, Any]]) -> None:
     for entry in played:
         why = f"  [{entry['of']} of {entry['rule']}]"
+        if entry.get("emulated") is False:
+            print(f"  echo:    unknown: the emulator does not run {entry['of']}{why}")
+            continue
         if "command" not in entry:
             error = entry["error"]
             refused = f"ErrorCode {error['code']} ({error['info']})"

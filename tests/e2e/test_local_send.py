@@ -19,6 +19,7 @@ import boto3
 import pytest
 
 from liveguard_local.stack import LocalStack, LocalStackOptions
+from liveguard_ops.cli import main
 from tests.e2e.conftest import eventually
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -179,6 +180,19 @@ def test_an_events_file_is_sent_with_its_body_and_signed_afresh(running):
     # Then its body reached the ingress, signed now: delivered as typed (no rule matches "red packet")
     assert sent.code == 0, sent.err
     assert answer(sent)["ErrorCode"] == 0
+
+
+@pytest.mark.parametrize(
+    "event", sorted((ROOT / "events/callbacks").glob("*.json")), ids=lambda path: path.stem
+)
+def test_every_event_under_events_callbacks_is_accepted_by_the_stack(running, capsys, event: Path):
+    # Given an API Gateway event under events/callbacks/ (named after its CallbackCommand)
+    # When it is sent (in process: the same main() the command runs)
+    code = main(["local", "send", event.stem, str(event), "--local-file", str(running.local_file)])
+    # Then the ingress authenticated and accepted it
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert json.loads(out.partition("\n")[2])["ErrorCode"] == 0
 
 
 def test_a_body_can_come_from_stdin(running):

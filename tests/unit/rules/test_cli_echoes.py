@@ -144,3 +144,19 @@ def test_a_callback_not_by_the_admin_is_listed_not_played(tmp_path, capsys):
     assert (offline["command"], offline["echo"]) == ("Live.CallbackAfterMemberStateChanged", False)
     assert offline["body"]["EventCause"] == "Kicked"
     assert "changes" not in offline
+
+
+def test_an_action_the_emulator_does_not_run_has_unknown_echoes(tmp_path, capsys, monkeypatch):
+    # Given a write command the emulator does not run (one a newer LiveClient may speak)
+    from liveguard_local.emulator import rest
+
+    monkeypatch.delitem(rest.REST_COMMANDS, (rest.LIVE, "del_room_metadata"))
+    events = [room_created(tmp_path), metadata_set(tmp_path, {"title": "free coins"})]
+    # When an event whose action is that command is tested with echoes
+    assert main(["rules", "test", DEFAULTS, *events, "--echoes"]) == 0
+    # Then its echoes are said to be unknown, rather than a refusal Tencent would not give
+    lines = capsys.readouterr().out.splitlines()
+    assert (
+        "  echo:    unknown: the emulator does not run del_room_metadata  [del_room_metadata of metadata-terms]"
+        in lines
+    )
