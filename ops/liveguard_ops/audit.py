@@ -189,7 +189,10 @@ def _would_have(firing: Mapping[str, Any]) -> list[str]:
 def _change(change: Mapping[str, Any]) -> str:
     kind = change.get("kind")
     if kind == "strike":
-        return f"strike {change.get('user_id')}"
+        count = change.get("count") or 1
+        return f"strike {change.get('user_id')}" + (
+            f" x{count}" if isinstance(count, int) and count > 1 else ""
+        )
     if kind == "violation":
         return f"violation {change.get('violation')}"
     if kind == "sanction":

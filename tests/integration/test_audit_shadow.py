@@ -125,7 +125,7 @@ def test_json_carries_the_shadow_firings_whole(local_file, capsys):
         0,
     )
     assert mask["changes"] == [
-        {"room_id": ROOM, "rule": "terms-mask", "kind": "strike", "user_id": "viewer-7"}
+        {"room_id": ROOM, "rule": "terms-mask", "kind": "strike", "user_id": "viewer-7", "count": 1}
     ]
     assert mute["actions"][0]["command"] == "mute_member"
 

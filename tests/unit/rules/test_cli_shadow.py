@@ -118,7 +118,13 @@ def test_test_json_has_the_shadow_firings_and_a_live_decision_without_them(tmp_p
         ],
         "actions": [],
         "changes": [
-            {"room_id": "live-room-1", "rule": "terms-reject", "kind": "strike", "user_id": "viewer-7"}
+            {
+                "room_id": "live-room-1",
+                "rule": "terms-reject",
+                "kind": "strike",
+                "user_id": "viewer-7",
+                "count": 1,
+            }
         ],
     }
     assert (mute["rule"], mute["verdict"], [a["command"] for a in mute["actions"]]) == (

@@ -386,3 +386,26 @@ def test_time_spent_in_a_shadow_rules_regex_budget_is_not_taken_from_the_decisio
         assert [match.text for match in links.matches("see http://spam.example now")] == [
             "http://spam.example"
         ]
+
+
+def test_a_shadow_rule_would_add_only_the_strikes_beyond_those_the_event_already_counts():
+    # Given a live rule striking once, a shadow rule striking twice for the same comment, and a live
+    # and a shadow threshold at three strikes below them
+    rule_set = rules(
+        rule("live-strike", when=TERMS, strike=True),
+        rule("shadow-double", mode="shadow", when=TERMS, strike={"count": 2}),
+        rule("live-third", when=THIRD_STRIKE, verdict="reject"),
+        rule("shadow-third", mode="shadow", when=THIRD_STRIKE, verdict="reject"),
+    )
+    state = MemoryState().strike("viewer-7", at=NOW - 60, times=1)
+    # When an offending comment comes
+    decision = decide(comment("free coins"), rule_set, state)
+    # Then the event counts one live strike, and the shadow rule would have added one more (one
+    # event counts the largest of its rules' counts, not their sum)
+    assert decision.changes == [AddStrike(room_id=ROOM, rule="live-strike", user_id="viewer-7")]
+    assert decision.shadow[0].changes == [
+        AddStrike(room_id=ROOM, rule="shadow-double", user_id="viewer-7", count=1)
+    ]
+    # And only the shadow threshold counts it: 1 in state + 2 for the event as if it were live
+    assert decision.fired == ["live-strike"]
+    assert [firing.rule for firing in decision.shadow] == ["shadow-double", "shadow-third"]

@@ -63,6 +63,9 @@ class CompiledRule:
     snapshot: bool
     variables: frozenset[str]
     """Every variable the actions use (the engine computes only these)."""
+    strike_count: int = 1
+    """With ``strike``: how many strikes its event counts when this rule fires (``strike: {count: N}``).
+    An event counts the largest of its fired rules' counts, not their sum (the engine)."""
     shadow: bool = False
     """``mode: shadow``: what it would do is reported (``Decision.shadow``), never done; the ingress
     does not evaluate it, and live rules never see its would-have strikes and violations."""

@@ -392,8 +392,8 @@ class _Evaluation:
             if self.user is None:
                 return False
             added = self.added_strikes.get(self.user, 0)
-            if rule.shadow:
-                added += self.shadow_strikes.get(self.user, 0)
+            if rule.shadow:  # the strikes of the event as if the shadow rules above were live
+                added = max(added, self.shadow_strikes.get(self.user, 0))
             if rule.strikes.new_only and not added:
                 return False
             total = self._count("strike", self.user, rule.strikes.within) + added
@@ -448,8 +448,17 @@ class _Evaluation:
         strikes = self.shadow_strikes if rule.shadow else self.added_strikes
         violations = self.shadow_violations if rule.shadow else self.added_violations
         if rule.strike and user:
-            changes.append(AddStrike(room_id=room, rule=rule.name, user_id=user))
-            strikes[user] = strikes.get(user, 0) + 1
+            # One event is one offence: it counts the largest strike count among its fired rules
+            # (``strike: true`` is one), not their sum; a rule below adds only what it asks beyond.
+            # A shadow rule asks beyond what the live rules and the shadow rules above it added, and
+            # raises only the shadow rules' level.
+            added = self.added_strikes.get(user, 0)
+            if rule.shadow:
+                added = max(added, self.shadow_strikes.get(user, 0))
+            more = rule.strike_count - added
+            if more > 0:
+                changes.append(AddStrike(room_id=room, rule=rule.name, user_id=user, count=more))
+                strikes[user] = rule.strike_count
         if rule.violation:
             changes.append(RecordViolation(room_id=room, rule=rule.name, violation=rule.violation))
             violations[rule.violation] = violations.get(rule.violation, 0) + 1
