@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import textwrap
+from typing import Any
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from liveguard.rules.compiled import RuleSet
 from liveguard.rules.engine import evaluate
-from liveguard.rules.loader import load_rules, parse_rules
+from liveguard.rules.loader import DEFAULT_RULES, _read_yaml, load_rules, parse_rules
 from liveguard.rules.terms import TermList, normalize
 from liveguard.tencent.commands import COMMANDS
 from liveguard.webhooks.models import CallbackInvalid
@@ -87,3 +90,29 @@ def test_any_metadata_gets_an_answer_whose_actions_validate(values, approved):
     decision = evaluate(callback, state, DEFAULTS, now=NOW, admin=ADMIN, event_id="e" * 64)
     for action in decision.actions:
         COMMANDS[action.command].model_validate(action.params)
+
+
+def _with_shadow_copies() -> RuleSet:
+    """The defaults, each rule followed by a shadow copy of itself (renamed)."""
+    document: Any = _read_yaml(DEFAULT_RULES.read_text(encoding="utf-8"), str(DEFAULT_RULES))
+    rules = []
+    for rule in document["rules"]:
+        rules += [rule, {**rule, "name": f"{rule['name']}-shadow", "mode": "shadow"}]
+    return parse_rules(json.dumps({**document, "rules": rules}), base_dir=DEFAULT_RULES.parent)
+
+
+SHADOWED = _with_shadow_copies()
+
+
+@given(text=TEXTS, strikes=st.integers(min_value=0, max_value=6))
+@settings(max_examples=150)
+def test_shadow_copies_of_the_defaults_never_change_the_live_decision(text, strikes):
+    # Given any comment text from a viewer with any number of earlier strikes
+    state = MemoryState().strike("viewer-7", at=NOW - 60, times=strikes)
+    # When the defaults decide on it, and the defaults with a shadow copy under each rule
+    live = evaluate(comment(text), state, DEFAULTS, now=NOW, admin=ADMIN, event_id="e" * 64)
+    shadowed = evaluate(comment(text), state, SHADOWED, now=NOW, admin=ADMIN, event_id="e" * 64)
+    # Then the live decision is the same, and the copies that would have fired are those of the rules
+    # that fired (each copy sees what its rule sees)
+    assert shadowed.model_copy(update={"shadow": []}) == live
+    assert [firing.rule.removesuffix("-shadow") for firing in shadowed.shadow] == live.fired
