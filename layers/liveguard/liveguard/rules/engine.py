@@ -39,7 +39,7 @@ from liveguard.rules.outcome import (
 )
 from liveguard.rules.terms import regex_budget
 from liveguard.rules.variables import VARIABLES
-from liveguard.rules.verdict import DELIVER, DROP, REJECT, Verdict
+from liveguard.rules.verdict import AWAITING_REVIEW, DELIVER, DROP, HOLD_REASON, REJECT, Verdict
 from liveguard.webhooks.models import (
     BEFORE_COMMANDS,
     Callback,
@@ -371,6 +371,13 @@ class _Evaluation:
             return Verdict(action="reject", code=REJECT, rule=rule.name, reason=spec.reason)
         if spec.action == "drop":
             return Verdict(action="drop", code=DROP, rule=rule.name, reason=spec.reason)
+        if spec.action == "hold":
+            # Told: rejected with our code and words; untold: dropped, the sender sees it sent.
+            if spec.notify:
+                code, reason = AWAITING_REVIEW, spec.reason or HOLD_REASON
+            else:
+                code, reason = DROP, spec.reason
+            return Verdict(action="hold", code=code, rule=rule.name, reason=reason, expires=spec.expires)
         assert isinstance(self.event, MessageToSend)  # the loader allows mask on messages only
         body = []
         for element in self.event.msg_body:
