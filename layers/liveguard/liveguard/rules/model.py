@@ -72,6 +72,7 @@ WRITE_COMMANDS: frozenset[str] = frozenset(
         # messages
         "send_text_msg",
         "send_custom_msg",
+        "send_group_msg",  # Chat's: a reviewer's approval re-sends a held comment with it
         # seats
         "pick_user_on_seat",
         "kick_user_off_seat",
