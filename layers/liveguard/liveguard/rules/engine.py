@@ -229,6 +229,11 @@ class _Evaluation:
                 pending = None
                 keys = list(self.metadata)
                 verdict = self.answered
+                # What its terms matched, for the audit and a held comment's reviewer (the answer
+                # stands whatever they find now).
+                self._hits = []
+                if rule.terms:
+                    self._terms(rule, keys)
             elif self.verdict_only and rule.verdict is None and not (rule.strike or rule.violation):
                 continue  # nothing it does can change the verdict: not evaluated, no state read for it
             else:
