@@ -280,7 +280,7 @@ class VerdictSpec(_Strict):
     )
     expires: int = Field(
         default=HOLD_DEFAULT_SECONDS,
-        ge=60,
+        ge=1,
         le=HOLD_MAX_SECONDS,
         description="hold: seconds the held comment may wait for review; after that it cannot be approved",
     )
