@@ -427,7 +427,9 @@ def _held(
         logger.warning("a held comment without a sender or MsgBody is not queued for review")
         return None
     room = callback.room_key
-    added = sum(1 for change in decided.changes if change.kind == "strike" and change.user_id == sender)
+    added = sum(
+        change.count for change in decided.changes if change.kind == "strike" and change.user_id == sender
+    )
     return HeldComment(
         id=envelope.id,
         room=room,
