@@ -193,3 +193,28 @@ def test_shadow_firings_are_counted_apart_from_the_live_rules(queue):
     # Then each shadow rule is counted under shadow, the live rule under rules
     assert tally.shadow == {"terms-strike": 1, "terms-mute": 1, "shadow-reject": 1}
     assert tally.rules == {"live-mask": 1}
+
+
+def test_a_shadow_hold_holds_nothing_for_review(queue):
+    # Given a shadow rule that would hold a comment for review, and no live rule
+    state = MemoryState()
+    moderator = build_moderator(
+        state=state,
+        actions=queue,
+        evaluate=evaluate,
+        rules=parse_rules(
+            "version: 1\nterms:\n  spam: [free coins]\nrules:\n"
+            "  - {name: terms-hold, mode: shadow, on: [Group.CallbackBeforeSendMsg], when: {terms: [spam]},"
+            " verdict: hold}\n"
+        ),
+        snapshots_from_admin=snapshots_from_admin,
+    )
+    # When the comment the ingress delivered (it never evaluates shadow rules) is moderated
+    moderator.moderate(before_comment("free coins", Verdict(action="deliver", code=0)))
+    # Then nothing is held for review, and the audit says it would have been
+    assert state.held == {}
+    (record,) = state.audit_for_room(ROOM)
+    assert record["verdict"]["action"] == "deliver"
+    assert [(firing["rule"], firing["verdict"]["action"]) for firing in record["shadow"]] == [
+        ("terms-hold", "hold")
+    ]
