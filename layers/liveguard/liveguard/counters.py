@@ -7,11 +7,13 @@ this event included, decide its before-callback inline and travel in the event's
 (``EventEnvelope.counts``) to the moderator, which decides after-callbacks and actions on the same
 numbers without counting again (a redelivered SQS message is not counted twice).
 
-Layout: one item per counted subject, in the room's partition, its time buckets as attributes::
+Layout: one item per counted subject, in the room's counter partition (apart from its ``ROOM#``
+one: the ingress may write counters and nothing else, which IAM can only say by partition key), its
+time buckets as attributes::
 
-    user rate + arrivals  ROOM#<room>  COUNT#<command>#USER#<user>             u<w>_<i>: n, seen: ms
-    repeat                ROOM#<room>  COUNT#<command>#REPEAT#<user>#<hash>    r<w>_<i>: n
-    room rate + raid      ROOM#<room>  COUNT#<command>#ROOM                    n<w>_<i>: n, a<w>_<i>: n
+    user rate + arrivals  COUNT#<room>  <command>#USER#<user>             u<w>_<i>: n, seen: ms
+    repeat                COUNT#<room>  <command>#REPEAT#<user>#<hash>    r<w>_<i>: n
+    room rate + raid      COUNT#<room>  <command>#ROOM                    n<w>_<i>: n, a<w>_<i>: n
 
 ``<w>`` is the bucket width in seconds (a tenth of the longest window the rules read that counter
 over, at least 1 s), ``<i>`` the bucket's index (unix ms // (w * 1000)). One event is one UpdateItem
@@ -150,16 +152,21 @@ def _expires(plan: CounterPlan, kinds: Iterable[Kind], now_ms: int) -> int:
     return now_ms // 1000 + longest + bucket_width(longest) + 60
 
 
+def counter_pk(room_id: str) -> str:
+    """The partition of a room's counters."""
+    return f"COUNT#{room_id}"
+
+
 def user_key(command: str, user: str) -> str:
-    return f"COUNT#{command}#USER#{user}"
+    return f"{command}#USER#{user}"
 
 
 def repeat_key(command: str, user: str, digest: str) -> str:
-    return f"COUNT#{command}#REPEAT#{user}#{digest}"
+    return f"{command}#REPEAT#{user}#{digest}"
 
 
 def room_key(command: str) -> str:
-    return f"COUNT#{command}#ROOM"
+    return f"{command}#ROOM"
 
 
 # --- counting one event ----------------------------------------------------------------------------

@@ -403,8 +403,7 @@ class DynamoDbCounters:
         seen_ms: int | None,
         expires: int,
     ) -> Mapping[str, int]:
-        from liveguard.counters import CountersUnavailable
-        from liveguard.state import room_pk
+        from liveguard.counters import CountersUnavailable, counter_pk
 
         clock = self._monotonic()
         if clock < self._hold_until:
@@ -431,7 +430,7 @@ class DynamoDbCounters:
             expression += " ADD " + ", ".join(adds)
         if removes:
             expression += " REMOVE " + ", ".join(removes)
-        key = {"pk": {"S": room_pk(room_id)}, "sk": {"S": sk}}
+        key = {"pk": {"S": counter_pk(room_id)}, "sk": {"S": sk}}
         try:
             old = self.client.update_item(
                 self.table_name,
