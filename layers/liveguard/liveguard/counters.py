@@ -100,7 +100,14 @@ def text_hash(texts: Sequence[str]) -> str | None:
 
 
 class CountersUnavailable(Exception):  # noqa: N818 - the domain's word: the counters are unavailable
-    """A counter store did not answer (in time); the counts it would have given are unknown."""
+    """A counter store did not answer (in time); the counts it would have given are unknown.
+    ``partial``: the counts ``count`` had taken before it failed."""
+
+    partial: dict[str, int]
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.partial = {}
 
 
 class CounterStore(Protocol):
@@ -181,7 +188,7 @@ def count(store: CounterStore, plan: CounterPlan, event: CountedEvent, now_ms: i
     try:
         _count(store, plan, event, now_ms, counts)
     except CountersUnavailable as error:
-        error.partial = counts  # type: ignore[attr-defined]
+        error.partial = counts
         raise
     return counts
 

@@ -1,10 +1,12 @@
-"""DynamoDB GetItem, PutItem, DeleteItem and Query over HTTPS, signed with SigV4, in the standard
-library; and the ingress's two views of the state table.
+"""DynamoDB GetItem, PutItem, UpdateItem, DeleteItem and Query over HTTPS, signed with SigV4, in the
+standard library; and the ingress's views of the state table.
 
 The ingress decides before-callbacks inline, with the state their rules ask for: a sender's mute or
 ban (one GetItem of a SANCTION# item), a user's strikes or a room's violations within a window (one
 Query counting their items), each time-bounded (``InlineStateView``). When SQS cannot take an event,
-the ingress keeps it in the table's spool (``liveguard.spool``): one PutItem. boto3 costs about 0.3 s
+the ingress keeps it in the table's spool (``liveguard.spool``): one PutItem. For the callbacks a
+``rate``, ``repeat`` or ``raid`` rule listens to, it counts the event in the flood counters
+(``DynamoDbCounters``, ``liveguard.counters``): one UpdateItem per counter item. boto3 costs about 0.3 s
 to import, more than the ingress's whole cold start, so this is DynamoDB's JSON protocol
 (``X-Amz-Target: DynamoDB_20120810.<Operation>``) as one small POST on a kept-alive connection
 (``liveguard.aws.protocol``).
@@ -390,8 +392,7 @@ class DynamoDbCounters:
                 " conditions without a count do not hold",
                 extra={"command": plan.command, "detail": str(error)[:200]},
             )
-            partial: dict[str, int] = getattr(error, "partial", {})
-            return partial or None
+            return error.partial or None
 
     def bump(
         self,
