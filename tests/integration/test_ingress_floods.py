@@ -23,6 +23,7 @@ from typing import Any
 import boto3
 import pytest
 
+from liveguard.aws.state_table import StateTable
 from liveguard_local.events import CALLBACK_BODIES, LOCAL_SECRET, proxy_event
 from tests.aws import FAKE_CREDENTIALS, create_state_table, moto_server
 from tests.functions import lambda_context, load_function
@@ -185,6 +186,12 @@ def test_two_ingress_instances_share_the_counters_and_the_moderator_mutes_the_fl
     # Then it mutes the flooder once, on the count that crossed the rate
     actions = [json.loads(m["Body"]) for m in drain(aws, "actions")]
     assert [(a["command"], a["params"]["MemberList_Account"]) for a in actions] == [("mute_member", [user])]
+    # And the room's audit says on which counts each dropped message was decided
+    records = StateTable(TABLE, client=aws["dynamodb"]).audit_for_room(room)
+    assert [(r["rules"], r["counts"]) for r in records] == [
+        (["flood-drop", "flood-mute"], {"user:10": 3, "repeat:60": 1}),
+        (["flood-drop"], {"user:10": 4, "repeat:60": 1}),
+    ]
     # And a redelivered message counts nothing again and queues the same action again (same id)
     before = counter_items(aws, room)
     assert moderate(moderator, messages[2:3]) == {"batchItemFailures": []}

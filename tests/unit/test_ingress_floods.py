@@ -193,3 +193,17 @@ def test_an_envelope_refuses_counts_that_are_not_flood_counts():
         EventEnvelope.model_validate({**base, "counts": {"strikes:10": 3}})
     with pytest.raises(ValidationError):
         EventEnvelope.model_validate({**base, "counts": {"user:10": -1}})
+
+
+def test_the_audit_timeline_shows_the_counts_an_event_was_decided_on():
+    from liveguard_ops.audit import describe
+
+    record = {
+        "at_ms": NOW * 1000,
+        "kind": "event",
+        "command": MESSAGE,
+        "rules": ["flood-drop"],
+        "verdict": {"action": "drop", "code": 2},
+        "counts": {"user:10": 6, "repeat:60": 1},
+    }
+    assert describe(record)[1:] == ["    counted  repeat:60=1, user:10=6"]

@@ -335,6 +335,8 @@ class Moderator:
                 changes=list(decision.changes),
                 # What Tencent was answered, for a before-callback; else the engine's opinion.
                 verdict=inline or decision.verdict,
+                # The counts a rate, repeat or raid rule fired on: why a flood rule fired.
+                counts=envelope.counts,
                 outcome="decided",
             )
             # The journal entry and every change in one write; the entry that stands is the decision.
