@@ -112,7 +112,8 @@ def _add_ops(commands: Any) -> None:
 
 def _add_local(commands: Any) -> None:
     """`liveguard local up`: the whole app from template.yaml on loopback, without Docker
-    (liveguard_local.stack; nothing of it is imported until the command runs)."""
+    (liveguard_local.stack; nothing of it is imported until the command runs); `liveguard local send`:
+    a signed callback posted to it (liveguard_ops.send)."""
 
     def up(args: argparse.Namespace) -> int:
         from liveguard_local.stack import LocalStackOptions, run
@@ -172,6 +173,39 @@ def _add_local(commands: Any) -> None:
     )
     start.set_defaults(run=up)
 
+    def send(args: argparse.Namespace) -> int:
+        from liveguard_ops.send import local_send_command
+
+        return local_send_command(args)
+
+    post = local_commands.add_parser(
+        "send",
+        help="post a signed callback to the running local stack and print Tencent's answer (the "
+        "emulator has no content moderation of its own: this is how to try a rule on a hand-written event)",
+        description="Post BODY to the running local stack's callback URL as Tencent would (SdkAppid, "
+        "CallbackCommand, contenttype, ClientIP, OptPlatform, RequestTime, Sign made with the stack's "
+        "webhook token) and print the HTTP status and the answer: for a before-callback, the verdict "
+        "(ErrorCode, a rewritten MsgBody). The emulator has no content moderation of its own (Tencent's "
+        "keyword lists and cloud moderation are not emulated), so this is how to try a rule on a "
+        "hand-written event; the moderator and the actuator then act on it as on a real callback. "
+        "Exit 0 for a 2xx answer, 1 for another, 2 when nothing was sent.",
+    )
+    post.add_argument(
+        "command", metavar="COMMAND", help="the CallbackCommand, e.g. Group.CallbackBeforeSendMsg"
+    )
+    post.add_argument(
+        "body",
+        metavar="BODY.json",
+        help="a Tencent callback body naming the same CallbackCommand, or an API Gateway event from "
+        "events/callbacks/ (its body is sent, re-signed); - reads stdin",
+    )
+    post.add_argument(
+        "--local-file",
+        default=".liveguard/local.json",
+        help="the running local stack's file (default: %(default)s)",
+    )
+    post.set_defaults(run=send)
+
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="liveguard", description="LiveGuard development tools")
@@ -201,6 +235,13 @@ def build_parser() -> argparse.ArgumentParser:
     test.add_argument("--now", type=float, help="the time to decide at, unix seconds (default: now)")
     test.add_argument(
         "--json", action="store_true", help="print one JSON object per event (for CI), nothing else"
+    )
+    test.add_argument(
+        "--echoes",
+        action="store_true",
+        help="after each event's actions, play the callbacks Tencent sends back for them (the emulator "
+        "runs them): the admin's echoes are recorded as the moderator records them (its metadata "
+        "changes become the approved values), never moderated",
     )
     test.set_defaults(run=rules_test_command)
     _add_ops(commands)

@@ -34,6 +34,7 @@ QUEUE_OUTPUTS: dict[QueueKind, tuple[str, str]] = {
 }
 SECRET_OUTPUT = "TencentSecretArn"  # noqa: S105 - an output name
 TABLE_OUTPUT = "StateTableName"
+CALLBACK_OUTPUT = "CallbackUrl"
 # Other spellings of those outputs in local.json: the resources' logical ids and the functions'
 # environment variable names (compared lower-case, without separators).
 _ALIASES = {
@@ -45,6 +46,7 @@ _ALIASES = {
     "DelayedActionsDeadLetterQueueUrl": ("DelayedActionsDeadLetterQueue", "DelayedActionsDlq"),
     "TencentSecretArn": ("TencentSecret", "TENCENT_SECRET_ARN"),
     "StateTableName": ("StateTable", "STATE_TABLE_NAME"),
+    "CallbackUrl": ("callback", "CALLBACK_URL"),
 }
 # The template's resource names (QueueName: liveguard-events-${Stage}.fifo ...; the secret
 # liveguard/${Stage}/tencent): how a value in local.json is recognised whatever its key.
@@ -57,6 +59,7 @@ _NAME_PATTERNS = {
     "DelayedActionsDeadLetterQueueUrl": re.compile(r"^https?://[^?#]+/liveguard-delayed-actions-dlq-[^/.]+$"),
     "TencentSecretArn": re.compile(r"^arn:aws[a-z-]*:secretsmanager:[^:]*:[0-9]{12}:secret:liveguard/.+$"),
     "StateTableName": re.compile(r"^liveguard-state-[A-Za-z0-9_.-]+$"),
+    "CallbackUrl": re.compile(r"^https?://[^?#]+/tencent/callback$"),
 }
 _ENDPOINT_KEYS = {"awsendpointurl", "awsendpoint", "motoendpoint", "motourl"}
 _REGION_KEYS = {"awsregion"}

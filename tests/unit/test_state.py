@@ -160,6 +160,24 @@ def test_a_strike_is_stored_as_the_contract_lays_it_out(table, dynamodb):
     assert item["user_id"] == {"S": "bob"}
 
 
+def test_a_change_of_several_strikes_counts_each_and_a_redelivery_none_again(table):
+    # Given an event whose rule asked for three strikes (strike: {count: 3})
+    changes = [AddStrike(room_id=ROOM, rule="slurs", user_id="bob", count=3)]
+    table.apply(changes, event_id=EVENT_A, now=NOW)
+    # When the same event's changes are applied again (a redelivery)
+    table.apply(changes, event_id=EVENT_A, now=NOW)
+    # Then bob has three strikes
+    assert table.strike_count(ROOM, "bob", TEN_MINUTES, NOW) == 3
+
+
+def test_the_strikes_of_one_change_get_their_own_keys(table, dynamodb):
+    # When an event strikes bob three times for one rule
+    table.apply([AddStrike(room_id=ROOM, rule="slurs", user_id="bob", count=3)], event_id=EVENT_A, now=NOW)
+    # Then the first keeps the plain key and the others end with their ordinal
+    key = f"STRIKE#bob#1800000000000#{EVENT_A[:16]}#slurs"
+    assert sorted(item["sk"]["S"] for item in items(dynamodb, "STRIKE#")) == [key, f"{key}#2", f"{key}#3"]
+
+
 def test_many_strikes_are_all_counted_across_pages(table):
     # Given 120 strikes, each from its own event
     for index in range(120):
@@ -336,7 +354,7 @@ def test_an_operator_reads_a_rooms_audit_oldest_first(table):
     assert records[0]["rules"] == ["banned-terms"]
     assert records[0]["actions"][0]["params"] == params
     assert records[0]["changes"] == [
-        {"room_id": ROOM, "rule": "banned-terms", "kind": "strike", "user_id": "bob"}
+        {"room_id": ROOM, "rule": "banned-terms", "kind": "strike", "user_id": "bob", "count": 1}
     ]
     assert records[2]["kind"] == "action"
     assert records[2]["outcome"] == "done"

@@ -24,6 +24,7 @@ from liveguard.state import (
     audit_values,
     ms_key,
     room_pk,
+    strike_sk,
 )
 
 
@@ -133,10 +134,15 @@ class MemoryState:
         key: tuple[str, ...]
         for change in changes:
             if change.kind == "strike":
-                key = ("strike", change.room_id, change.user_id, ms_key(at_ms), event_id[:16], change.rule)
-                if key not in self._applied:
-                    self._applied.add(key)
-                    self.strikes.append((change.room_id, change.user_id, at_ms / 1000))
+                for ordinal in range(1, change.count + 1):  # one item each, as in the table
+                    key = (
+                        "strike",
+                        change.room_id,
+                        strike_sk(change.user_id, at_ms, event_id, change.rule, ordinal),
+                    )
+                    if key not in self._applied:
+                        self._applied.add(key)
+                        self.strikes.append((change.room_id, change.user_id, at_ms / 1000))
             elif change.kind == "violation":
                 key = ("violation", change.room_id, change.violation, ms_key(at_ms), event_id[:16])
                 if key not in self._applied:

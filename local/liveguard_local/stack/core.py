@@ -129,6 +129,8 @@ class LocalStack:
         self._schedules: list[ScheduledInvoker] = []
         self._clients: dict[str, Any] = {}
         self._started = False
+        self.rules_file: Path | None = None  # None: the rules shipped in the layer
+        self.rules_summary = ""
 
     # --- lifecycle ----------------------------------------------------------------------------------
 
@@ -205,6 +207,7 @@ class LocalStack:
         except TemplateError as error:
             raise LocalStackError(f"{self.template_path}: {error}") from error
         self.warnings.extend(maker.created.warnings)
+        self._check_rules(self.functions)
         for spec in self.functions:
             if spec.runtime and spec.runtime != f"python{sys.version_info[0]}.{sys.version_info[1]}":
                 self.warnings.append(
@@ -213,6 +216,29 @@ class LocalStack:
         if not options.aws_only:
             self._start_functions(template)
         self._write_settings()
+
+    def _check_rules(self, functions: list[FunctionSpec]) -> None:
+        """Which rules file the functions run (--rules, else a RULES_FILE the template gives them, else
+        the layer's defaults) and what it holds, for the startup lines; a file the functions would
+        refuse stops the stack here, with its mistakes, rather than as a function's failed init."""
+        from liveguard.rules.loader import RulesInvalid, load_rules
+
+        named = {spec.environment.get("RULES_FILE") for spec in functions} - {None, ""}
+        if self.options.rules is not None:
+            self.rules_file = self.options.rules.resolve()
+        elif named:
+            self.rules_file = (self.template_path.parent / sorted(str(name) for name in named)[0]).resolve()
+        try:
+            self.rules_summary = load_rules(self.rules_file).summary()
+        except RulesInvalid as invalid:
+            where = self.rules_file or "the layer's default rules"
+            raise LocalStackError(f"{where}: invalid\n{invalid}") from None
+
+    def rules_line(self) -> str:
+        """The rules the functions run, one line: the file (absolute) or the layer's defaults, and
+        how many rules and term lists it holds."""
+        where = str(self.rules_file) if self.rules_file is not None else "the layer's defaults"
+        return f"{where}: {self.rules_summary}"
 
     def _bind(self, make: Callable[[], Any], what: str, port: int) -> Any:
         try:
@@ -493,6 +519,11 @@ class LocalStack:
                 for spec in self.functions
             },
             "logs": str(self.logs_dir),
+            # The rules the functions run: the file, or null for the layer's defaults.
+            "rules": {
+                "file": str(self.rules_file) if self.rules_file else None,
+                "summary": self.rules_summary,
+            },
         }
 
     def _outputs(self) -> dict[str, str]:
@@ -533,6 +564,7 @@ class LocalStack:
             )
         else:
             lines.append(f"  api       {self.callback_url}")
+            lines.append(f"  rules     {self.rules_line()}")
         for logical_id, url in self.created.queues.items():
             lines.append(f"  queue     {logical_id}: {url}")
         for logical_id, name in self.created.tables.items():

@@ -127,16 +127,17 @@ def _change_items(
     newest: list[dict[str, Any]] = []
     for change in changes:
         if isinstance(change, AddStrike):
-            keyed.append(
+            keyed.extend(
                 {
                     "pk": room_pk(change.room_id),
-                    "sk": strike_sk(change.user_id, at_ms, event_id, change.rule),
+                    "sk": strike_sk(change.user_id, at_ms, event_id, change.rule, ordinal),
                     "user_id": change.user_id,
                     "rule": change.rule,
                     "event_id": event_id,
                     "at": at_ms,
                     "expiration": at_s + STRIKE_TTL,
                 }
+                for ordinal in range(1, change.count + 1)
             )
         elif isinstance(change, RecordViolation):
             keyed.append(

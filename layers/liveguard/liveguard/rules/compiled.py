@@ -70,6 +70,9 @@ class CompiledRule:
     counted: tuple[tuple[Kind, RateCondition | RepeatCondition | RaidCondition], ...] = ()
     """The rule's rate, repeat and raid conditions, each with the counter it reads
     (``user``/``room`` for a rate, ``repeat``, ``raid``): ``liveguard.counters``."""
+    strike_count: int = 1
+    """With ``strike``: how many strikes its event counts when this rule fires (``strike: {count: N}``).
+    An event counts the largest of its fired rules' counts, not their sum (the engine)."""
 
     @property
     def filters_keys(self) -> bool:

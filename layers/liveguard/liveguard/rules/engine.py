@@ -428,8 +428,12 @@ class _Evaluation:
         changes: list[StateChange] = []
         room, user = self.room, self.user
         if rule.strike and user:
-            changes.append(AddStrike(room_id=room, rule=rule.name, user_id=user))
-            self.added_strikes[user] = self.added_strikes.get(user, 0) + 1
+            # One event is one offence: it counts the largest strike count among its fired rules
+            # (``strike: true`` is one), not their sum; a rule below adds only what it asks beyond.
+            more = rule.strike_count - self.added_strikes.get(user, 0)
+            if more > 0:
+                changes.append(AddStrike(room_id=room, rule=rule.name, user_id=user, count=more))
+                self.added_strikes[user] = rule.strike_count
         if rule.violation:
             changes.append(RecordViolation(room_id=room, rule=rule.name, violation=rule.violation))
             self.added_violations[rule.violation] = self.added_violations.get(rule.violation, 0) + 1

@@ -336,6 +336,28 @@ class SanctionSpec(_Strict):
     seconds: Seconds
 
 
+MAX_STRIKES_PER_EVENT = 10
+"""The most strikes one event may count (``strike: {count: N}``): a threshold is a handful."""
+
+
+class StrikeSpec(_Strict):
+    """``strike: {count: N}``: the event counts N strikes against the acting user when this rule
+    fires (``strike: true`` is ``{count: 1}``). However many rules strike, one event counts the
+    largest count among them, never their sum: one comment is one offence."""
+
+    count: int = Field(ge=1, le=MAX_STRIKES_PER_EVENT, strict=True)
+
+
+def _strike_form(value: object) -> object:
+    """``true`` reads as ``{count: 1}``, ``false`` as no strike; a mapping is checked as a StrikeSpec.
+    Nothing else: ``1`` or ``"yes"`` is not a boolean here either."""
+    if isinstance(value, bool):
+        return {"count": 1} if value else None
+    if isinstance(value, dict | StrikeSpec):
+        return value
+    raise ValueError(f'write true or false (or {{count: N}}: N strikes for one event), not "{value}"')
+
+
 class Rule(_Strict):
     name: Name
     enabled: Flag = True
@@ -344,7 +366,11 @@ class Rule(_Strict):
     when: Conditions = Field(default_factory=Conditions)
     verdict: Annotated[VerdictSpec | None, BeforeValidator(_verdict_shorthand)] = None
     then: list[ActionSpec] = Field(default_factory=list)
-    strike: Flag = Field(default=False, description="count a strike against the acting user")
+    strike: Annotated[StrikeSpec | None, BeforeValidator(_strike_form)] = Field(
+        default=None,
+        description="count a strike against the acting user (true), or N ({count: N}); one event "
+        "counts the largest of its rules' strikes, not their sum",
+    )
     violation: Name | None = Field(
         default=None, description="count a violation of this kind against the room"
     )
