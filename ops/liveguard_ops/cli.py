@@ -1,7 +1,7 @@
 """The `liveguard` command: its arguments, and which module runs each subcommand.
 
-For operators: `dlq replay` (dlq.py), `tencent configure` (tencent.py) and `audit` (audit.py) on a
-running stack, and
+For operators: `dlq replay` (dlq.py), `tencent configure` (tencent.py), `audit` (audit.py) and
+`review list|show|approve|deny` (review.py) on a running stack, and
 `rules check` and `rules test` (rules.py) on a rules file. For development: `emulator` and `local up`,
 which run tools of liveguard_local. A command imports what it needs when it runs (boto3, the layer,
 liveguard_local), so the parser itself loads none of them.
@@ -108,6 +108,38 @@ def _add_ops(commands: Any) -> None:
     timeline.add_argument("--json", action="store_true", help="one JSON object per record, one a line")
     where(timeline)
     timeline.set_defaults(run=audit)
+    _add_review(commands, where)
+
+
+def _add_review(commands: Any, where: Any) -> None:
+    """`liveguard review list|show|approve|deny` (liveguard_ops.review): the comments held for review."""
+
+    def review(args: argparse.Namespace) -> int:
+        from liveguard_ops.review import review_command
+
+        return review_command(args)
+
+    parser = commands.add_parser(
+        "review", help="comments a rule held (verdict hold): list them, show one, approve or deny it"
+    )
+    review_commands = parser.add_subparsers(dest="review_command", required=True)
+    listing = review_commands.add_parser("list", help="the holds waiting for a decision, oldest first")
+    listing.add_argument("--room", help="only this room's")
+    listing.add_argument("--json", action="store_true", help="one JSON object per hold, one a line")
+    show = review_commands.add_parser("show", help="one hold with its context")
+    show.add_argument("--json", action="store_true", help="as one JSON object")
+    approve = review_commands.add_parser(
+        "approve", help="send the comment into its room as its sender (send_group_msg, once)"
+    )
+    deny = review_commands.add_parser("deny", help="drop the comment for good")
+    deny.add_argument("--strike", action="store_true", help="count a strike against the sender in the room")
+    for sub in (show, approve, deny):
+        sub.add_argument("id", help="the hold's id as `review list` shows it (or a unique prefix, 8+ digits)")
+    for sub in (approve, deny):
+        sub.add_argument("--by", help="who decided, for the record (default: this user's login name)")
+    for sub in (listing, show, approve, deny):
+        where(sub)
+        sub.set_defaults(run=review)
 
 
 def _add_local(commands: Any) -> None:

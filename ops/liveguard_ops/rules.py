@@ -111,6 +111,8 @@ def _event_json(path: str, command: str, event: Any, decision: Any, before: bool
             answer["reason"] = verdict.reason
         if verdict.msg_body is not None:
             answer["msg_body"] = verdict.msg_body
+        if verdict.expires is not None:
+            answer["expires"] = verdict.expires  # a hold: how long it may wait for review
     return {
         "event": path,
         "command": command,
@@ -301,6 +303,8 @@ def rules_test_command(args: argparse.Namespace) -> int:
             line = f"{verdict.action} (ErrorCode {verdict.code}) by {verdict.rule}"
             if verdict.reason:
                 line += f": {verdict.reason}"
+            if verdict.expires is not None:
+                line += f" (held for review, expires after {verdict.expires} s)"
             print(f"  verdict: {line}")
             if verdict.msg_body is not None:
                 print(f"           MsgBody {_json(verdict.msg_body)}")

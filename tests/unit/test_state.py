@@ -32,6 +32,7 @@ from liveguard.aws.state_table import StateTable, from_attribute, to_attribute
 from liveguard.memory import MemoryState
 from liveguard.messages import ActionMessage, action_id
 from liveguard.ports import StateStore
+from liveguard.review import HeldComment
 from liveguard.rules.outcome import AddStrike, RecordSanction, RecordViolation, SaveSnapshot
 from liveguard.state import WRITING, AuditRecord, room_pk
 from tests.aws import create_state_table, moto_server
@@ -425,6 +426,68 @@ def test_a_second_decision_for_an_event_writes_none_of_its_changes(table):
     )
     # Then the user has the first decision's strike only
     assert table.strike_count(ROOM, "bob", TEN_MINUTES, NOW) == 1
+
+
+def held_comment(event: str = EVENT_A) -> HeldComment:
+    return HeldComment(
+        id=event,
+        room=ROOM,
+        sender="bob",
+        msg_body=[{"MsgType": "TIMTextElem", "MsgContent": {"Text": "maybe spam"}}],
+        rule="hold-borderline",
+        notify=True,
+        at_ms=1_800_000_000_000,
+        expires_at=int(NOW) + 3600,
+        strikes=1,
+    )
+
+
+class CountingClient:
+    """A boto3 client that counts the calls made through it."""
+
+    def __init__(self, client: Any) -> None:
+        self._client = client
+        self.calls: list[str] = []
+
+    def __getattr__(self, name: str) -> Any:
+        attribute = getattr(self._client, name)
+        if callable(attribute):
+
+            def counted(*args: Any, **kwargs: Any) -> Any:
+                self.calls.append(name)
+                return attribute(*args, **kwargs)
+
+            return counted
+        return attribute
+
+
+def test_a_held_comment_is_written_in_its_decisions_one_transaction(dynamodb):
+    # Given a hold decision with its strike, and its held comment
+    client = CountingClient(dynamodb)
+    state = StateTable(TABLE, client=client)
+    strike_ = [AddStrike(room_id=ROOM, rule="hold-borderline", user_id="bob")]
+    record = audit_record(EVENT_A, 1_800_000_000_000, rules=["hold-borderline"], changes=strike_)
+    # When it is journalled
+    state.record_decision(ROOM, record, now=NOW, held=held_comment())
+    # Then one call wrote the journal entry, the strike and the review queue's item
+    assert client.calls == ["transact_write_items"]
+    item = dynamodb.get_item(TableName=TABLE, Key={"pk": {"S": "REVIEW"}, "sk": {"S": f"HOLD#{EVENT_A}"}})[
+        "Item"
+    ]
+    assert HeldComment.from_values({k: from_attribute(v) for k, v in item.items()}) == held_comment()
+    # And TTL deletes it a day after it expires
+    assert int(item["expiration"]["N"]) == int(NOW) + 3600 + 86_400
+
+
+def test_a_retried_hold_decision_stands_as_first_journalled(table):
+    # Given a held comment journalled
+    record = audit_record(EVENT_A, 1_800_000_000_000, rules=["hold-borderline"])
+    table.record_decision(ROOM, record, now=NOW, held=held_comment())
+    # When a retry journals the same event with a different held comment
+    retried = held_comment().model_copy(update={"strikes": 7})
+    standing = table.record_decision(ROOM, record, now=NOW, held=retried)
+    # Then the first decision stands
+    assert standing == record
 
 
 def test_a_decision_with_more_changes_than_a_transaction_holds_is_journalled_with_them_all(table):

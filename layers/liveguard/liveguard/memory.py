@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from liveguard.review import HeldComment
 from liveguard.rules.outcome import Sanction, StateChange
 from liveguard.state import (
     RECORD_FIELDS,
@@ -47,6 +48,8 @@ class MemoryState:
     """The flood counters' items (``liveguard.counters``): (room, sk) -> (attributes, expires)."""
     now: float | None = None
     """When the counters are read (their TTL): ``rules test`` sets it; None: never expired."""
+    held: dict[str, HeldComment] = field(default_factory=dict)
+    """The review queue's held comments, by id (``liveguard.review``)."""
 
     @classmethod
     def from_file(cls, path: str | Path, now: float) -> MemoryState:
@@ -161,12 +164,16 @@ class MemoryState:
         values = {k: v for k, v in audit_values(room_id, record).items() if v is not None}
         self._audit[(values["pk"], values["sk"])] = values
 
-    def record_decision(self, room_id: str | None, record: AuditRecord, *, now: float) -> AuditRecord:
+    def record_decision(
+        self, room_id: str | None, record: AuditRecord, *, now: float, held: HeldComment | None = None
+    ) -> AuditRecord:
         standing = self._journalled(room_id, record.id, record.at_ms)
         if standing is not None:
             return standing
         self.audit(room_id, record)
         self.apply(record.changes, event_id=record.id, now=now)
+        if held is not None:
+            self.held[held.id] = held
         return record
 
     def recorded_decisions(

@@ -123,9 +123,11 @@ class AuditRecord(BaseModel):
     # defer_build: the ingress imports this module for its keys, and never builds an audit record.
     model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
-    id: str = Field(min_length=1, description="the event id, or the action id")
+    id: str = Field(min_length=1, description="the event id, the action id, or the held comment's id")
     at_ms: int = Field(ge=0, description="unix ms: when the ingress received the event, or the action ran")
-    kind: Literal["event", "action"]
+    kind: Literal["event", "action", "review"] = Field(
+        description="review: a reviewer's decision on a held comment (liveguard.review)"
+    )
     command: str = Field(min_length=1, description="the CallbackCommand, or the REST command")
     rules: list[str] = Field(default_factory=list, description="the rules that fired, in order")
     matches: list[TermHit] = Field(

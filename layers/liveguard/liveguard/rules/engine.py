@@ -41,7 +41,7 @@ from liveguard.rules.outcome import (
 )
 from liveguard.rules.terms import regex_budget
 from liveguard.rules.variables import VARIABLES
-from liveguard.rules.verdict import DELIVER, DROP, REJECT, Verdict
+from liveguard.rules.verdict import AWAITING_REVIEW, DELIVER, DROP, HOLD_REASON, REJECT, Verdict
 from liveguard.webhooks.models import (
     BEFORE_COMMANDS,
     Callback,
@@ -254,6 +254,11 @@ class _Evaluation:
                 pending = None
                 keys = list(self.metadata)
                 verdict = self.answered
+                # What its terms matched, for the audit and a held comment's reviewer (the answer
+                # stands whatever they find now).
+                self._hits = []
+                if rule.terms:
+                    self._terms(rule, keys)
             elif self.verdict_only and rule.verdict is None and not (rule.strike or rule.violation):
                 continue  # nothing it does can change the verdict: not evaluated, no state read for it
             else:
@@ -412,6 +417,13 @@ class _Evaluation:
             return Verdict(action="reject", code=REJECT, rule=rule.name, reason=spec.reason)
         if spec.action == "drop":
             return Verdict(action="drop", code=DROP, rule=rule.name, reason=spec.reason)
+        if spec.action == "hold":
+            # Told: rejected with our code and words; untold: dropped, the sender sees it sent.
+            if spec.notify:
+                code, reason = AWAITING_REVIEW, spec.reason or HOLD_REASON
+            else:
+                code, reason = DROP, spec.reason
+            return Verdict(action="hold", code=code, rule=rule.name, reason=reason, expires=spec.expires)
         assert isinstance(self.event, MessageToSend)  # the loader allows mask on messages only
         body = []
         for element in self.event.msg_body:

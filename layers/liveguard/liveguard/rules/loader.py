@@ -467,7 +467,7 @@ class _RuleCompiler:
         if verdict is None:
             return
         self._only_on("verdict", BEFORE_EVENTS, "a verdict is answered")
-        if verdict.action in ("drop", "mask"):
+        if verdict.action in ("drop", "mask", "hold"):
             self._only_on(
                 "verdict.action", frozenset({MESSAGE_BEFORE}), f"{verdict.action} applies to messages"
             )
