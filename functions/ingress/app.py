@@ -7,7 +7,8 @@ client and the spool's DynamoDB client are boto3-free; the secret's reader loads
 or during a SnapStart init). The rules are loaded on the first callback (or during a SnapStart
 init): they say which callbacks are queued at all, and decide before-callbacks. When SQS cannot take
 an event, it is kept in the state table's spool (liveguard.spool) and the drain function queues it
-later.
+later. For the commands a rate, repeat or raid rule listens to, it counts the event in the state
+table's flood counters (liveguard.counters) before deciding, and queues the counts with it.
 """
 
 import os
@@ -16,7 +17,7 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from liveguard.aws.dynamodb import DynamoDbSpool
+from liveguard.aws.dynamodb import DynamoDbCounters, DynamoDbSpool
 from liveguard.aws.secrets import load_tencent_secret
 from liveguard.aws.sqs import SqsClient
 from liveguard.ingress import Ingress
@@ -65,6 +66,10 @@ ingress = Ingress(
     metrics=metrics,
     allow_unsigned=environment.allow_unsigned_callbacks,
     spool=DynamoDbSpool(environment.state_table_name) if environment.state_table_name else None,
+    # The flood counters: updated only for the commands a rate, repeat or raid rule listens to.
+    counters=DynamoDbCounters(environment.state_table_name, metrics=metrics)
+    if environment.state_table_name
+    else None,
 )
 if os.environ.get("AWS_LAMBDA_INITIALIZATION_TYPE") == "snap-start":
     # Under SnapStart this init runs once before the snapshot: pay for boto3, the first secret read

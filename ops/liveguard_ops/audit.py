@@ -1,7 +1,8 @@
 """`liveguard audit ROOM`: what LiveGuard did in a room, oldest first, from the state table's audit
 records (``StateTable.audit_for_room``: one query of the room's partition, paginated; never a scan).
 
-A line per event that fired rules (its time, command, the rules, the verdict, what their terms
+A line per event that fired rules (its time, command, the rules, the verdict, the flood counts it was
+decided on, what their terms
 matched and the actions it queued) and per action the actuator ran or gave up on (its command, its
 outcome at Tencent, the rule and the event that caused it). An event on which shadow rules fired
 also gets a "would have" line per shadow rule, and lines for the verdict, matches, actions and
@@ -165,6 +166,9 @@ def describe(record: Mapping[str, Any]) -> list[str]:
         f"  verdict {_verdict(record.get('verdict'))}"
     ]
     lines.extend(f"    matched  {_matched(match)}" for match in record.get("matches") or [])
+    counts = record.get("counts") or {}
+    if counts:
+        lines.append("    counted  " + ", ".join(f"{key}={value}" for key, value in sorted(counts.items())))
     lines.extend(f"    queued   {_queued(action)}" for action in record.get("actions") or [])
     for firing in record.get("shadow") or []:
         lines.extend(_would_have(firing))

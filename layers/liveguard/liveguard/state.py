@@ -141,6 +141,9 @@ class AuditRecord(BaseModel):
         description="what the shadow rules that fired would have done; none of it was done (the fields"
         " above are the live decision's)",
     )
+    counts: dict[str, int] | None = Field(
+        default=None, description="the flood counts the event was decided on (EventEnvelope.counts)"
+    )
     outcome: str = Field(
         min_length=1,
         description="decided (writing while a decision too big for one transaction is written), echo;"
