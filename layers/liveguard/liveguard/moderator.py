@@ -194,6 +194,11 @@ class Moderator:
         self._read: dict[str, tuple[EventEnvelope, Callback]] = {}
 
     @property
+    def rules_version(self) -> str | None:
+        """The version of the rules in use (``RuleSet.version``), stamped on audit records and actions."""
+        return getattr(self.rules, "version", None) or None
+
+    @property
     def admin(self) -> str:
         """The app's AdminIdentifier (read when needed: it lives in the Tencent secret)."""
         return self._admin if isinstance(self._admin, str) else self._admin()
@@ -311,7 +316,8 @@ class Moderator:
                 or (inline is not None and inline.action != "deliver")
             ):
                 return base
-            actions = [_message(action, envelope, room) for action in decision.actions]
+            version = self.rules_version
+            actions = [_message(action, envelope, room, version) for action in decision.actions]
             decided = AuditRecord(
                 id=envelope.id,
                 at_ms=at_ms,
@@ -324,6 +330,7 @@ class Moderator:
                 # What Tencent was answered, for a before-callback; else the engine's opinion.
                 verdict=inline or decision.verdict,
                 outcome="decided",
+                rules_version=version,
             )
             # The journal entry and every change in one write; the entry that stands is the decision.
             record = self.state.record_decision(room, decided, now=now)
@@ -399,13 +406,14 @@ class Moderator:
                 command=envelope.command,
                 changes=list(snapshots),
                 outcome="echo",
+                rules_version=self.rules_version,
             ),
         )
         logger.debug("echo recorded", extra={"event_id": envelope.id, "snapshots": len(snapshots)})
         return replace(base, status="echo", changes=len(snapshots))
 
 
-def _message(action: Action, envelope: EventEnvelope, room: str | None) -> ActionMessage:
+def _message(action: Action, envelope: EventEnvelope, room: str | None, version: str | None) -> ActionMessage:
     """The actions-queue message of one decided action. Its room (the message group's source) is the
     room the command names, else the event's; its not_before counts from when the event arrived."""
     target = action.params.get("RoomId")
@@ -418,4 +426,5 @@ def _message(action: Action, envelope: EventEnvelope, room: str | None) -> Actio
         rule=action.rule,
         cause=envelope.id,
         not_before=-(-envelope.received_at // 1000) + delay if delay else None,  # whole seconds, never early
+        rules_version=version,
     )

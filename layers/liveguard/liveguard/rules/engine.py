@@ -104,6 +104,10 @@ class InlineRules:
     def acts_on(self, command: str, *, echo: bool) -> bool:
         return self.rules.acts_on(command, echo=echo)
 
+    @property
+    def version(self) -> str:
+        return self.rules.version
+
 
 def snapshots_from_admin(event: Callback) -> list[SaveSnapshot]:
     """The admin's own SetMetadata/DelMetadata (an echo of LiveGuard's or an operator's REST call):

@@ -57,9 +57,15 @@ class CompiledRules(Protocol):
         """Whether the moderator can do anything with an event of ``command`` (``echo``: caused by our
         admin): the ingress answers the others and queues nothing (``RuleSet.acts_on``)."""
 
+    @property
+    def version(self) -> str | None:
+        """Which rules these are (``RuleSet.version``), stamped on the envelope; None: no rules."""
+
 
 class AllowAll:
     """The rule set with no rules: no verdict, nothing to act on."""
+
+    version: str | None = None
 
     def verdict(self, event: Any) -> Verdict | None:
         return None
@@ -89,6 +95,10 @@ class DeferredRules:
 
     def acts_on(self, command: str, *, echo: bool) -> bool:
         return self.load().acts_on(command, echo=echo)
+
+    @property
+    def version(self) -> str | None:
+        return self.load().version
 
 
 def decide(event: Any, rules: CompiledRules = ALLOW_ALL) -> Verdict:
