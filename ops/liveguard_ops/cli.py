@@ -185,7 +185,7 @@ def _add_local(commands: Any) -> None:
     local_commands = local.add_subparsers(dest="local_command", required=True)
     start = local_commands.add_parser(
         "up",
-        help="moto (SQS, Secrets Manager, DynamoDB), the Tencent emulator, the API and the functions, "
+        help="moto (SQS, Secrets Manager, DynamoDB, S3), the Tencent emulator, the API and the functions, "
         "from template.yaml, until Ctrl-C",
     )
     start.add_argument("--port", type=int, default=3000, help="the API (POST /tencent/callback)")

@@ -224,7 +224,7 @@ class ResourceMaker:
         if encryption:
             s3.put_bucket_encryption(
                 Bucket=name,
-                # CloudFormation's ServerSideEncryptionByDefault is the API's ApplyServerSideEncryptionByDefault.
+                # CloudFormation's ServerSideEncryptionByDefault is the API's Apply...
                 ServerSideEncryptionConfiguration={
                     "Rules": [
                         {"ApplyServerSideEncryptionByDefault": rule["ServerSideEncryptionByDefault"]}
