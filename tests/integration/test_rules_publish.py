@@ -462,3 +462,52 @@ def test_the_moderator_starts_on_the_layers_defaults_when_nothing_is_published(e
     # Then it runs the layer's defaults, named as such
     assert moderator.moderator.rules.version.startswith("defaults:")
     assert moderator.moderator.rules.source == str(DEFAULT_RULES)
+
+
+# --- the audit naming the version ------------------------------------------------------------------
+
+
+def test_the_audit_names_the_rules_version_of_each_record_and_reads_records_without_one(
+    capsys, tmp_path, endpoint
+):
+    from liveguard.aws.state_table import StateTable
+    from liveguard.messages import ActionMessage
+    from liveguard.state import AuditRecord
+    from tests.aws import create_state_table
+
+    # Given a decision and its action stamped with a rules version, and an older record without one
+    client = boto3.client("dynamodb", endpoint_url=endpoint)
+    name = f"liveguard-state-{uuid.uuid4().hex[:8]}"
+    create_state_table(client, name)
+    state = StateTable(name, client)
+    room, at_ms = "room-versions", 1_800_000_000_000
+    params = {"RoomId": room, "MemberList_Account": ["v-7"], "MuteTime": 60}
+    mute = ActionMessage(
+        id="a" * 64, command="forbid_send_msg", params=params, room=room, rule="mask-banned", cause="e" * 64,
+        rules_version="v-2:0123456789ab",
+    )  # fmt: skip
+    decided = AuditRecord(
+        id="e" * 64, at_ms=at_ms, kind="event", command="Group.CallbackBeforeSendMsg", rules=["mask-banned"],
+        actions=[mute], outcome="decided", rules_version="v-2:0123456789ab",
+    )  # fmt: skip
+    older = AuditRecord(
+        id="f" * 64, at_ms=at_ms - 1000, kind="event", command="Group.CallbackBeforeSendMsg",
+        rules=["mask-banned"], outcome="decided",
+    )  # fmt: skip
+    state.record_decision(room, older, now=at_ms / 1000)
+    state.record_decision(room, decided, now=at_ms / 1000)
+    state.audit(room, AuditRecord.of_action(mute, at_ms=at_ms + 1000, outcome="done"))
+    path = tmp_path / "local.json"
+    path.write_text(
+        json.dumps({"aws_credentials": {"AWS_ENDPOINT_URL": endpoint}, "tables": {"StateTable": name}})
+    )
+    # When the room's audit is printed, as text and as JSON
+    status, out, _ = liveguard(capsys, "audit", room, "--local-file", str(path))
+    _, as_json, _ = liveguard(capsys, "audit", room, "--json", "--local-file", str(path))
+    # Then the decision and its action name the version; the older record is shown without one
+    assert status == 0
+    headers = [line for line in out.splitlines() if not line.startswith(" ")]
+    assert [line.endswith("rules v-2:0123456789ab") for line in headers] == [False, True, True]
+    assert [json.loads(line).get("rules_version") for line in as_json.splitlines()] == [
+        None, "v-2:0123456789ab", "v-2:0123456789ab",
+    ]  # fmt: skip
