@@ -319,3 +319,37 @@ def test_without_a_bucket_the_fallback_is_used_and_never_checked(metrics, clock)
     # Then it runs the fallback, and nothing is counted (nothing was expected)
     assert terms_of(rules.current()) == {"fallbackterm"}
     assert metrics.counted == []
+
+
+def test_a_check_a_frozen_environment_left_unfinished_is_given_time_by_a_later_invocation(
+    bucket, metrics, clock
+):
+    # Given a function running the first version, and a second whose compile takes a while (as it
+    # does when the environment is frozen between rare invocations)
+    bucket.put(bundle("firstterm"))
+    slow = threading.Event()
+
+    def prepare(rules: RuleSet) -> RuleSet:
+        if "secondterm" in rules.terms["banned"].terms:
+            slow.wait(0.2)
+        return rules
+
+    rules = LiveRules(
+        source=bucket,
+        fallback=lambda: FALLBACK,
+        prepare=prepare,
+        metrics=metrics,
+        refresh_seconds=30,
+        clock=clock,
+    )
+    rules.current()
+    bucket.put(bundle("secondterm"))
+    clock.now += 30
+    rules.refresh()  # the check starts on its thread
+    # When an invocation starts before an interval has passed since, it does not wait
+    rules.refresh()
+    assert terms_of(rules.current()) == {"firstterm"}
+    # And when one starts a whole interval after the check began, it waits for it (briefly) and uses it
+    clock.now += 30
+    rules.refresh()
+    assert terms_of(rules.current()) == {"secondterm"}

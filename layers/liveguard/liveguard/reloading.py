@@ -13,13 +13,17 @@ Two ways to check, one swap point. ``refresh()`` is called at the start of each 
 there are new rules swapped in: everything one invocation decides is decided by one version, and the
 version stamped on it is the one that decided. With ``background=True`` (the ingress, whose answer
 must not wait for S3 or for compiling 10,000 terms) a due check runs on a daemon thread and its
-result is taken by a later invocation's ``refresh()``. Lambda freezes the environment between
-invocations, thread included, so a check started at the end of one invocation finishes during the
-next: new rules reach the ingress one or two invocations after they are due, at the latest
-RULES_REFRESH_SECONDS plus a fetch after publishing for an environment with traffic (an idle one
-decides its first event with the rules it had, while it checks). A read interrupted by a freeze gets
-one retry on a fresh connection. With ``background=False`` (the moderator, between batches) the
-check runs in ``refresh()`` itself.
+result is taken by a later invocation's ``refresh()``. The thread runs at the OS's lowest priority
+and with a short thread-switch interval, so the answering thread comes first (bench/reload.py).
+Lambda freezes the environment between invocations, thread included, so the check progresses only
+while invocations run: with traffic, new rules are in use a few invocations after the check is due
+(RULES_REFRESH_SECONDS plus a fetch and a compile after publishing); an idle environment decides its
+first event with the rules it had, while it checks; and a check still running a whole interval after
+it started, over fewer than CATCH_UP_BELOW_INVOCATIONS invocations (an instance with too little
+traffic to give it CPU), is given up to CATCH_UP_SECONDS of the next invocation to finish, so new
+rules are in use within about two intervals. A read interrupted by a freeze gets one retry on a
+fresh connection. With ``background=False`` (the moderator, between batches) the check runs in
+``refresh()`` itself.
 
 At cold start (the first ``current()``), the live bundle is read and compiled before anything is
 decided. When there is none yet, or it cannot be read or compiled, the fallback (RULES_FILE, or the
@@ -30,6 +34,8 @@ published version could not be used), and the next check tries the bucket again.
 from __future__ import annotations
 
 import logging
+import os
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -48,6 +54,16 @@ logger = logging.getLogger(__name__)
 T = TypeVar("T")
 
 DEFAULT_REFRESH_SECONDS = 30.0
+CATCH_UP_SECONDS = 0.5
+"""How long an invocation waits for a background check that has run for a whole interval: a frozen
+environment runs the thread only during invocations, so an instance with little traffic would
+otherwise take many of them to finish a compile (Tencent waits 2 s for the answer)."""
+CATCH_UP_BELOW_INVOCATIONS = 10
+"""Fewer invocations than this during a whole interval is an instance with too little traffic to
+give a check CPU; with more, a check still running is not waited for (the answers come first)."""
+RELOAD_SWITCH_INTERVAL = 0.0005
+"""Seconds between the interpreter's thread switches while a background check runs (Python's
+default is 0.005): bench/reload.py measures the answers' latency meanwhile."""
 MAX_LOGGED_LINES = 5
 """Of a version's mistakes, how many lines a log line carries (the loader's lines name rule and
 field; the alarm's runbook is to run ``liveguard rules status`` and ``rules check``)."""
@@ -97,6 +113,8 @@ class LiveRules[T]:
         self._pending: _Checked[T] | None = None
         self._thread: threading.Thread | None = None
         self._next_check = 0.0
+        self._check_started = 0.0
+        self._invocations_during_check = 0
 
     # --- what the function reads ---
 
@@ -130,13 +148,30 @@ class LiveRules[T]:
         if self.source is None or self._clock() < self._next_check:
             return
         if self._thread is not None and self._thread.is_alive():
+            self._invocations_during_check += 1
+            if (
+                self._clock() - self._check_started >= self.refresh_seconds
+                and self._invocations_during_check < CATCH_UP_BELOW_INVOCATIONS
+            ):
+                # Started an interval ago and not done, over few invocations: the environment has
+                # been frozen most of the time (little traffic). This one gives it CATCH_UP_SECONDS.
+                self._thread.join(CATCH_UP_SECONDS)
+                if self._pending is not None:
+                    self._take(self._pending)
             return
         self._next_check = self._clock() + self.refresh_seconds
         if self.background:
+            self._check_started = self._clock()
+            self._invocations_during_check = 0
             self._thread = threading.Thread(target=self._check_into_pending, name="rules-reload", daemon=True)
             self._thread.start()
         else:
             self._take(self._check())
+
+    @property
+    def checking(self) -> bool:
+        """Whether a background check (fetch and compile) is running now."""
+        return self._thread is not None and self._thread.is_alive()
 
     def wait_for_check(self, timeout: float | None = None) -> None:
         """Wait for a background check to finish (tests and benchmarks; a function never waits)."""
@@ -175,7 +210,18 @@ class LiveRules[T]:
             logger.warning("fallback rules in use", extra={"rules_version": rules.version})
 
     def _check_into_pending(self) -> None:
-        self._pending = self._check()
+        # The compile is pure Python: it takes CPU and holds the GIL in turns with the answering
+        # thread. The OS gives this thread the lowest priority (Linux schedules threads as tasks),
+        # so the answering thread runs first when both want the CPU; and while it runs the
+        # interpreter switches threads every RELOAD_SWITCH_INTERVAL instead of every 5 ms, so an
+        # answer waits at most that long each time it needs the GIL back (after its SQS send).
+        _lower_priority()
+        previous = sys.getswitchinterval()
+        sys.setswitchinterval(min(previous, RELOAD_SWITCH_INTERVAL))
+        try:
+            self._pending = self._check()
+        finally:
+            sys.setswitchinterval(previous)
 
     def _read(self) -> PublishedBundle | None:
         assert self.source is not None
@@ -259,6 +305,17 @@ class LiveRules[T]:
         read S3 changes neither (the next check asks for the same thing again)."""
         if checked.bad_version:
             self._etag, self._failing = checked.etag, checked.failure
+
+
+def _lower_priority() -> None:
+    """Make the calling thread the last the OS runs (niceness 19); where threads cannot be told apart
+    (not Linux), nothing."""
+    if sys.platform != "linux":
+        return
+    try:
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
+    except OSError:  # refused: the reload still runs, at the process's priority
+        logger.debug("could not lower the reload thread's priority")
 
 
 class LiveInlineRules:
