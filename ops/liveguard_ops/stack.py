@@ -61,7 +61,7 @@ _NAME_PATTERNS = {
     "DelayedActionsDeadLetterQueueUrl": re.compile(r"^https?://[^?#]+/liveguard-delayed-actions-dlq-[^/.]+$"),
     "TencentSecretArn": re.compile(r"^arn:aws[a-z-]*:secretsmanager:[^:]*:[0-9]{12}:secret:liveguard/.+$"),
     "StateTableName": re.compile(r"^liveguard-state-[A-Za-z0-9_.-]+$"),
-    "RulesBucketName": re.compile(r"^liveguard-rules-[a-z0-9.-]+$"),
+    "RulesBucketName": re.compile(r"^liveguard-[a-z0-9.-]*rules[a-z0-9.-]*$"),
 }
 _ENDPOINT_KEYS = {"awsendpointurl", "awsendpoint", "motoendpoint", "motourl"}
 _REGION_KEYS = {"awsregion"}
