@@ -185,12 +185,11 @@ def _rollback(args: argparse.Namespace) -> int:
     from liveguard.rules.loader import RulesInvalid, load_bundle
 
     stack, store = _store(args)
-    versions = store.versions(max(RECENT, 100) if args.version else 2)
-    live = next((version for version in versions if version.is_latest), None)
+    live = store.live()
     if live is None:
         raise _Refused([f"liveguard rules rollback: nothing published in s3://{store.bucket}/{store.key}"])
     if args.version is None:
-        earlier = [version for version in versions if not version.is_latest]
+        earlier = [version for version in store.versions(2) if version.version_id != live.version_id]
         if not earlier:
             only = f"version {live.version_id} is the only one: nothing to go back to"
             raise _Refused([f"liveguard rules rollback: {only}"])

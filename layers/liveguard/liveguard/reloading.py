@@ -22,8 +22,10 @@ first event with the rules it had, while it checks; and a check still running a 
 it started, over fewer than CATCH_UP_BELOW_INVOCATIONS invocations (an instance with too little
 traffic to give it CPU), is given up to CATCH_UP_SECONDS of the next invocation to finish, so new
 rules are in use within about two intervals. A read interrupted by a freeze gets one retry on a
-fresh connection. With ``background=False`` (the moderator, between batches) the check runs in
-``refresh()`` itself.
+fresh connection (not at the cold start: there the answer waits, so a failed read falls back at
+once). With ``background=False`` (the moderator, between batches) the check runs in ``refresh()``
+itself. The schedule is on the wall clock: an ingress restored from a SnapStart snapshot, whose rules
+are the snapshot's, finds a check due at its first invocation.
 
 At cold start (the first ``current()``), the live bundle is read and compiled before anything is
 decided. When there is none yet, or it cannot be read or compiled, the fallback (RULES_FILE, or the
@@ -96,7 +98,7 @@ class LiveRules[T]:
         refresh_seconds: float = DEFAULT_REFRESH_SECONDS,
         background: bool = True,
         check_params: bool = True,
-        clock: Callable[[], float] = time.monotonic,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self.source = source
         self._fallback = fallback
@@ -183,7 +185,9 @@ class LiveRules[T]:
     def _cold_start(self) -> None:
         self._next_check = self._clock() + self.refresh_seconds
         if self.source is not None:
-            checked = self._check()
+            # No second try here when the answer waits for this read (the ingress's first callback):
+            # a failed read falls back now, and the next check tries again.
+            checked = self._check(retry=not self.background)
             if checked.rules is not None:
                 self._take(checked)
                 logger.info(
@@ -209,7 +213,7 @@ class LiveRules[T]:
             self._metrics.add_metric("RulesFallback", "Count", 1)
             logger.warning("fallback rules in use", extra={"rules_version": rules.version})
 
-    def _check_into_pending(self) -> None:
+    def _check_into_pending(self) -> None:  # the background thread
         # The compile is pure Python: it takes CPU and holds the GIL in turns with the answering
         # thread. The OS gives this thread the lowest priority (Linux schedules threads as tasks),
         # so the answering thread runs first when both want the CPU; and while it runs the
@@ -223,23 +227,23 @@ class LiveRules[T]:
         finally:
             sys.setswitchinterval(previous)
 
-    def _read(self) -> PublishedBundle | None:
+    def _read(self, retry: bool) -> PublishedBundle | None:
         assert self.source is not None
         try:
             return self.source.read(self._etag)
         except NothingPublished:
             raise
         except BundleUnreadable as error:
-            if not error.retryable:
+            if not (retry and error.retryable):
                 raise
             # A read cut by a freeze (the socket timed out while the environment slept): once more.
             return self.source.read(self._etag)
 
-    def _check(self) -> _Checked[T]:
+    def _check(self, retry: bool = True) -> _Checked[T]:
         """Read the live bundle if it changed and compile it. Never raises: the outcome says."""
         assert self.source is not None
         try:
-            found = self._read()
+            found = self._read(retry)
         except NothingPublished as missing:
             if self._etag is None and self._failing is None:
                 return _Checked()  # nothing was ever published: the fallback stays, quietly
