@@ -211,10 +211,9 @@ class ResourceMaker:
         """A bucket in moto: versioning, default encryption and the public access block as the
         template says (what the rules commands rely on: versions); the lifecycle is not emulated."""
         self._warn_unmapped(logical_id, properties, BUCKET_MAPPED)
-        name = (
-            properties.get("BucketName")
-            or (f"{self.template.stack_name}-{logical_id}-{secrets.token_hex(4)}".lower()[:63])
-        )
+        # Without a BucketName CloudFormation makes one up from the stack's name; moto is this stack's
+        # alone, so a fixed one (env.json points `sam local` at it).
+        name = properties.get("BucketName") or f"{self.template.stack_name}-{logical_id}".lower()[:63]
         s3 = self.clients("s3")
         s3.create_bucket(Bucket=name)
         versioning = (properties.get("VersioningConfiguration") or {}).get("Status")
