@@ -13,8 +13,9 @@ Two ways to check, one swap point. ``refresh()`` is called at the start of each 
 there are new rules swapped in: everything one invocation decides is decided by one version, and the
 version stamped on it is the one that decided. With ``background=True`` (the ingress, whose answer
 must not wait for S3 or for compiling 10,000 terms) a due check runs on a daemon thread and its
-result is taken by a later invocation's ``refresh()``. The thread runs at the OS's lowest priority
-and with a short thread-switch interval, so the answering thread comes first (bench/reload.py).
+result is taken by a later invocation's ``refresh()``. The thread runs at the OS's lowest priority,
+with a short thread-switch interval and the cyclic garbage collector off, so the answering thread
+comes first (bench/reload.py measures what is left).
 Lambda freezes the environment between invocations, thread included, so the check progresses only
 while invocations run: with traffic, new rules are in use a few invocations after the check is due
 (RULES_REFRESH_SECONDS plus a fetch and a compile after publishing); an idle environment decides its
@@ -35,6 +36,7 @@ published version could not be used), and the next check tries the bucket again.
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import sys
@@ -63,9 +65,10 @@ otherwise take many of them to finish a compile (Tencent waits 2 s for the answe
 CATCH_UP_BELOW_INVOCATIONS = 10
 """Fewer invocations than this during a whole interval is an instance with too little traffic to
 give a check CPU; with more, a check still running is not waited for (the answers come first)."""
-RELOAD_SWITCH_INTERVAL = 0.0005
+RELOAD_SWITCH_INTERVAL = 0.0001
 """Seconds between the interpreter's thread switches while a background check runs (Python's
-default is 0.005): bench/reload.py measures the answers' latency meanwhile."""
+default is 0.005): bench/reload.py measures the answers' latency meanwhile (0.5 ms gave a worse
+p99 there, and without the lowest OS priority it was about 6x the baseline's)."""
 MAX_LOGGED_LINES = 5
 """Of a version's mistakes, how many lines a log line carries (the loader's lines name rule and
 field; the alarm's runbook is to run ``liveguard rules status`` and ``rules check``)."""
@@ -216,15 +219,21 @@ class LiveRules[T]:
     def _check_into_pending(self) -> None:  # the background thread
         # The compile is pure Python: it takes CPU and holds the GIL in turns with the answering
         # thread. The OS gives this thread the lowest priority (Linux schedules threads as tasks),
-        # so the answering thread runs first when both want the CPU; and while it runs the
-        # interpreter switches threads every RELOAD_SWITCH_INTERVAL instead of every 5 ms, so an
-        # answer waits at most that long each time it needs the GIL back (after its SQS send).
+        # so the answering thread runs first when both want the CPU; while it runs the interpreter
+        # switches threads every RELOAD_SWITCH_INTERVAL instead of every 5 ms, so an answer waits
+        # less each time it needs the GIL back (after its SQS send); and the cyclic garbage
+        # collector is off, so no full collection over the compile's new objects (several ms,
+        # holding the GIL) lands in an answer. Reference counting frees as usual meanwhile.
         _lower_priority()
         previous = sys.getswitchinterval()
         sys.setswitchinterval(min(previous, RELOAD_SWITCH_INTERVAL))
+        collecting = gc.isenabled()
+        gc.disable()
         try:
             self._pending = self._check()
         finally:
+            if collecting:
+                gc.enable()
             sys.setswitchinterval(previous)
 
     def _read(self, retry: bool) -> PublishedBundle | None:
