@@ -165,9 +165,10 @@ class Driver:
 
 
 def call_room(call: dict[str, Any]) -> str | None:
-    """The room a REST call is for: ``RoomId``, or ``RoomInfo.RoomId`` (create/update_room_info)."""
+    """The room a REST call is for: ``RoomId``, ``RoomInfo.RoomId`` (create/update_room_info), or
+    Chat's ``GroupId`` (send_group_msg: a live room's group is its RoomId)."""
     body = call["body"] if isinstance(call["body"], dict) else {}
-    room = body.get("RoomId") or (body.get("RoomInfo") or {}).get("RoomId")
+    room = body.get("RoomId") or (body.get("RoomInfo") or {}).get("RoomId") or body.get("GroupId")
     return str(room) if room is not None else None
 
 

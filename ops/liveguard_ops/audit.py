@@ -25,8 +25,9 @@ from typing import Any
 
 from liveguard_ops.stack import TABLE_OUTPUT, OpsError, aws_client, locate
 
-MEMBER_PARAMS = ("Member_Account", "MemberList_Account")
-"""The params of Tencent's member commands (mute, ban, kick, ...) that name the member acted on."""
+MEMBER_PARAMS = ("Member_Account", "MemberList_Account", "From_Account")
+"""The params of Tencent's member commands (mute, ban, kick, ...) that name the member acted on, and
+send_group_msg's sender (an approved held comment re-sent as its sender)."""
 
 _DURATION = re.compile(r"^(\d+)([smhd])$")
 _SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -137,6 +138,19 @@ def _version(record: Mapping[str, Any]) -> str:
 def describe(record: Mapping[str, Any]) -> list[str]:
     """The lines of one record: a header, then (for an event) one line per match and queued action."""
     at = iso_time(int(record["at_ms"]))
+    if record.get("kind") == "review":
+        # A reviewer's decision on a held comment (liveguard review approve|deny).
+        lines = [
+            f"{at}  review  {record.get('command')}  hold {str(record.get('id'))[:16]}"
+            f"  (rule {', '.join(record.get('rules') or [])})  {record.get('outcome')}"
+        ]
+        lines.extend(f"    queued   {_queued(action)}" for action in record.get("actions") or [])
+        lines.extend(
+            f"    strike   against {change.get('user_id')}"
+            for change in record.get("changes") or []
+            if change.get("kind") == "strike"
+        )
+        return lines
     if record.get("kind") == "action":
         outcome = str(record.get("outcome"))
         if record.get("error"):

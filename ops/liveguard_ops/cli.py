@@ -1,7 +1,7 @@
 """The `liveguard` command: its arguments, and which module runs each subcommand.
 
-For operators: `dlq replay` (dlq.py), `tencent configure` (tencent.py) and `audit` (audit.py) on a
-running stack, and
+For operators: `dlq replay` (dlq.py), `tencent configure` (tencent.py), `audit` (audit.py) and
+`review list|show|approve|deny` (review.py) on a running stack, and
 `rules check` and `rules test` (rules.py) on a rules file; `rules publish`, `rules status` and
 `rules rollback` (publish.py) on a running stack's rules bucket. For development: `emulator` and `local up`,
 which run tools of liveguard_local. A command imports what it needs when it runs (boto3, the layer,
@@ -155,11 +155,44 @@ def _add_ops(commands: Any) -> None:
     timeline.add_argument("--json", action="store_true", help="one JSON object per record, one a line")
     where(timeline)
     timeline.set_defaults(run=audit)
+    _add_review(commands, where)
+
+
+def _add_review(commands: Any, where: Any) -> None:
+    """`liveguard review list|show|approve|deny` (liveguard_ops.review): the comments held for review."""
+
+    def review(args: argparse.Namespace) -> int:
+        from liveguard_ops.review import review_command
+
+        return review_command(args)
+
+    parser = commands.add_parser(
+        "review", help="comments a rule held (verdict hold): list them, show one, approve or deny it"
+    )
+    review_commands = parser.add_subparsers(dest="review_command", required=True)
+    listing = review_commands.add_parser("list", help="the holds waiting for a decision, oldest first")
+    listing.add_argument("--room", help="only this room's")
+    listing.add_argument("--json", action="store_true", help="one JSON object per hold, one a line")
+    show = review_commands.add_parser("show", help="one hold with its context")
+    show.add_argument("--json", action="store_true", help="as one JSON object")
+    approve = review_commands.add_parser(
+        "approve", help="send the comment into its room as its sender (send_group_msg, once)"
+    )
+    deny = review_commands.add_parser("deny", help="drop the comment for good")
+    deny.add_argument("--strike", action="store_true", help="count a strike against the sender in the room")
+    for sub in (show, approve, deny):
+        sub.add_argument("id", help="the hold's id as `review list` shows it (or a unique prefix, 8+ digits)")
+    for sub in (approve, deny):
+        sub.add_argument("--by", help="who decided, for the record (default: this user's login name)")
+    for sub in (listing, show, approve, deny):
+        where(sub)
+        sub.set_defaults(run=review)
 
 
 def _add_local(commands: Any) -> None:
     """`liveguard local up`: the whole app from template.yaml on loopback, without Docker
-    (liveguard_local.stack; nothing of it is imported until the command runs)."""
+    (liveguard_local.stack; nothing of it is imported until the command runs); `liveguard local send`:
+    a signed callback posted to it (liveguard_ops.send)."""
 
     def up(args: argparse.Namespace) -> int:
         from liveguard_local.stack import LocalStackOptions, run
@@ -230,6 +263,39 @@ def _add_local(commands: Any) -> None:
     )
     start.set_defaults(run=up)
 
+    def send(args: argparse.Namespace) -> int:
+        from liveguard_ops.send import local_send_command
+
+        return local_send_command(args)
+
+    post = local_commands.add_parser(
+        "send",
+        help="post a signed callback to the running local stack and print Tencent's answer (the "
+        "emulator has no content moderation of its own: this is how to try a rule on a hand-written event)",
+        description="Post BODY to the running local stack's callback URL as Tencent would (SdkAppid, "
+        "CallbackCommand, contenttype, ClientIP, OptPlatform, RequestTime, Sign made with the stack's "
+        "webhook token) and print the HTTP status and the answer: for a before-callback, the verdict "
+        "(ErrorCode, a rewritten MsgBody). The emulator has no content moderation of its own (Tencent's "
+        "keyword lists and cloud moderation are not emulated), so this is how to try a rule on a "
+        "hand-written event; the moderator and the actuator then act on it as on a real callback. "
+        "Exit 0 for a 2xx answer, 1 for another, 2 when nothing was sent.",
+    )
+    post.add_argument(
+        "command", metavar="COMMAND", help="the CallbackCommand, e.g. Group.CallbackBeforeSendMsg"
+    )
+    post.add_argument(
+        "body",
+        metavar="BODY.json",
+        help="a Tencent callback body naming the same CallbackCommand, or an API Gateway event from "
+        "events/callbacks/ (its body is sent, re-signed); - reads stdin",
+    )
+    post.add_argument(
+        "--local-file",
+        default=".liveguard/local.json",
+        help="the running local stack's file (default: %(default)s)",
+    )
+    post.set_defaults(run=send)
+
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="liveguard", description="LiveGuard development tools")
@@ -259,6 +325,13 @@ def build_parser() -> argparse.ArgumentParser:
     test.add_argument("--now", type=float, help="the time to decide at, unix seconds (default: now)")
     test.add_argument(
         "--json", action="store_true", help="print one JSON object per event (for CI), nothing else"
+    )
+    test.add_argument(
+        "--echoes",
+        action="store_true",
+        help="after each event's actions, play the callbacks Tencent sends back for them (the emulator "
+        "runs them): the admin's echoes are recorded as the moderator records them (its metadata "
+        "changes become the approved values), never moderated",
     )
     test.set_defaults(run=rules_test_command)
     _add_rules_store(rules_commands)

@@ -68,7 +68,8 @@ def _json(value: object) -> str:
 
 def _describe_change(change: Any) -> str:
     if change.kind == "strike":
-        return f"strike {change.user_id} in {change.room_id}"
+        times = f" x{change.count}" if change.count > 1 else ""
+        return f"strike {change.user_id} in {change.room_id}{times}"
     if change.kind == "violation":
         return f"violation {change.violation} in {change.room_id}"
     if change.kind == "snapshot":
@@ -110,6 +111,8 @@ def _event_json(path: str, command: str, event: Any, decision: Any, before: bool
             answer["reason"] = verdict.reason
         if verdict.msg_body is not None:
             answer["msg_body"] = verdict.msg_body
+        if verdict.expires is not None:
+            answer["expires"] = verdict.expires  # a hold: how long it may wait for review
     return {
         "event": path,
         "command": command,
@@ -122,6 +125,72 @@ def _event_json(path: str, command: str, event: Any, decision: Any, before: bool
         "actions": [action.model_dump(mode="json") for action in decision.actions],
         "changes": [change.model_dump(mode="json") for change in decision.changes],
     }
+
+
+def _play_echoes(
+    tencent: Any, actions: list[Any], state: Any, *, admin: str, applied_as: str, now: float
+) -> list[dict[str, Any]]:
+    """The callbacks Tencent sends back for ``actions`` (``liveguard_ops.echoes``), the admin's played
+    as the moderator plays echoes (never moderated; metadata ones become approved values, applied
+    to ``state``); one JSON-ready dict each, in order. A callback not by the admin (a member leaving a
+    banned room) is listed, not played: the moderator decides it as any event."""
+    from liveguard.rules.engine import snapshots_from_admin
+    from liveguard.webhooks.models import CallbackInvalid, parse_callback
+
+    played: list[dict[str, Any]] = []
+    for action in actions:
+        echo = tencent.run(action)
+        if not echo.emulated:
+            played.append({"of": echo.command, "rule": echo.rule, "emulated": False})
+            continue
+        if echo.error is not None:
+            code, info = echo.error
+            played.append({"of": echo.command, "rule": echo.rule, "error": {"code": code, "info": info}})
+            continue
+        for command, body in echo.callbacks:
+            entry: dict[str, Any] = {"of": echo.command, "rule": echo.rule, "command": command, "body": body}
+            try:
+                event = parse_callback(command, body)
+            except CallbackInvalid as error:
+                played.append({**entry, "echo": False, "error": {"code": None, "info": str(error)}})
+                continue
+            if event.operator != admin:
+                played.append({**entry, "echo": False})
+                continue
+            snapshots = snapshots_from_admin(event)
+            state.apply(snapshots, event_id=f"{applied_as}-echo-{len(played)}", now=now)
+            played.append(
+                {
+                    **entry,
+                    "echo": True,
+                    "changes": [snapshot.model_dump(mode="json") for snapshot in snapshots],
+                }
+            )
+    return played
+
+
+def _print_echoes(played: list[dict[str, Any]]) -> None:
+    for entry in played:
+        why = f"  [{entry['of']} of {entry['rule']}]"
+        if entry.get("emulated") is False:
+            print(f"  echo:    unknown: the emulator does not run {entry['of']}{why}")
+            continue
+        if "command" not in entry:
+            error = entry["error"]
+            refused = f"ErrorCode {error['code']} ({error['info']})"
+            print(f"  echo:    none: Tencent refuses {entry['of']}: {refused}{why}")
+            continue
+        body = {
+            key: value for key, value in entry["body"].items() if key not in ("CallbackCommand", "EventTime")
+        }
+        if entry["echo"]:
+            print(f"  echo:    {entry['command']} {_json(body)}{why}")
+            for change in entry["changes"]:
+                value = "no approved value" if change["value"] is None else _json(change["value"])
+                print(f"           change: snapshot {change['room_id']} {change['key']} = {value}")
+        else:
+            print(f"  also:    {entry['command']} {_json(body)}{why}")
+            print("           not the admin's: the moderator decides it as any event (not played here)")
 
 
 def rules_test_command(args: argparse.Namespace) -> int:
@@ -142,6 +211,11 @@ def rules_test_command(args: argparse.Namespace) -> int:
         return 1
     if not as_json:
         print(f"{args.file}: {rules.summary()}")
+    tencent = None
+    if getattr(args, "echoes", False):
+        from liveguard_ops.echoes import TencentEchoes
+
+        tencent = TencentEchoes(args.admin)
     status = 0
     for position, path in enumerate(args.events):
         # Each file is an event of its own, even one given twice (a repeat counts again).
@@ -157,6 +231,8 @@ def rules_test_command(args: argparse.Namespace) -> int:
             status = 1
             continue
         who = event.operator or "-"
+        if tencent is not None:
+            tencent.observe(event, body)
         if event.operator == args.admin:
             snapshots = snapshots_from_admin(event)
             if as_json:
@@ -183,8 +259,16 @@ def rules_test_command(args: argparse.Namespace) -> int:
             event, state, rules, now=now, admin=args.admin, event_id=event_id(app, command, raw)
         )
         state.apply(decision.changes, event_id=applied_as, now=now)
+        played: list[dict[str, Any]] | None = None
+        if tencent is not None:
+            played = _play_echoes(
+                tencent, decision.actions, state, admin=args.admin, applied_as=applied_as, now=now
+            )
         if as_json:
-            print(_json(_event_json(path, command, event, decision, command in BEFORE_COMMANDS)))
+            result = _event_json(path, command, event, decision, command in BEFORE_COMMANDS)
+            if played is not None:
+                result["echoes"] = played
+            print(_json(result))
             continue
         print(f"\n{path}: {command}, room {event.room_key or '-'}, operator {who}")
         print(f"  fired:   {', '.join(decision.fired) or '(none)'}")
@@ -193,6 +277,8 @@ def rules_test_command(args: argparse.Namespace) -> int:
             line = f"{verdict.action} (ErrorCode {verdict.code}) by {verdict.rule}"
             if verdict.reason:
                 line += f": {verdict.reason}"
+            if verdict.expires is not None:
+                line += f" (held for review, expires after {verdict.expires} s)"
             print(f"  verdict: {line}")
             if verdict.msg_body is not None:
                 print(f"           MsgBody {_json(verdict.msg_body)}")
@@ -205,4 +291,6 @@ def rules_test_command(args: argparse.Namespace) -> int:
             print(f"  action:  {action.command} {_json(action.params)}{delay}  [{action.rule}]")
         for change in decision.changes:
             print(f"  change:  {_describe_change(change)}  [{change.rule}]")
+        if played is not None:
+            _print_echoes(played)
     return status

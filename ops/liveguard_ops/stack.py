@@ -37,6 +37,7 @@ TABLE_OUTPUT = "StateTableName"
 RULES_BUCKET_OUTPUT = "RulesBucketName"
 # Outputs whose values are plain names (not URLs or ARNs).
 _PLAIN_OUTPUTS = frozenset({TABLE_OUTPUT, RULES_BUCKET_OUTPUT})
+CALLBACK_OUTPUT = "CallbackUrl"
 # Other spellings of those outputs in local.json: the resources' logical ids and the functions'
 # environment variable names (compared lower-case, without separators).
 _ALIASES = {
@@ -49,6 +50,7 @@ _ALIASES = {
     "TencentSecretArn": ("TencentSecret", "TENCENT_SECRET_ARN"),
     "StateTableName": ("StateTable", "STATE_TABLE_NAME"),
     "RulesBucketName": ("RulesBucket", "RULES_BUCKET"),
+    "CallbackUrl": ("callback", "CALLBACK_URL"),
 }
 # The template's resource names (QueueName: liveguard-events-${Stage}.fifo ...; the secret
 # liveguard/${Stage}/tencent): how a value in local.json is recognised whatever its key.
@@ -62,6 +64,7 @@ _NAME_PATTERNS = {
     "TencentSecretArn": re.compile(r"^arn:aws[a-z-]*:secretsmanager:[^:]*:[0-9]{12}:secret:liveguard/.+$"),
     "StateTableName": re.compile(r"^liveguard-state-[A-Za-z0-9_.-]+$"),
     "RulesBucketName": re.compile(r"^liveguard-[a-z0-9.-]*rules[a-z0-9.-]*$"),
+    "CallbackUrl": re.compile(r"^https?://[^?#]+/tencent/callback$"),
 }
 _ENDPOINT_KEYS = {"awsendpointurl", "awsendpoint", "motoendpoint", "motourl"}
 _REGION_KEYS = {"awsregion"}

@@ -39,6 +39,8 @@ from liveguard_local.emulator.server import Emulator, EmulatorConfig
 
 from .conftest import ADMIN, KEY, SDK_APP_ID
 
+CHAT = "group_open_http_svc"
+
 
 def create(client, room_id: str = "r1", owner: str = "host") -> None:
     client.call(CreateRoom.model_validate({"RoomInfo": {"RoomId": room_id, "Owner_Account": owner}}))
@@ -87,8 +89,17 @@ def test_every_command_works_end_to_end_through_liveclient(client, app_user, emu
     client.call(
         SendCustomMsg(room_id="r1", sender_account="administrator", business_id="violation_alert", data="{}")
     )
+    client.execute(
+        "send_group_msg",
+        {
+            "GroupId": "r1",
+            "From_Account": "carol",
+            "Random": 7,
+            "MsgBody": [{"MsgType": "TIMTextElem", "MsgContent": {"Text": "approved"}}],
+        },
+    )
     assert client.call(GetRoomStats(room_id="r1")).total_viewers == 2
-    assert client.call(GetRoomStatistic(room_id="r1")).total_msg_count == 2
+    assert client.call(GetRoomStatistic(room_id="r1")).total_msg_count == 3
 
     # seats
     client.call(PickUserOnSeat(room_id="r1", member_account="bob", index=1))
@@ -286,3 +297,87 @@ def test_what_liveclient_refuses_locally_the_emulator_refuses_with_the_same_code
     reply = raw_call(command, body)
     # Then Tencent's side answers the same code
     assert reply["ErrorCode"] == raised.value.code
+
+
+# --- Chat's send_group_msg (the re-send of an approved comment) -------------------------------------
+
+
+def test_send_group_msg_delivers_as_from_account_and_fires_the_callbacks_as_tencent_does(
+    client, app_user, emulator, http, receiver
+):
+    # Given a room, and a viewer's comment to re-send with a mark in its CloudCustomData
+    create(client)
+    app_user("enter_room", "host", RoomId="r1")
+    body = [{"MsgType": "TIMTextElem", "MsgContent": {"Text": "held, then approved"}}]
+    # When the admin sends it through Chat's REST API as the viewer (not in the room)
+    sent = client.execute(
+        "send_group_msg",
+        {"GroupId": "r1", "From_Account": "bob", "Random": 42, "MsgBody": body, "CloudCustomData": '{"m":1}'},
+    )
+    # Then the reply carries MsgSeq and MsgTime beside the envelope (Chat's shape), read by LiveClient
+    assert sent.model_dump()["msg_seq"] is not None
+    # And the room shows it delivered as bob, with its CloudCustomData
+    messages = http.get(f"{emulator.base_url}/emulator/v1/rooms/r1").json()["Messages"]
+    assert [(m["From_Account"], m["MsgBody"], m["CloudCustomData"], m["Outcome"]) for m in messages] == [
+        ("bob", body, '{"m":1}', "delivered")
+    ]
+    # And the before- and after-callbacks name bob as From_Account and the admin as Operator_Account
+    before = receiver.wait_for("Group.CallbackBeforeSendMsg")[0].body
+    after = receiver.wait_for("Group.CallbackAfterSendMsg")[0].body
+    for callback in (before, after):
+        assert (callback["From_Account"], callback["Operator_Account"]) == ("bob", ADMIN)
+        assert (callback["GroupId"], callback["MsgBody"], callback["CloudCustomData"]) == (
+            "r1",
+            body,
+            '{"m":1}',
+        )
+
+
+def test_send_group_msg_answers_chats_codes_for_an_unknown_group_and_a_bad_body(raw_call, client):
+    # Given no group r9, and a room r1
+    create(client)
+    ok_body = [{"MsgType": "TIMTextElem", "MsgContent": {"Text": "x"}}]
+    # When send_group_msg names r9, or gives no Random, or a MsgBody element without MsgContent
+    unknown = raw_call("send_group_msg", {"GroupId": "r9", "Random": 1, "MsgBody": ok_body}, service=CHAT)
+    no_random = raw_call("send_group_msg", {"GroupId": "r1", "MsgBody": ok_body}, service=CHAT)
+    bad_body = raw_call(
+        "send_group_msg",
+        {"GroupId": "r1", "Random": 1, "MsgBody": [{"MsgType": "TIMTextElem"}]},
+        service=CHAT,
+    )
+    # Then Chat's codes: 10010 no such group, 10004 invalid parameter
+    assert (unknown["ErrorCode"], no_random["ErrorCode"], bad_body["ErrorCode"]) == (10010, 10004, 10004)
+
+
+def test_a_send_group_msg_the_callback_rejects_fails_with_the_callbacks_code(client, receiver):
+    # Given a room whose before-send callback answers 10100 with its words
+    create(client)
+    receiver.answer = lambda received: {
+        "ActionStatus": "OK",
+        "ErrorCode": 10100,
+        "ErrorInfo": "awaits review",
+    }
+    body = [{"MsgType": "TIMTextElem", "MsgContent": {"Text": "hello"}}]
+    # When the admin sends a message as bob
+    with pytest.raises(TencentApiError) as raised:
+        client.execute(
+            "send_group_msg", {"GroupId": "r1", "From_Account": "bob", "Random": 1, "MsgBody": body}
+        )
+    # Then the call fails with the callback's code and words
+    assert (raised.value.code, raised.value.info) == (10100, "awaits review")
+
+
+def test_what_liveclient_refuses_as_over_8_kb_the_emulator_refuses_with_80002(client, raw_call):
+    # Given a room and a message over 8 KB
+    create(client)
+    body = {
+        "GroupId": "r1",
+        "Random": 1,
+        "MsgBody": [{"MsgType": "TIMTextElem", "MsgContent": {"Text": "x" * 9000}}],
+    }
+    # When LiveClient is asked to send it, and when it reaches the emulator anyway
+    with pytest.raises(TencentApiError) as raised:
+        client.execute("send_group_msg", body)
+    reply = raw_call("send_group_msg", body, service=CHAT)
+    # Then both answer Tencent's 80002
+    assert (raised.value.local, raised.value.code, reply["ErrorCode"]) == (True, 80002, 80002)

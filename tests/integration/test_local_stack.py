@@ -24,7 +24,7 @@ import boto3
 import httpx
 import pytest
 
-from liveguard_local.stack import LocalStack, LocalStackOptions
+from liveguard_local.stack import LocalStack, LocalStackError, LocalStackOptions
 from liveguard_local.stack.pollers import failed_ids
 from liveguard_local.stack.template import SqsSource
 from liveguard_local.stack.workers import FunctionPool, Result, WorkerSpec
@@ -462,6 +462,35 @@ def test_the_spool_drain_runs_on_the_templates_schedule(local):
     # When it describes itself
     # Then the drain is invoked every minute, as the template's rate(1 minute) says
     assert "  schedule  SpoolDrainFunction every 60 s" in local.stack.describe().splitlines()
+
+
+def test_the_stack_names_the_rules_it_runs_the_layers_defaults_when_not_given(local):
+    # Given the stack started without --rules
+    # When it describes itself
+    line = next(line for line in local.stack.describe().splitlines() if line.startswith("  rules "))
+    # Then it says the functions run the layer's defaults, and what they hold
+    from liveguard.rules.loader import load_rules
+
+    assert line == f"  rules     the layer's defaults: {load_rules().summary()}"
+    assert local.settings["rules"] == {"file": None, "summary": load_rules().summary()}
+
+
+def test_a_rules_file_the_functions_would_refuse_stops_the_stack_with_its_mistakes(tmp_path):
+    # Given a rules file with a mistake
+    rules = tmp_path / "broken.yaml"
+    rules.write_text("rules:\n- {name: a, on: [Group.CallbackBeforeSendMsg], strike: 1}\n", encoding="utf-8")
+    options = LocalStackOptions(
+        port=0, emulator_port=0, aws_port=0, template=ROOT / "template.yaml", state_dir=tmp_path, rules=rules
+    )
+    # When the stack starts with it
+    with pytest.raises(LocalStackError) as refused:
+        LocalStack(options).start()
+    # Then it stops at once, naming the file and the mistake, not a function's failed init
+    assert str(refused.value).splitlines() == [
+        f"{rules.resolve()}: invalid",
+        'rule "a": strike: write true or false (or {count: N}: N strikes for one event), not "1"',
+    ]
+    assert not (tmp_path / "local.json").exists()
 
 
 def test_the_cli_runs_aws_only_until_sigterm_and_cleans_up(tmp_path):

@@ -32,6 +32,7 @@ from liveguard.aws.state_table import StateTable, from_attribute, to_attribute
 from liveguard.memory import MemoryState
 from liveguard.messages import ActionMessage, action_id
 from liveguard.ports import StateStore
+from liveguard.review import HeldComment
 from liveguard.rules.outcome import AddStrike, RecordSanction, RecordViolation, SaveSnapshot
 from liveguard.state import WRITING, AuditRecord, room_pk
 from tests.aws import create_state_table, moto_server
@@ -158,6 +159,24 @@ def test_a_strike_is_stored_as_the_contract_lays_it_out(table, dynamodb):
     assert item["sk"] == {"S": f"STRIKE#bob#1800000000250#{EVENT_A[:16]}#banned-terms"}
     assert item["expiration"] == {"N": str(1_800_000_000 + 7 * 86_400)}
     assert item["user_id"] == {"S": "bob"}
+
+
+def test_a_change_of_several_strikes_counts_each_and_a_redelivery_none_again(table):
+    # Given an event whose rule asked for three strikes (strike: {count: 3})
+    changes = [AddStrike(room_id=ROOM, rule="slurs", user_id="bob", count=3)]
+    table.apply(changes, event_id=EVENT_A, now=NOW)
+    # When the same event's changes are applied again (a redelivery)
+    table.apply(changes, event_id=EVENT_A, now=NOW)
+    # Then bob has three strikes
+    assert table.strike_count(ROOM, "bob", TEN_MINUTES, NOW) == 3
+
+
+def test_the_strikes_of_one_change_get_their_own_keys(table, dynamodb):
+    # When an event strikes bob three times for one rule
+    table.apply([AddStrike(room_id=ROOM, rule="slurs", user_id="bob", count=3)], event_id=EVENT_A, now=NOW)
+    # Then the first keeps the plain key and the others end with their ordinal
+    key = f"STRIKE#bob#1800000000000#{EVENT_A[:16]}#slurs"
+    assert sorted(item["sk"]["S"] for item in items(dynamodb, "STRIKE#")) == [key, f"{key}#2", f"{key}#3"]
 
 
 def test_many_strikes_are_all_counted_across_pages(table):
@@ -336,7 +355,7 @@ def test_an_operator_reads_a_rooms_audit_oldest_first(table):
     assert records[0]["rules"] == ["banned-terms"]
     assert records[0]["actions"][0]["params"] == params
     assert records[0]["changes"] == [
-        {"room_id": ROOM, "rule": "banned-terms", "kind": "strike", "user_id": "bob"}
+        {"room_id": ROOM, "rule": "banned-terms", "kind": "strike", "user_id": "bob", "count": 1}
     ]
     assert records[2]["kind"] == "action"
     assert records[2]["outcome"] == "done"
@@ -407,6 +426,68 @@ def test_a_second_decision_for_an_event_writes_none_of_its_changes(table):
     )
     # Then the user has the first decision's strike only
     assert table.strike_count(ROOM, "bob", TEN_MINUTES, NOW) == 1
+
+
+def held_comment(event: str = EVENT_A) -> HeldComment:
+    return HeldComment(
+        id=event,
+        room=ROOM,
+        sender="bob",
+        msg_body=[{"MsgType": "TIMTextElem", "MsgContent": {"Text": "maybe spam"}}],
+        rule="hold-borderline",
+        notify=True,
+        at_ms=1_800_000_000_000,
+        expires_at=int(NOW) + 3600,
+        strikes=1,
+    )
+
+
+class CountingClient:
+    """A boto3 client that counts the calls made through it."""
+
+    def __init__(self, client: Any) -> None:
+        self._client = client
+        self.calls: list[str] = []
+
+    def __getattr__(self, name: str) -> Any:
+        attribute = getattr(self._client, name)
+        if callable(attribute):
+
+            def counted(*args: Any, **kwargs: Any) -> Any:
+                self.calls.append(name)
+                return attribute(*args, **kwargs)
+
+            return counted
+        return attribute
+
+
+def test_a_held_comment_is_written_in_its_decisions_one_transaction(dynamodb):
+    # Given a hold decision with its strike, and its held comment
+    client = CountingClient(dynamodb)
+    state = StateTable(TABLE, client=client)
+    strike_ = [AddStrike(room_id=ROOM, rule="hold-borderline", user_id="bob")]
+    record = audit_record(EVENT_A, 1_800_000_000_000, rules=["hold-borderline"], changes=strike_)
+    # When it is journalled
+    state.record_decision(ROOM, record, now=NOW, held=held_comment())
+    # Then one call wrote the journal entry, the strike and the review queue's item
+    assert client.calls == ["transact_write_items"]
+    item = dynamodb.get_item(TableName=TABLE, Key={"pk": {"S": "REVIEW"}, "sk": {"S": f"HOLD#{EVENT_A}"}})[
+        "Item"
+    ]
+    assert HeldComment.from_values({k: from_attribute(v) for k, v in item.items()}) == held_comment()
+    # And TTL deletes it a day after it expires
+    assert int(item["expiration"]["N"]) == int(NOW) + 3600 + 86_400
+
+
+def test_a_retried_hold_decision_stands_as_first_journalled(table):
+    # Given a held comment journalled
+    record = audit_record(EVENT_A, 1_800_000_000_000, rules=["hold-borderline"])
+    table.record_decision(ROOM, record, now=NOW, held=held_comment())
+    # When a retry journals the same event with a different held comment
+    retried = held_comment().model_copy(update={"strikes": 7})
+    standing = table.record_decision(ROOM, record, now=NOW, held=retried)
+    # Then the first decision stands
+    assert standing == record
 
 
 def test_a_decision_with_more_changes_than_a_transaction_holds_is_journalled_with_them_all(table):

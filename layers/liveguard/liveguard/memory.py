@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from liveguard.review import HeldComment
 from liveguard.rules.outcome import Sanction, StateChange
 from liveguard.state import (
     RECORD_FIELDS,
@@ -24,6 +25,7 @@ from liveguard.state import (
     audit_values,
     ms_key,
     room_pk,
+    strike_sk,
 )
 
 
@@ -42,6 +44,8 @@ class MemoryState:
     _written_at: dict[tuple[str, str, str], int] = field(default_factory=dict)
     """When (event ms) each snapshot and sanction was written, so an older event cannot replace it."""
     _audit: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)  # (pk, sk) -> record
+    held: dict[str, HeldComment] = field(default_factory=dict)
+    """The review queue's held comments, by id (``liveguard.review``)."""
 
     @classmethod
     def from_file(cls, path: str | Path, now: float) -> MemoryState:
@@ -103,10 +107,15 @@ class MemoryState:
         key: tuple[str, ...]
         for change in changes:
             if change.kind == "strike":
-                key = ("strike", change.room_id, change.user_id, ms_key(at_ms), event_id[:16], change.rule)
-                if key not in self._applied:
-                    self._applied.add(key)
-                    self.strikes.append((change.room_id, change.user_id, at_ms / 1000))
+                for ordinal in range(1, change.count + 1):  # one item each, as in the table
+                    key = (
+                        "strike",
+                        change.room_id,
+                        strike_sk(change.user_id, at_ms, event_id, change.rule, ordinal),
+                    )
+                    if key not in self._applied:
+                        self._applied.add(key)
+                        self.strikes.append((change.room_id, change.user_id, at_ms / 1000))
             elif change.kind == "violation":
                 key = ("violation", change.room_id, change.violation, ms_key(at_ms), event_id[:16])
                 if key not in self._applied:
@@ -125,12 +134,16 @@ class MemoryState:
         values = {k: v for k, v in audit_values(room_id, record).items() if v is not None}
         self._audit[(values["pk"], values["sk"])] = values
 
-    def record_decision(self, room_id: str | None, record: AuditRecord, *, now: float) -> AuditRecord:
+    def record_decision(
+        self, room_id: str | None, record: AuditRecord, *, now: float, held: HeldComment | None = None
+    ) -> AuditRecord:
         standing = self._journalled(room_id, record.id, record.at_ms)
         if standing is not None:
             return standing
         self.audit(room_id, record)
         self.apply(record.changes, event_id=record.id, now=now)
+        if held is not None:
+            self.held[held.id] = held
         return record
 
     def recorded_decisions(

@@ -42,10 +42,12 @@ from pydantic import ValidationError
 
 from liveguard.messages import APP_GROUP, ActionMessage, EventEnvelope, action_id, delay_seconds
 from liveguard.ports import ActionQueue, DeadLetterQueue, DelayedActionQueue, StateStore
+from liveguard.review import STRIKE_WINDOW, HeldComment
+from liveguard.rules.model import HOLD_DEFAULT_SECONDS
 from liveguard.rules.outcome import Action, Decision, SaveSnapshot, StateView
-from liveguard.rules.verdict import Verdict
+from liveguard.rules.verdict import DROP, Verdict
 from liveguard.state import WRITING, AuditRecord
-from liveguard.webhooks.models import Callback, CallbackInvalid, parse_callback
+from liveguard.webhooks.models import Callback, CallbackInvalid, MessageToSend, parse_callback
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
@@ -332,8 +334,13 @@ class Moderator:
                 outcome="decided",
                 rules_version=version,
             )
-            # The journal entry and every change in one write; the entry that stands is the decision.
-            record = self.state.record_decision(room, decided, now=now)
+            # The journal entry, every change and a held comment in one write; the entry that stands
+            # is the decision.
+            held = _held(callback, envelope, decided, self.state, now)
+            if held is None:
+                record = self.state.record_decision(room, decided, now=now)
+            else:
+                record = self.state.record_decision(room, decided, now=now, held=held)
             fresh = record is decided
         log = {"event_id": envelope.id, "command": envelope.command, "rules": record.rules}
         if not fresh:
@@ -411,6 +418,40 @@ class Moderator:
         )
         logger.debug("echo recorded", extra={"event_id": envelope.id, "snapshots": len(snapshots)})
         return replace(base, status="echo", changes=len(snapshots))
+
+
+def _held(
+    callback: Callback, envelope: EventEnvelope, decided: AuditRecord, state: StateView, now: float
+) -> HeldComment | None:
+    """The review queue's item for a comment the answered verdict held (``liveguard.review``): the
+    message as Tencent sent it, why, and the sender's strikes in the room (one count read, for a held
+    comment only). None for every other decision."""
+    verdict = decided.verdict
+    if verdict is None or verdict.action != "hold" or not isinstance(callback, MessageToSend):
+        return None
+    sender = callback.from_account or callback.operator
+    raw_body = envelope.event.get("MsgBody")
+    if not sender or not isinstance(raw_body, list):
+        logger.warning("a held comment without a sender or MsgBody is not queued for review")
+        return None
+    room = callback.room_key
+    added = sum(
+        change.count for change in decided.changes if change.kind == "strike" and change.user_id == sender
+    )
+    return HeldComment(
+        id=envelope.id,
+        room=room,
+        sender=sender,
+        msg_body=[element for element in raw_body if isinstance(element, dict)],
+        cloud_custom_data=callback.cloud_custom_data,
+        rule=verdict.rule or "",
+        reason=verdict.reason,
+        notify=verdict.code != DROP,
+        matches=list(decided.matches),
+        at_ms=envelope.received_at,
+        expires_at=envelope.received_at // 1000 + (verdict.expires or HOLD_DEFAULT_SECONDS),
+        strikes=state.strike_count(room, sender, STRIKE_WINDOW, now) + added,
+    )
 
 
 def _message(action: Action, envelope: EventEnvelope, room: str | None, version: str | None) -> ActionMessage:

@@ -15,6 +15,7 @@ from liveguard.rules.outcome import StateView
 
 if TYPE_CHECKING:
     from liveguard.messages import ActionMessage
+    from liveguard.review import HeldComment
     from liveguard.rules.bundle import PublishedBundle
     from liveguard.rules.outcome import StateChange
     from liveguard.spool import KeptEvent
@@ -122,9 +123,12 @@ class StateStore(StateView, AuditLog, Protocol):
         a second apply of the same event's changes writes nothing new, and an older event's snapshot
         or sanction never replaces a newer one's."""
 
-    def record_decision(self, room_id: str | None, record: AuditRecord, *, now: float) -> AuditRecord:
-        """Journal a decision and write its state changes (as ``apply`` at ``now``), unless its event
-        has a journal entry already; return the record that stands. The journal is the moderator's
+    def record_decision(
+        self, room_id: str | None, record: AuditRecord, *, now: float, held: HeldComment | None = None
+    ) -> AuditRecord:
+        """Journal a decision and write its state changes (as ``apply`` at ``now``) and its held
+        comment (a ``hold`` verdict's, ``liveguard.review``), unless its event has a journal entry
+        already; return the record that stands. The journal is the moderator's
         idempotency: no other record is kept per event. All or nothing where the store can; where it
         cannot (more changes than one transaction holds), the entry is written first with outcome
         ``WRITING`` and replaced by ``record`` once the changes are: an entry left ``WRITING`` tells a

@@ -11,6 +11,7 @@ first attempt already changed. Operators read a room's audit with ``audit_for_ro
 Items (pk + sk strings, TTL attribute ``expiration`` in unix seconds, times in zero-padded ms)::
 
     strike     ROOM#<room>  STRIKE#<user>#<at_ms>#<event_id[:16]>#<rule>   expires at + 7 d
+                            (...#<rule>#<n> for the n-th of a rule's strike: {count: N}, n >= 2)
     violation  ROOM#<room>  VIOL#<kind>#<at_ms>#<event_id[:16]>             expires at + 30 d
     snapshot   ROOM#<room>  SNAP#<key>        value (absent: no approved value), expires at + 30 d
     sanction   ROOM#<room>  SANCTION#<user>   sanction, until                 expires at until
@@ -61,8 +62,11 @@ def ms_key(at_ms: int) -> str:
     return f"{max(at_ms, 0):013d}"
 
 
-def strike_sk(user_id: str, at_ms: int, event_id: str, rule: str) -> str:
-    return f"STRIKE#{user_id}#{ms_key(at_ms)}#{event_id[:16]}#{rule}"
+def strike_sk(user_id: str, at_ms: int, event_id: str, rule: str, ordinal: int = 1) -> str:
+    """A strike's sort key. The ``ordinal``-th of a rule's ``count`` strikes for one event: the first
+    keeps the plain key, the others end ``#<n>``, so a redelivered event rewrites the same items."""
+    key = f"STRIKE#{user_id}#{ms_key(at_ms)}#{event_id[:16]}#{rule}"
+    return key if ordinal == 1 else f"{key}#{ordinal}"
 
 
 def violation_sk(kind: str, at_ms: int, event_id: str) -> str:
@@ -119,9 +123,11 @@ class AuditRecord(BaseModel):
     # defer_build: the ingress imports this module for its keys, and never builds an audit record.
     model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
-    id: str = Field(min_length=1, description="the event id, or the action id")
+    id: str = Field(min_length=1, description="the event id, the action id, or the held comment's id")
     at_ms: int = Field(ge=0, description="unix ms: when the ingress received the event, or the action ran")
-    kind: Literal["event", "action"]
+    kind: Literal["event", "action", "review"] = Field(
+        description="review: a reviewer's decision on a held comment (liveguard.review)"
+    )
     command: str = Field(min_length=1, description="the CallbackCommand, or the REST command")
     rules: list[str] = Field(default_factory=list, description="the rules that fired, in order")
     matches: list[TermHit] = Field(

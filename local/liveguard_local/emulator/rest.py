@@ -20,19 +20,29 @@ from .limits import (
     BAN_REASON_MAX_BYTES,
     CALLBACK_EXISTS,
     CATALOGUE_ID_MAX_BYTES,
+    CHAT_INVALID_PARAMETER,
+    GROUP_NOT_FOUND,
+    INVALID_PARAMETER,
     MAX_BAN_ACCOUNTS,
     MAX_MESSAGE_BYTES,
     MESSAGE_TOO_LARGE,
     NO_CALLBACK,
     NO_CALLBACK_TOKEN,
     ROOM_LIST_MAX_COUNT,
+    ROOM_NOT_FOUND,
     UNKNOWN_COMMAND,
 )
+from .room import check_msg_body
 from .world import World
 
 LIVE = "live_engine_http_srv"
 MIC = "room_engine_http_mic"
 CONFIG = "live_config"
+CHAT_GROUP = "group_open_http_svc"
+CHAT_SERVICES = frozenset({CHAT_GROUP})
+"""Chat's services: their replies carry their fields beside ActionStatus/ErrorCode, not in Response."""
+_CHAT_CODES = {INVALID_PARAMETER: CHAT_INVALID_PARAMETER, ROOM_NOT_FOUND: GROUP_NOT_FOUND}
+"""The Live codes the world raises, as Chat answers the same mistakes."""
 
 TOKEN_MAX_CHARS = 128
 MSG_DROPPED = "MsgDropByCallback"
@@ -227,6 +237,25 @@ def _send_custom_msg(world: World, body: Body, actor: Actor) -> dict[str, Any]:
     content = {"Data": data, CUSTOM_MSG_BUSINESS_ID_FIELD: business_id}
     msg_body = [{"MsgType": "TIMCustomElem", "MsgContent": content}]
     result = world.send_message(actor, room_id, msg_body, via_rest=True, sender=sender)
+    return _message_reply(result)
+
+
+@_command(CHAT_GROUP, "send_group_msg")
+def _send_group_msg(world: World, body: Body, actor: Actor) -> dict[str, Any]:
+    """Chat's group message (1047/34959): {GroupId, Random, MsgBody, From_Account?, CloudCustomData?,
+    MsgPriority?}. A live room's group is its RoomId. As From_Account (default: the admin), who need not
+    be in the room; it fires Group.CallbackBeforeSendMsg with Operator_Account = the admin, and the
+    after-callback with CloudCustomData as delivered. Chat's codes: 10004 invalid parameter, 10010 no
+    such group; the reply's MsgTime and MsgSeq stand beside the envelope (``CHAT_SERVICES``)."""
+    try:
+        room_id = body.string("GroupId")
+        body.integer("Random", minimum=0, maximum=2**32 - 1)
+        sender = body.opt_string("From_Account") or actor.user_id
+        cloud_custom_data = body.opt_string("CloudCustomData")
+        msg_body = check_msg_body(body.as_dict().get("MsgBody"))
+        result = world.send_message(actor, room_id, msg_body, cloud_custom_data, via_rest=True, sender=sender)
+    except ApiError as error:
+        raise ApiError(_CHAT_CODES.get(error.code, error.code), error.info) from None
     return _message_reply(result)
 
 

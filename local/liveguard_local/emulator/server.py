@@ -30,7 +30,7 @@ from .client_api import handle_client
 from .clock import Clock
 from .errors import ApiError
 from .faults import FaultsRequest, RestFaults
-from .rest import REST_COMMANDS, handle_rest
+from .rest import CHAT_SERVICES, REST_COMMANDS, handle_rest
 from .webhooks import WebhookDispatcher
 from .world import World
 
@@ -90,7 +90,11 @@ class FrequencyLimiter:
             return count <= limit
 
 
-def envelope(response: dict[str, Any] | None = None, *, code: int = 0, info: str = "") -> dict[str, Any]:
+def envelope(
+    response: dict[str, Any] | None = None, *, code: int = 0, info: str = "", beside: bool = False
+) -> dict[str, Any]:
+    """Tencent's reply envelope; a success's fields in ``Response`` (Live), or ``beside`` the envelope's
+    own (Chat's services, e.g. send_group_msg's MsgTime and MsgSeq)."""
     reply: dict[str, Any] = {
         "ActionStatus": "OK" if code == 0 else "FAIL",
         "ErrorCode": code,
@@ -98,7 +102,10 @@ def envelope(response: dict[str, Any] | None = None, *, code: int = 0, info: str
         "RequestId": f"Id-{uuid.uuid4().hex}-O-Seq-emulator",
     }
     if code == 0 and response:
-        reply["Response"] = response
+        if beside:
+            reply.update({key: value for key, value in response.items() if key not in reply})
+        else:
+            reply["Response"] = response
     return reply
 
 
@@ -198,7 +205,9 @@ class Emulator:
             # in the log too, even while it still waits (a before-callback) or has not yet answered.
             in_flight = self._record(service, command, body, None, IN_FLIGHT, started)
             actor = Actor(self.config.admin, client_ip="127.0.0.1")
-            reply = envelope(handle_rest(self.world, service, command, body, actor))
+            reply = envelope(
+                handle_rest(self.world, service, command, body, actor), beside=service in CHAT_SERVICES
+            )
         except ApiError as error:
             reply = envelope(code=error.code, info=error.info)
         if in_flight is None:

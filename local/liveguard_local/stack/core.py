@@ -136,6 +136,8 @@ class LocalStack:
         self._schedules: list[ScheduledInvoker] = []
         self._clients: dict[str, Any] = {}
         self._started = False
+        self.rules_file: Path | None = None  # None: the rules shipped in the layer
+        self.rules_summary = ""
 
     # --- lifecycle ----------------------------------------------------------------------------------
 
@@ -212,6 +214,7 @@ class LocalStack:
         except TemplateError as error:
             raise LocalStackError(f"{self.template_path}: {error}") from error
         self.warnings.extend(maker.created.warnings)
+        self._check_rules(self.functions)
         self.rules_version = self._publish_rules()
         for spec in self.functions:
             if spec.runtime and spec.runtime != f"python{sys.version_info[0]}.{sys.version_info[1]}":
@@ -244,6 +247,29 @@ class LocalStack:
             body, sha256=sha, published_by="liveguard local up", source=self.options.rules.name
         )
         return f"{version}:{short_sha(sha)}"
+
+    def _check_rules(self, functions: list[FunctionSpec]) -> None:
+        """Which rules file the functions run (--rules, else a RULES_FILE the template gives them, else
+        the layer's defaults) and what it holds, for the startup lines; a file the functions would
+        refuse stops the stack here, with its mistakes, rather than as a function's failed init."""
+        from liveguard.rules.loader import RulesInvalid, load_rules
+
+        named = {spec.environment.get("RULES_FILE") for spec in functions} - {None, ""}
+        if self.options.rules is not None:
+            self.rules_file = self.options.rules.resolve()
+        elif named:
+            self.rules_file = (self.template_path.parent / sorted(str(name) for name in named)[0]).resolve()
+        try:
+            self.rules_summary = load_rules(self.rules_file).summary()
+        except RulesInvalid as invalid:
+            where = self.rules_file or "the layer's default rules"
+            raise LocalStackError(f"{where}: invalid\n{invalid}") from None
+
+    def rules_line(self) -> str:
+        """The rules the functions run, one line: the file (absolute) or the layer's defaults, and
+        how many rules and term lists it holds."""
+        where = str(self.rules_file) if self.rules_file is not None else "the layer's defaults"
+        return f"{where}: {self.rules_summary}"
 
     def _bind(self, make: Callable[[], Any], what: str, port: int) -> Any:
         try:
@@ -528,6 +554,11 @@ class LocalStack:
                 for spec in self.functions
             },
             "logs": str(self.logs_dir),
+            # The rules the functions run: the file, or null for the layer's defaults.
+            "rules": {
+                "file": str(self.rules_file) if self.rules_file else None,
+                "summary": self.rules_summary,
+            },
         }
 
     def _outputs(self) -> dict[str, str]:
@@ -568,6 +599,7 @@ class LocalStack:
             )
         else:
             lines.append(f"  api       {self.callback_url}")
+            lines.append(f"  rules     {self.rules_line()}")
         for logical_id, url in self.created.queues.items():
             lines.append(f"  queue     {logical_id}: {url}")
         for logical_id, name in self.created.tables.items():
@@ -575,14 +607,14 @@ class LocalStack:
         for logical_id, arn in self.created.secrets.items():
             lines.append(f"  secret    {logical_id}: {arn}")
         for logical_id, name in self.created.buckets.items():
-            lines.append(f"  bucket    {logical_id}: {name}")
-        if RULES_BUCKET in self.created.buckets:
-            published = (
-                f"{self.options.rules} published as version {self.rules_version}"
-                if self.rules_version
-                else "nothing published: the functions run the layer's defaults"
-            )
-            lines.append(f"  rules     {published} (`liveguard rules publish FILE` to change them)")
+            line = f"  bucket    {logical_id}: {name}"
+            if logical_id == RULES_BUCKET:
+                line += (
+                    f" (the rules above, published as version {self.rules_version}"
+                    if self.rules_version
+                    else " (nothing published: the functions run the rules above"
+                ) + "; `liveguard rules publish FILE` changes them)"
+            lines.append(line)
         for poller in self._pollers:
             source, queue = poller.source, poller.queue_url.rsplit("/", 1)[-1]
             lines.append(

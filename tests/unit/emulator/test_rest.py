@@ -19,6 +19,7 @@ from liveguard_local.emulator.callbacks import RESTAPI, Actor, BeforeAnswer
 from liveguard_local.emulator.clock import Clock
 from liveguard_local.emulator.errors import ApiError
 from liveguard_local.emulator.limits import (
+    CHAT_INVALID_PARAMETER,
     INVALID_PARAMETER,
     MESSAGE_TOO_LARGE,
     REJECTED_BY_CALLBACK,
@@ -63,6 +64,13 @@ VALID: dict[str, dict[str, Any]] = {
         "Sender_Account": ADMIN,
         "BusinessId": "violation_alert",
         "Data": '{"version": "1.0"}',
+    },
+    "send_group_msg": {
+        "GroupId": "room-1",
+        "From_Account": "viewer-7",
+        "Random": 7,
+        "MsgBody": [{"MsgType": "TIMTextElem", "MsgContent": {"Text": "approved"}}],
+        "CloudCustomData": '{"liveguard_approved_hold": "x"}',
     },
     "get_room_stats": {"RoomId": "room-1"},
     "get_room_statistic": {"RoomId": "room-1"},
@@ -209,8 +217,9 @@ def test_body_missing_a_required_field_is_refused_naming_it(
     body = {key: value for key, value in VALID[command].items() if key != field_name}
     # When the emulator runs it
     error = refused(world, command, body)
-    # Then 100002 names the field
-    assert error.code == INVALID_PARAMETER
+    # Then 100002 (Chat's commands: 10004) names the field
+    chat = COMMANDS[command].command.service == "group_open_http_svc"
+    assert error.code == (CHAT_INVALID_PARAMETER if chat else INVALID_PARAMETER)
     assert field_name in error.info
 
 

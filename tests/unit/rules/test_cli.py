@@ -179,7 +179,13 @@ def test_test_json_prints_one_object_per_event_for_ci(tmp_path, capsys):
         ("banned", "free coins", "MsgBody", 4, 15)
     ]
     assert first["changes"] == [
-        {"room_id": "live-room-1", "rule": "comment-terms", "kind": "strike", "user_id": "viewer-7"}
+        {
+            "room_id": "live-room-1",
+            "rule": "comment-terms",
+            "kind": "strike",
+            "user_id": "viewer-7",
+            "count": 1,
+        }
     ]
     assert first["actions"] == []
     assert second["verdict"] == {"action": "deliver", "code": 0, "rule": None}

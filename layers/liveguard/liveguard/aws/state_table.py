@@ -12,6 +12,7 @@ import math
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, cast
 
+from liveguard.review import HeldComment
 from liveguard.rules.outcome import (
     AddStrike,
     RecordSanction,
@@ -127,16 +128,17 @@ def _change_items(
     newest: list[dict[str, Any]] = []
     for change in changes:
         if isinstance(change, AddStrike):
-            keyed.append(
+            keyed.extend(
                 {
                     "pk": room_pk(change.room_id),
-                    "sk": strike_sk(change.user_id, at_ms, event_id, change.rule),
+                    "sk": strike_sk(change.user_id, at_ms, event_id, change.rule, ordinal),
                     "user_id": change.user_id,
                     "rule": change.rule,
                     "event_id": event_id,
                     "at": at_ms,
                     "expiration": at_s + STRIKE_TTL,
                 }
+                for ordinal in range(1, change.count + 1)
             )
         elif isinstance(change, RecordViolation):
             keyed.append(
@@ -237,15 +239,20 @@ class StateTable:
             record = AuditRecord.model_validate(record)
         self._put(audit_values(room_id, record))
 
-    def record_decision(self, room_id: str | None, record: AuditRecord, *, now: float) -> AuditRecord:
+    def record_decision(
+        self, room_id: str | None, record: AuditRecord, *, now: float, held: HeldComment | None = None
+    ) -> AuditRecord:
         """Journal a decision and write its state changes, unless its event already has a journal
         entry; return the record that stands (a retried event then carries out its first decision).
 
-        One TransactWriteItems holds the journal entry (conditional on its absence) and every change:
-        both are written or neither. A snapshot or sanction keeps the newest event's word (its own
-        condition); when a newer event's stands, the transaction is cancelled and written again
-        without the items that lost, which is rare (a late redelivery of an old event)."""
+        One TransactWriteItems holds the journal entry (conditional on its absence), every change and
+        the held comment of a ``hold`` verdict (``liveguard.review``): all are written or none. A
+        snapshot or sanction keeps the newest event's word (its own condition); when a newer event's
+        stands, the transaction is cancelled and written again without the items that lost, which is
+        rare (a late redelivery of an old event)."""
         keyed, newest = _change_items(record.changes, event_id=record.id, now=now)
+        if held is not None:
+            keyed.append(held.values())  # keyed by the event: a rewrite writes the same item
         if 1 + len(keyed) + len(newest) > TRANSACTION_ITEMS:
             # More changes than a transaction holds: the journal entry first, as "writing" (a retry
             # that finds it writes the changes again), then the changes, then the entry as it is.
@@ -253,8 +260,10 @@ class StateTable:
             try:
                 self.client.put_item(**self._journal_request(room_id, first))
             except self.client.exceptions.ConditionalCheckFailedException:
-                return self._standing(room_id, record, now)
+                return self._standing(room_id, record, now, held)
             self.apply(record.changes, event_id=record.id, now=now)
+            if held is not None:
+                self._put(held.values())
             self.audit(room_id, record)
             return record
         writes = [
@@ -269,7 +278,7 @@ class StateTable:
             except self.client.exceptions.TransactionCanceledException as cancelled:
                 codes = [reason.get("Code") for reason in cancelled.response.get("CancellationReasons") or []]
                 if not codes or codes[0] == "ConditionalCheckFailed":
-                    return self._standing(room_id, record, now)
+                    return self._standing(room_id, record, now, held)
                 lost = {index for index, code in enumerate(codes) if code == "ConditionalCheckFailed"}
                 if not lost:
                     raise
@@ -298,11 +307,15 @@ class StateTable:
             "ExpressionAttributeValues": {":at": to_attribute(values["at"])},
         }
 
-    def _standing(self, room_id: str | None, record: AuditRecord, now: float) -> AuditRecord:
+    def _standing(
+        self, room_id: str | None, record: AuditRecord, now: float, held: HeldComment | None = None
+    ) -> AuditRecord:
         standing = self.recorded_decision(room_id, record.id, record.at_ms)
         if standing is None:  # deleted in between (TTL): ours stands after all
             self.audit(room_id, record)
             self.apply(record.changes, event_id=record.id, now=now)
+            if held is not None:
+                self._put(held.values())
             return record
         return standing
 

@@ -63,6 +63,9 @@ class CompiledRule:
     snapshot: bool
     variables: frozenset[str]
     """Every variable the actions use (the engine computes only these)."""
+    strike_count: int = 1
+    """With ``strike``: how many strikes its event counts when this rule fires (``strike: {count: N}``).
+    An event counts the largest of its fired rules' counts, not their sum (the engine)."""
 
     @property
     def filters_keys(self) -> bool:

@@ -39,7 +39,7 @@ from liveguard.rules.outcome import (
 )
 from liveguard.rules.terms import regex_budget
 from liveguard.rules.variables import VARIABLES
-from liveguard.rules.verdict import DELIVER, DROP, REJECT, Verdict
+from liveguard.rules.verdict import AWAITING_REVIEW, DELIVER, DROP, HOLD_REASON, REJECT, Verdict
 from liveguard.webhooks.models import (
     BEFORE_COMMANDS,
     Callback,
@@ -233,6 +233,11 @@ class _Evaluation:
                 pending = None
                 keys = list(self.metadata)
                 verdict = self.answered
+                # What its terms matched, for the audit and a held comment's reviewer (the answer
+                # stands whatever they find now).
+                self._hits = []
+                if rule.terms:
+                    self._terms(rule, keys)
             elif self.verdict_only and rule.verdict is None and not (rule.strike or rule.violation):
                 continue  # nothing it does can change the verdict: not evaluated, no state read for it
             else:
@@ -375,6 +380,13 @@ class _Evaluation:
             return Verdict(action="reject", code=REJECT, rule=rule.name, reason=spec.reason)
         if spec.action == "drop":
             return Verdict(action="drop", code=DROP, rule=rule.name, reason=spec.reason)
+        if spec.action == "hold":
+            # Told: rejected with our code and words; untold: dropped, the sender sees it sent.
+            if spec.notify:
+                code, reason = AWAITING_REVIEW, spec.reason or HOLD_REASON
+            else:
+                code, reason = DROP, spec.reason
+            return Verdict(action="hold", code=code, rule=rule.name, reason=reason, expires=spec.expires)
         assert isinstance(self.event, MessageToSend)  # the loader allows mask on messages only
         body = []
         for element in self.event.msg_body:
@@ -391,8 +403,12 @@ class _Evaluation:
         changes: list[StateChange] = []
         room, user = self.room, self.user
         if rule.strike and user:
-            changes.append(AddStrike(room_id=room, rule=rule.name, user_id=user))
-            self.added_strikes[user] = self.added_strikes.get(user, 0) + 1
+            # One event is one offence: it counts the largest strike count among its fired rules
+            # (``strike: true`` is one), not their sum; a rule below adds only what it asks beyond.
+            more = rule.strike_count - self.added_strikes.get(user, 0)
+            if more > 0:
+                changes.append(AddStrike(room_id=room, rule=rule.name, user_id=user, count=more))
+                self.added_strikes[user] = rule.strike_count
         if rule.violation:
             changes.append(RecordViolation(room_id=room, rule=rule.name, violation=rule.violation))
             self.added_violations[rule.violation] = self.added_violations.get(rule.violation, 0) + 1

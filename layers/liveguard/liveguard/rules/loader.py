@@ -420,7 +420,8 @@ class _RuleCompiler:
                 violations=when.violations,
                 verdict=rule.verdict,
                 actions=actions,
-                strike=rule.strike,
+                strike=rule.strike is not None,
+                strike_count=rule.strike.count if rule.strike is not None else 1,
                 violation=rule.violation,
                 sanction=rule.sanction,
                 snapshot=rule.snapshot,
@@ -484,7 +485,7 @@ class _RuleCompiler:
         if verdict is None:
             return
         self._only_on("verdict", BEFORE_EVENTS, "a verdict is answered")
-        if verdict.action in ("drop", "mask"):
+        if verdict.action in ("drop", "mask", "hold"):
             self._only_on(
                 "verdict.action", frozenset({MESSAGE_BEFORE}), f"{verdict.action} applies to messages"
             )

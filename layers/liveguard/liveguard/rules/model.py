@@ -72,6 +72,7 @@ WRITE_COMMANDS: frozenset[str] = frozenset(
         # messages
         "send_text_msg",
         "send_custom_msg",
+        "send_group_msg",  # Chat's: a reviewer's approval re-sends a held comment with it
         # seats
         "pick_user_on_seat",
         "kick_user_off_seat",
@@ -257,13 +258,39 @@ def _verdict_shorthand(value: object) -> object:
     return {"action": value} if isinstance(value, str) else value
 
 
-class VerdictSpec(_Strict):
-    """The answer to a before-callback: reject (ErrorCode 1), drop (2, messages only) or mask (deliver
-    the message with every term of ``when.terms`` replaced by ``mask_char``)."""
+HOLD_DEFAULT_SECONDS = 3600
+"""How long a held comment waits for review when the rule does not say (``verdict.expires``)."""
+HOLD_MAX_SECONDS = 7 * 24 * 3600
+"""The longest a held comment may wait (a week: the strikes kept beside it last as long)."""
 
-    action: Literal["reject", "drop", "mask"]
+
+class VerdictSpec(_Strict):
+    """The answer to a before-callback: reject (ErrorCode 1), drop (2, messages only), mask (deliver
+    the message with every term of ``when.terms`` replaced by ``mask_char``) or hold (messages only:
+    not delivered, kept for a reviewer; ``notify`` tells the sender it awaits review, ``expires`` is
+    how long it may wait)."""
+
+    action: Literal["reject", "drop", "mask", "hold"]
     reason: str = Field(default="", max_length=200)
     mask_char: str = Field(default="*", min_length=1, max_length=1)
+    notify: Flag = Field(
+        default=True,
+        description="hold: tell the sender the comment awaits review (ErrorCode 10100 with the reason);"
+        " false: say nothing (ErrorCode 2, the sender sees it sent)",
+    )
+    expires: int = Field(
+        default=HOLD_DEFAULT_SECONDS,
+        ge=1,
+        le=HOLD_MAX_SECONDS,
+        description="hold: seconds the held comment may wait for review; after that it cannot be approved",
+    )
+
+    @model_validator(mode="after")
+    def _hold_fields_only_on_hold(self) -> Self:
+        given = {"notify", "expires"} & self.model_fields_set
+        if given and self.action != "hold":
+            raise ValueError(f"{' and '.join(sorted(given))}: only for action: hold")
+        return self
 
 
 class ActionSpec(_Strict):
@@ -282,6 +309,28 @@ class SanctionSpec(_Strict):
     seconds: Seconds
 
 
+MAX_STRIKES_PER_EVENT = 10
+"""The most strikes one event may count (``strike: {count: N}``): a threshold is a handful."""
+
+
+class StrikeSpec(_Strict):
+    """``strike: {count: N}``: the event counts N strikes against the acting user when this rule
+    fires (``strike: true`` is ``{count: 1}``). However many rules strike, one event counts the
+    largest count among them, never their sum: one comment is one offence."""
+
+    count: int = Field(ge=1, le=MAX_STRIKES_PER_EVENT, strict=True)
+
+
+def _strike_form(value: object) -> object:
+    """``true`` reads as ``{count: 1}``, ``false`` as no strike; a mapping is checked as a StrikeSpec.
+    Nothing else: ``1`` or ``"yes"`` is not a boolean here either."""
+    if isinstance(value, bool):
+        return {"count": 1} if value else None
+    if isinstance(value, dict | StrikeSpec):
+        return value
+    raise ValueError(f'write true or false (or {{count: N}}: N strikes for one event), not "{value}"')
+
+
 class Rule(_Strict):
     name: Name
     enabled: Flag = True
@@ -290,7 +339,11 @@ class Rule(_Strict):
     when: Conditions = Field(default_factory=Conditions)
     verdict: Annotated[VerdictSpec | None, BeforeValidator(_verdict_shorthand)] = None
     then: list[ActionSpec] = Field(default_factory=list)
-    strike: Flag = Field(default=False, description="count a strike against the acting user")
+    strike: Annotated[StrikeSpec | None, BeforeValidator(_strike_form)] = Field(
+        default=None,
+        description="count a strike against the acting user (true), or N ({count: N}); one event "
+        "counts the largest of its rules' strikes, not their sum",
+    )
     violation: Name | None = Field(
         default=None, description="count a violation of this kind against the room"
     )

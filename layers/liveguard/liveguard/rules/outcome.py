@@ -56,8 +56,12 @@ class _Change(BaseModel):
 
 
 class AddStrike(_Change):
+    """Strikes against the acting user: ``count`` of them (one item each in the table), from the
+    rule that asked for them. One event adds at most the largest count among its fired rules."""
+
     kind: Literal["strike"] = "strike"
     user_id: str = Field(min_length=1)
+    count: int = Field(default=1, ge=1, description="how many strikes (a rule's strike: {count: N})")
 
 
 class RecordViolation(_Change):

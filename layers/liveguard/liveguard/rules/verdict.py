@@ -17,17 +17,26 @@ from liveguard.webhooks.commands import GIFT_BEFORE
 # Tencent's answer codes for Group.CallbackBeforeSendMsg (0 deliver, 1 reject, 2 drop) and
 # Live.CallbackBeforeSendGift (0 allow, 1 reject).
 DELIVER, REJECT, DROP = 0, 1, 2
+AWAITING_REVIEW = 10100
+"""A held comment whose sender is told: Tencent rejects a message answered with an ErrorCode in
+10100-10200 and passes that ErrorCode and our ErrorInfo on to the sender's client (a plain 1 reaches
+it as 10016 without our words). A hold that tells nobody answers DROP: the sender sees it sent."""
+HOLD_REASON = "your comment awaits review"
+"""The ErrorInfo of a hold that tells its sender, when the rule gives no reason."""
 
 
 class Verdict(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    action: Literal["deliver", "reject", "drop", "rewrite"]
+    action: Literal["deliver", "reject", "drop", "rewrite", "hold"]
     code: int = Field(description="the ErrorCode answered to Tencent")
     msg_body: list[dict[str, Any]] | None = Field(default=None, description="the rewritten MsgBody")
     rule: str | None = Field(default=None, description="the rule that decided, None for the default")
     reason: str = ""
     fallback: bool = Field(default=False, description="Tencent's default, answered because deciding failed")
+    expires: int | None = Field(
+        default=None, ge=1, description="hold: seconds the held comment may wait for review"
+    )
 
     def reply(self) -> dict[str, Any]:
         """The body Tencent reads: ErrorCode decides; MsgBody rewrites (only with ErrorCode 0)."""

@@ -1,6 +1,6 @@
 """Typed requests and replies for every REST command LiveClient speaks; ``COMMANDS`` maps names to them."""
 
-from . import config, gifts, members, messages, metadata, robots, rooms, seats, stats
+from . import chat, config, gifts, members, messages, metadata, robots, rooms, seats, stats
 from .base import COMMANDS, Command, EmptyReply, Reply, Request
 
 __all__ = [
@@ -9,6 +9,7 @@ __all__ = [
     "EmptyReply",
     "Reply",
     "Request",
+    "chat",
     "config",
     "gifts",
     "members",
