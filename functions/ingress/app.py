@@ -10,7 +10,8 @@ they are the bucket's live version, checked every RULES_REFRESH_SECONDS on a bac
 swapped in at the start of an invocation (liveguard.reloading); else RULES_FILE or the layer's
 defaults. When SQS cannot take
 an event, it is kept in the state table's spool (liveguard.spool) and the drain function queues it
-later.
+later. For the commands a rate, repeat or raid rule listens to, it counts the event in the state
+table's flood counters (liveguard.counters) before deciding, and queues the counts with it.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from liveguard.aws.dynamodb import DynamoDbSpool
+from liveguard.aws.dynamodb import DynamoDbCounters, DynamoDbSpool
 from liveguard.aws.rules_bucket import RulesBucketReader
 from liveguard.aws.secrets import load_tencent_secret
 from liveguard.aws.sqs import SqsClient
@@ -101,6 +102,10 @@ ingress = Ingress(
     metrics=metrics,
     allow_unsigned=environment.allow_unsigned_callbacks,
     spool=DynamoDbSpool(environment.state_table_name) if environment.state_table_name else None,
+    # The flood counters: updated only for the commands a rate, repeat or raid rule listens to.
+    counters=DynamoDbCounters(environment.state_table_name, metrics=metrics)
+    if environment.state_table_name
+    else None,
 )
 if os.environ.get("AWS_LAMBDA_INITIALIZATION_TYPE") == "snap-start":
     # Under SnapStart this init runs once before the snapshot: pay for boto3, the first secret read

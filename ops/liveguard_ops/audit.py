@@ -1,7 +1,8 @@
 """`liveguard audit ROOM`: what LiveGuard did in a room, oldest first, from the state table's audit
 records (``StateTable.audit_for_room``: one query of the room's partition, paginated; never a scan).
 
-A line per event that fired rules (its time, command, the rules, the verdict, what their terms
+A line per event that fired rules (its time, command, the rules, the verdict, the flood counts it was
+decided on, what their terms
 matched and the actions it queued) and per action the actuator ran or gave up on (its command, its
 outcome at Tencent, the rule and the event that caused it). Records of events that fired no rule
 (echoes, state changes alone) are left out.
@@ -171,6 +172,9 @@ def describe(record: Mapping[str, Any]) -> list[str]:
             f"    matched  list {match.get('list')}  term {json.dumps(match.get('term'), ensure_ascii=False)}"
             f"  in {where}: {json.dumps(match.get('text'), ensure_ascii=False)}"
         )
+    counts = record.get("counts") or {}
+    if counts:
+        lines.append("    counted  " + ", ".join(f"{key}={value}" for key, value in sorted(counts.items())))
     lines.extend(f"    queued   {_queued(action)}" for action in record.get("actions") or [])
     return lines
 

@@ -127,6 +127,20 @@ def _event_json(path: str, command: str, event: Any, decision: Any, before: bool
     }
 
 
+def _flood_counts(rules: Any, state: Any, event: Any, now: float) -> dict[str, int] | None:
+    """The event's flood counts, taken in the in-memory counters as the ingress takes them in the
+    table (``liveguard.counters``); None when no rule counts its command."""
+    from liveguard.counters import count
+    from liveguard.rules.engine import counted_event
+
+    plan = rules.counter_plan(event.callback_command)
+    counted = counted_event(event) if plan is not None else None
+    if plan is None or counted is None:
+        return None
+    state.now = now
+    return count(state, plan, counted, round(now * 1000))
+
+
 def _play_echoes(
     tencent: Any, actions: list[Any], state: Any, *, admin: str, applied_as: str, now: float
 ) -> list[dict[str, Any]]:
@@ -255,8 +269,16 @@ def rules_test_command(args: argparse.Namespace) -> int:
                     print(f"  change:  {_describe_change(snapshot)}")
             state.apply(snapshots, event_id=applied_as, now=now)
             continue
+        # Counted as the ingress counts (in the state's counters), so a flood plays across the events.
+        counts = _flood_counts(rules, state, event, now)
         decision = evaluate(
-            event, state, rules, now=now, admin=args.admin, event_id=event_id(app, command, raw)
+            event,
+            state,
+            rules,
+            now=now,
+            admin=args.admin,
+            event_id=event_id(app, command, raw),
+            counts=counts,
         )
         state.apply(decision.changes, event_id=applied_as, now=now)
         played: list[dict[str, Any]] | None = None
@@ -266,11 +288,15 @@ def rules_test_command(args: argparse.Namespace) -> int:
             )
         if as_json:
             result = _event_json(path, command, event, decision, command in BEFORE_COMMANDS)
+            if counts is not None:
+                result["counts"] = counts
             if played is not None:
                 result["echoes"] = played
             print(_json(result))
             continue
         print(f"\n{path}: {command}, room {event.room_key or '-'}, operator {who}")
+        if counts is not None:
+            print(f"  counts:  {', '.join(f'{key}={value}' for key, value in counts.items()) or '(none)'}")
         print(f"  fired:   {', '.join(decision.fired) or '(none)'}")
         verdict = decision.verdict
         if verdict is not None:

@@ -351,6 +351,8 @@ def _role(resources: dict[str, Any], function: str) -> dict[str, Any]:
 SPOOL_ONLY = {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["SPOOL#*"]}}
 # The condition that limits a statement to rooms' items (partition keys ROOM#<room>).
 ROOMS_ONLY = {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["ROOM#*"]}}
+# The condition that limits a statement to the flood counters' items (partition keys COUNT#<room>).
+COUNTERS_ONLY = {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["COUNT#*"]}}
 
 
 def _conditions(role: dict[str, Any], action: str) -> list[Any]:
@@ -396,7 +398,10 @@ def test_ingress_role_may_only_send_to_the_events_queue_read_the_secret_and_read
         ("Allow", "dynamodb:PutItem", "${StateTable.Arn}"),
         ("Allow", "dynamodb:Query", "${StateTable.Arn}"),
         ("Allow", "s3:GetObject", "${RulesBucket.Arn}/rules/active.json"),
+        ("Allow", "dynamodb:UpdateItem", "${StateTable.Arn}"),
     }
+    # And its flood counters' updates are in the counters' partitions only
+    assert _conditions(role, "dynamodb:UpdateItem") == [COUNTERS_ONLY]
     # And its only writes are in the spool's partitions (keeping an event, its mark), and its queries
     # there or in rooms' partitions (counting a user's strikes or a room's violations inline)
     assert _conditions(role, "dynamodb:PutItem") == [SPOOL_ONLY]

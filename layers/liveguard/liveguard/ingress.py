@@ -38,7 +38,7 @@ from liveguard.webhooks.models import (
 )
 
 if TYPE_CHECKING:  # the ports are annotations only: the ingress's cold start does not load them
-    from liveguard.ports import EventQueue, EventSpool, Metrics
+    from liveguard.ports import EventQueue, EventSpool, FloodCounters, Metrics
 
 logger = logging.getLogger(__name__)
 
@@ -201,13 +201,17 @@ class Ingress:
         sleep: Callable[[float], None] = time.sleep,
         allow_unsigned: bool = False,
         spool: EventSpool | None = None,
+        counters: FloodCounters | None = None,
     ) -> None:
         """``allow_unsigned``: accept callbacks of a side the secret has no token for (a console test).
-        Off, they are refused 503 50302: a missing token must not mean unauthenticated."""
+        Off, they are refused 503 50302: a missing token must not mean unauthenticated.
+        ``counters``: the shared flood counters, updated for the events of commands a rate, repeat or
+        raid condition listens to (``RuleSet.counter_plan``); None: nothing is counted."""
         self.queue = queue
         self.queue_url = queue_url
         # Where an event goes when SQS cannot take it (liveguard.spool); None: answer 503 instead.
         self.spool = spool
+        self.counters = counters
         self.guard = SpoolGuard(monotonic=monotonic, clock=clock)
         self.secret = secret
         self.rules = rules
@@ -330,9 +334,12 @@ class Ingress:
     ) -> dict[str, Any]:
         known = not isinstance(callback, UnknownCallback)
         echo = callback.operator is not None and callback.operator == secret.admin_identifier
+        received_at = int(self._clock() * 1000)
+        # Counted before deciding (the inline verdict reads the counts), never for our own echoes.
+        counts = self._count(command, callback, received_at) if known and not echo else None
         verdict: Verdict | None = None
         if command in BEFORE_COMMANDS:
-            verdict = self._decide(command, callback, echo)
+            verdict = self._decide(command, callback, echo, counts)
         # Unknown commands share one dimension value: a caller must not mint metric series.
         self.metrics.add_dimension("Command", command if known else "Unknown")
         reply = _response(200, verdict.reply() if verdict is not None else OK_REPLY)
@@ -352,7 +359,7 @@ class Ingress:
         envelope = EventEnvelope(
             id=the_id,
             command=command,
-            received_at=int(self._clock() * 1000),
+            received_at=received_at,
             query=CallbackQuery(
                 client_ip=request.query.get("ClientIP"), opt_platform=request.query.get("OptPlatform")
             ),
@@ -362,6 +369,7 @@ class Ingress:
             echo=echo,
             group=message_group(callback.room_key),
             rules_version=self._rules_version(),
+            counts=counts,
         )
         log = {"event_id": the_id, "command": command, "group": envelope.group, "echo": echo}
         if not self._queue(envelope, deadline, log):
@@ -390,11 +398,30 @@ class Ingress:
         except Exception:  # the rules failed to load: _acts_on has said so already
             return None
 
-    def _decide(self, command: str, callback: Any, echo: bool) -> Verdict:
+    def _count(self, command: str, callback: Any, received_at: int) -> dict[str, int] | None:
+        """The event's flood counts, when a rule counts its command's events (else None, at no cost)."""
+        if self.counters is None:
+            return None
+        try:
+            plan = self.rules.counter_plan(command)
+            if plan is None:
+                return None
+            from liveguard.rules.engine import counted_event
+
+            counted = counted_event(callback)
+            return None if counted is None else self.counters.count(plan, counted, received_at)
+        except Exception:  # counting must not cost the answer: decided without counts, and said
+            logger.exception("flood counting failed; deciding without counts", extra={"command": command})
+            self.metrics.add_metric("CountersFailed", "Count", 1)
+            return None
+
+    def _decide(
+        self, command: str, callback: Any, echo: bool, counts: dict[str, int] | None = None
+    ) -> Verdict:
         if echo:
             return decide(callback)  # our own messages are never moderated
         try:
-            verdict = decide(callback, self.rules)
+            verdict = decide(callback, self.rules, counts)
         except Exception:  # a broken rule must not cost Tencent's answer: fall back and say so
             logger.exception("inline rules failed; answering Tencent's default", extra={"command": command})
             self.metrics.add_metric("VerdictFailed", "Count", 1)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -44,6 +44,10 @@ class MemoryState:
     _written_at: dict[tuple[str, str, str], int] = field(default_factory=dict)
     """When (event ms) each snapshot and sanction was written, so an older event cannot replace it."""
     _audit: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)  # (pk, sk) -> record
+    counters: dict[tuple[str, str], tuple[dict[str, int], int]] = field(default_factory=dict)
+    """The flood counters' items (``liveguard.counters``): (room, sk) -> (attributes, expires)."""
+    now: float | None = None
+    """When the counters are read (their TTL): ``rules test`` sets it; None: never expired."""
     held: dict[str, HeldComment] = field(default_factory=dict)
     """The review queue's held comments, by id (``liveguard.review``)."""
 
@@ -98,6 +102,32 @@ class MemoryState:
         self.reads += 1
         found = self.sanctions.get((room_id, user_id))
         return found[0] if found is not None and found[1] > now else None
+
+    # --- flood counters (liveguard.counters.CounterStore) ---
+
+    def bump(
+        self,
+        room_id: str,
+        sk: str,
+        add: Mapping[str, int],
+        remove: Sequence[str],
+        *,
+        seen_ms: int | None,
+        expires: int,
+    ) -> Mapping[str, int]:
+        """DynamoDB's UpdateItem (ADD, REMOVE, SET; ReturnValues=ALL_OLD) on a counter item; an item
+        past its TTL is gone, as DynamoDB's TTL would eventually make it."""
+        found = self.counters.get((room_id, sk))
+        old = dict(found[0]) if found is not None and (self.now is None or found[1] > self.now) else {}
+        item = dict(old)
+        for name in remove:
+            item.pop(name, None)
+        for name, value in add.items():
+            item[name] = item.get(name, 0) + value
+        if seen_ms is not None:
+            item["seen"] = seen_ms
+        self.counters[(room_id, sk)] = (item, expires)
+        return old
 
     # --- writes ---
 

@@ -6,13 +6,15 @@ import hashlib
 import json
 import math
 import re
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from liveguard.rules.verdict import Verdict
 
 APP_GROUP = "app"
+COUNT_KEY_PATTERN = r"^(?:(?:user|room|repeat|raid):[1-9][0-9]{0,6}|raid:arrived)$"
+"""``liveguard.counters.COUNT_KEY`` (kept here too: the envelope's module imports no rules code)."""
 # What SQS accepts in a message body (#x9 #xA #xD #x20-#xD7FF #xE000-#xFFFD #x10000-#x10FFFF): a
 # viewer's comment holding U+FFFF must not make the queue refuse the event that carries it.
 # The complement of that set within Unicode, as a positive class (searched faster than a negated one).
@@ -81,6 +83,14 @@ class EventEnvelope(BaseModel):
         max_length=200,
         description="the ingress's rules (RuleSet.version) that decided inline and chose to queue it;"
         " absent in envelopes queued before versions existed",
+    )
+    counts: (
+        dict[Annotated[str, StringConstraints(pattern=COUNT_KEY_PATTERN)], Annotated[int, Field(ge=0)]] | None
+    ) = Field(
+        default=None,
+        description="the flood counts the ingress took for rate, repeat and raid conditions"
+        " (liveguard.counters: '<kind>:<within>' -> count, this event included; 'raid:arrived');"
+        " None: not counted (no rule counts this command, or the table did not answer)",
     )
 
     def message_body(self) -> str:

@@ -77,6 +77,7 @@ class Evaluate(Protocol):
         admin: str,
         event_id: str,
         answered: Verdict | None,
+        counts: Mapping[str, int] | None = None,
     ) -> Decision: ...
 
 
@@ -308,8 +309,19 @@ class Moderator:
             # A before-callback's verdict was answered at the ingress: it stands, and no rule is
             # recorded as firing with a verdict it did not give (the engine's ``answered``).
             inline = envelope.decision
+            # The flood counts the ingress took travel with the event: decided on the same numbers,
+            # never counted again (a redelivered message is not a new event). Passed only when there
+            # are some, so an engine that knows no counts is called as before.
+            flood = {"counts": envelope.counts} if envelope.counts is not None else {}
             decision = self.evaluate(
-                callback, self.state, self.rules, now=now, admin=admin, event_id=envelope.id, answered=inline
+                callback,
+                self.state,
+                self.rules,
+                now=now,
+                admin=admin,
+                event_id=envelope.id,
+                answered=inline,
+                **flood,
             )
             if not (
                 decision.fired
@@ -331,6 +343,8 @@ class Moderator:
                 changes=list(decision.changes),
                 # What Tencent was answered, for a before-callback; else the engine's opinion.
                 verdict=inline or decision.verdict,
+                # The counts a rate, repeat or raid rule fired on: why a flood rule fired.
+                counts=envelope.counts,
                 outcome="decided",
                 rules_version=version,
             )

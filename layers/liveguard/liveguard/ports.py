@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from liveguard.rules.outcome import StateView
 
 if TYPE_CHECKING:
+    from liveguard.counters import CountedEvent, CounterPlan
     from liveguard.messages import ActionMessage
     from liveguard.review import HeldComment
     from liveguard.rules.bundle import PublishedBundle
@@ -87,6 +88,15 @@ class EventSpool(Protocol):
 
     def mark_active(self, *, at_ms: int, timeout: float) -> None:
         """Set the activity mark, stamped ``at_ms``."""
+
+
+class FloodCounters(Protocol):
+    """The shared flood counters as the ingress updates them (``liveguard.aws.dynamodb.DynamoDbCounters``)."""
+
+    def count(self, plan: CounterPlan, event: CountedEvent, now_ms: int) -> dict[str, int] | None:
+        """Count the event in the counters ``plan`` names; its counts by ``liveguard.counters.count_key``
+        (this event included), the ones taken when the store failed part-way, None when none were.
+        Never raises for the store's failure: it is logged and counted."""
 
 
 class SpoolPages(Protocol):

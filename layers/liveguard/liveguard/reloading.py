@@ -42,7 +42,7 @@ import os
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -345,11 +345,15 @@ class LiveInlineRules:
     def refresh(self) -> None:
         self.live.refresh()
 
-    def verdict(self, event: Any) -> Verdict | None:
-        return self.live.current().verdict(event)
+    def verdict(self, event: Any, counts: Mapping[str, int] | None = None) -> Verdict | None:
+        rules = self.live.current()
+        return rules.verdict(event, counts) if counts is not None else rules.verdict(event)
 
     def acts_on(self, command: str, *, echo: bool) -> bool:
         return self.live.current().acts_on(command, echo=echo)
+
+    def counter_plan(self, command: str) -> Any:
+        return self.live.current().counter_plan(command)
 
     @property
     def version(self) -> str | None:

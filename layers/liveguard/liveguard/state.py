@@ -136,6 +136,9 @@ class AuditRecord(BaseModel):
     actions: list[ActionMessage] = Field(default_factory=list)
     changes: list[StateChange] = Field(default_factory=list)
     verdict: Verdict | None = None
+    counts: dict[str, int] | None = Field(
+        default=None, description="the flood counts the event was decided on (EventEnvelope.counts)"
+    )
     outcome: str = Field(
         min_length=1,
         description="decided (writing while a decision too big for one transaction is written), echo;"

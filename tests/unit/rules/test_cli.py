@@ -190,3 +190,20 @@ def test_test_json_prints_one_object_per_event_for_ci(tmp_path, capsys):
     assert first["actions"] == []
     assert second["verdict"] == {"action": "deliver", "code": 0, "rule": None}
     assert second["matches"] == []
+
+
+def test_test_plays_a_flood_across_events_with_their_counts(tmp_path, capsys):
+    # Given a rate rule, and one comment given four times
+    rules_file = tmp_path / "rules.yaml"
+    rules_file.write_text(
+        "rules:\n"
+        "  - {name: flood, on: [Group.CallbackBeforeSendMsg],"
+        " when: {rate: {per: user, within: 10, at_least: 3}}, verdict: drop}\n"
+    )
+    comment = write_json(tmp_path / "hi.json", body("Group.CallbackBeforeSendMsg"))
+    # When rules test plays them, as JSON
+    assert main(["rules", "test", str(rules_file), comment, comment, comment, comment, "--json"]) == 0
+    results = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    # Then each is counted after the one before, and the third and fourth are dropped
+    assert [result["counts"] for result in results] == [{"user:10": n} for n in (1, 2, 3, 4)]
+    assert [result["verdict"]["action"] for result in results] == ["deliver", "deliver", "drop", "drop"]

@@ -1,10 +1,12 @@
-"""DynamoDB GetItem, PutItem, DeleteItem and Query over HTTPS, signed with SigV4, in the standard
-library; and the ingress's two views of the state table.
+"""DynamoDB GetItem, PutItem, UpdateItem, DeleteItem and Query over HTTPS, signed with SigV4, in the
+standard library; and the ingress's views of the state table.
 
 The ingress decides before-callbacks inline, with the state their rules ask for: a sender's mute or
 ban (one GetItem of a SANCTION# item), a user's strikes or a room's violations within a window (one
 Query counting their items), each time-bounded (``InlineStateView``). When SQS cannot take an event,
-the ingress keeps it in the table's spool (``liveguard.spool``): one PutItem. boto3 costs about 0.3 s
+the ingress keeps it in the table's spool (``liveguard.spool``): one PutItem. For the callbacks a
+``rate``, ``repeat`` or ``raid`` rule listens to, it counts the event in the flood counters
+(``DynamoDbCounters``, ``liveguard.counters``): one UpdateItem per counter item. boto3 costs about 0.3 s
 to import, more than the ingress's whole cold start, so this is DynamoDB's JSON protocol
 (``X-Amz-Target: DynamoDB_20120810.<Operation>``) as one small POST on a kept-alive connection
 (``liveguard.aws.protocol``).
@@ -85,6 +87,30 @@ class DynamoDbClient(AwsJsonClient):
     ) -> None:
         """Write ``item`` (DynamoDB JSON), replacing any item under its key."""
         self.call("PutItem", {"TableName": table_name, "Item": dict(item)}, timeout)
+
+    def update_item(
+        self,
+        table_name: str,
+        key: Key,
+        expression: str,
+        *,
+        names: Mapping[str, str],
+        values: Mapping[str, Mapping[str, str]],
+        return_values: str = "NONE",
+        timeout: float | None = None,
+    ) -> dict[str, Any]:
+        """Update the item under ``key`` with ``expression`` (its ``#name`` and ``:value``
+        placeholders in ``names`` and ``values``); the attributes ``return_values`` asks for."""
+        payload: dict[str, Any] = {
+            "TableName": table_name,
+            "Key": dict(key),
+            "UpdateExpression": expression,
+            "ExpressionAttributeNames": dict(names),
+            "ExpressionAttributeValues": dict(values),
+            "ReturnValues": return_values,
+        }
+        attributes = self.call("UpdateItem", payload, timeout).get("Attributes")
+        return attributes if isinstance(attributes, dict) else {}
 
     def delete_item(
         self,
@@ -307,6 +333,122 @@ class InlineStateView:
                 "detail": str(error)[:200],
             },
         )
+
+
+# Counting shares the decision's time with the state reads: all the updates of one event (at most
+# three) share COUNT_BUDGET, each gives up after INLINE_READ_TIMEOUT, and after the table did not answer
+# no update is tried for INLINE_STATE_HOLD.
+COUNT_BUDGET = 0.4
+
+
+class DynamoDbCounters:
+    """The flood counters (``liveguard.counters``) in the state table, as the ingress updates them:
+    each item one UpdateItem (``ADD`` the event's bucket, ``REMOVE`` the buckets that left the
+    window, ``SET`` the TTL, ``ReturnValues=ALL_OLD``), within Tencent's 2 s.
+
+    Time-bounded as ``InlineStateView`` is: one update gives up after ``timeout``, the updates of one
+    event share ``budget``, and after the table did not answer (or throttled), none is tried for
+    ``hold`` seconds. The fallback: the counts not taken are missing, so their conditions do not hold
+    (the event is decided as if there were no flood); a warning is logged and ``CountersUnavailable``
+    counted once per event."""
+
+    def __init__(
+        self,
+        table_name: str,
+        client: DynamoDbClient | None = None,
+        *,
+        metrics: Metrics | None = None,
+        timeout: float = INLINE_READ_TIMEOUT,
+        budget: float = COUNT_BUDGET,
+        hold: float = INLINE_STATE_HOLD,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.table_name = table_name
+        self.client = client or DynamoDbClient.from_environment()
+        self.metrics = metrics
+        self.timeout = timeout
+        self.budget = budget
+        self.hold = hold
+        self._monotonic = monotonic
+        self._deadline = 0.0
+        self._hold_until = 0.0
+
+    def count(self, plan: Any, event: Any, now_ms: int) -> dict[str, int] | None:
+        """The event's counts (``liveguard.counters.count``) by ``count_key``; the counts taken before
+        the table failed when it did (None when it gave none)."""
+        from liveguard.counters import CountersUnavailable, count
+
+        self._deadline = self._monotonic() + self.budget
+        try:
+            return count(self, plan, event, now_ms)
+        except CountersUnavailable as error:
+            clock = self._monotonic()
+            if clock >= self._hold_until and not str(error).startswith("on hold"):
+                self._hold_until = clock + self.hold
+            if self.metrics is not None:
+                self.metrics.add_metric("CountersUnavailable", "Count", 1)
+            logger.warning(
+                "counts unknown: the state table did not answer in time; rate, repeat and raid"
+                " conditions without a count do not hold",
+                extra={"command": plan.command, "detail": str(error)[:200]},
+            )
+            return error.partial or None
+
+    def bump(
+        self,
+        room_id: str,
+        sk: str,
+        add: Mapping[str, int],
+        remove: Any,
+        *,
+        seen_ms: int | None,
+        expires: int,
+    ) -> Mapping[str, int]:
+        from liveguard.counters import CountersUnavailable, counter_pk
+
+        clock = self._monotonic()
+        if clock < self._hold_until:
+            raise CountersUnavailable("on hold: the state table did not answer in time just before")
+        left = min(self._deadline - clock, self.timeout)
+        if left < MIN_READ_TIME:
+            raise CountersUnavailable("no time left in the event's budget for counting")
+        names: dict[str, str] = {"#x": "expiration"}
+        values: dict[str, dict[str, str]] = {":x": {"N": str(expires)}}
+        sets = ["#x = :x"]
+        if seen_ms is not None:
+            names["#s"], values[":s"] = "seen", {"N": str(seen_ms)}
+            sets.append("#s = :s")
+        adds = []
+        for index, (name, value) in enumerate(add.items()):
+            names[f"#a{index}"], values[f":a{index}"] = name, {"N": str(value)}
+            adds.append(f"#a{index} :a{index}")
+        removes = []
+        for index, name in enumerate(remove):
+            names[f"#r{index}"] = name
+            removes.append(f"#r{index}")
+        expression = "SET " + ", ".join(sets)
+        if adds:
+            expression += " ADD " + ", ".join(adds)
+        if removes:
+            expression += " REMOVE " + ", ".join(removes)
+        key = {"pk": {"S": counter_pk(room_id)}, "sk": {"S": sk}}
+        try:
+            old = self.client.update_item(
+                self.table_name,
+                key,
+                expression,
+                names=names,
+                values=values,
+                return_values="ALL_OLD",
+                timeout=left,
+            )
+        except DynamoDbError as error:
+            raise CountersUnavailable(f"{error.error_type or 'error'}: {str(error)[:150]}") from None
+        return {
+            name: int(value["N"])
+            for name, value in old.items()
+            if isinstance(value, dict) and "N" in value and name not in ("expiration",)
+        }
 
 
 class DynamoDbSpool:

@@ -13,8 +13,12 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from liveguard.counters import CounterPlan, Kind
 from liveguard.rules.model import (
     METADATA_EVENTS,
+    RaidCondition,
+    RateCondition,
+    RepeatCondition,
     SanctionSpec,
     StrikeThreshold,
     VerdictSpec,
@@ -63,6 +67,9 @@ class CompiledRule:
     snapshot: bool
     variables: frozenset[str]
     """Every variable the actions use (the engine computes only these)."""
+    counted: tuple[tuple[Kind, RateCondition | RepeatCondition | RaidCondition], ...] = ()
+    """The rule's rate, repeat and raid conditions, each with the counter it reads
+    (``user``/``room`` for a rate, ``repeat``, ``raid``): ``liveguard.counters``."""
     strike_count: int = 1
     """With ``strike``: how many strikes its event counts when this rule fires (``strike: {count: N}``).
     An event counts the largest of its fired rules' counts, not their sum (the engine)."""
@@ -98,6 +105,9 @@ class RuleSet:
     by_command: Mapping[str, tuple[CompiledRule, ...]] = field(init=False)
     listened: frozenset[str] = field(init=False)
     """The CallbackCommands some enabled rule listens to (its ``on``)."""
+    counters: Mapping[str, CounterPlan] = field(init=False)
+    """By CallbackCommand, what the ingress counts for its events (``counter_plan``): only commands
+    an enabled rule with a rate, repeat or raid condition listens to. Empty: nothing is counted."""
     echoes: frozenset[str] = field(init=False)
     """The CallbackCommands whose admin echoes the moderator must record: the metadata echoes that
     become approved values, when some enabled rule reads approved values. Rules never see echoes."""
@@ -109,6 +119,13 @@ class RuleSet:
                 index.setdefault(command, []).append(rule)
         object.__setattr__(self, "by_command", {command: tuple(rules) for command, rules in index.items()})
         object.__setattr__(self, "listened", frozenset(index))
+        windows: dict[str, set[tuple[Kind, int]]] = {}
+        for rule in self.rules:
+            for command in rule.commands:
+                for kind, condition in rule.counted:
+                    windows.setdefault(command, set()).add((kind, condition.within))
+        plans = {command: CounterPlan(command, frozenset(counted)) for command, counted in windows.items()}
+        object.__setattr__(self, "counters", plans)
         approvals = any(rule.reads_approved_values for rule in self.rules)
         object.__setattr__(self, "echoes", APPROVAL_ECHOES if approvals else frozenset())
 
@@ -116,6 +133,10 @@ class RuleSet:
         """Whether an event of ``command`` can lead to anything: a rule listens to it, or (an echo of
         our admin, which no rule sees) its record is read by a rule. The ingress queues nothing else."""
         return command in (self.echoes if echo else self.listened)
+
+    def counter_plan(self, command: str) -> CounterPlan | None:
+        """What to count for an event of ``command`` before deciding it; None: nothing (no cost)."""
+        return self.counters.get(command)
 
     def summary(self) -> str:
         """One line: how many rules, enabled, term lists and their sizes."""

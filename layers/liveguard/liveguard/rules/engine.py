@@ -18,10 +18,12 @@ from __future__ import annotations
 import json
 import logging
 import time
+from collections.abc import Mapping
 from typing import Any
 
 from pydantic import ValidationError
 
+from liveguard.counters import ARRIVED, CountedEvent, count_key, text_hash
 from liveguard.rules.compiled import CompiledRule, RuleSet
 from liveguard.rules.model import TEXT_FIELDS
 from liveguard.rules.outcome import (
@@ -53,7 +55,7 @@ from liveguard.webhooks.models import (
     RoomMetadataSet,
 )
 
-__all__ = ["ADMIN_APPROVAL", "InlineRules", "evaluate", "snapshots_from_admin"]
+__all__ = ["ADMIN_APPROVAL", "InlineRules", "counted_event", "evaluate", "snapshots_from_admin"]
 
 logger = logging.getLogger(__name__)
 
@@ -70,6 +72,7 @@ def evaluate(
     admin: str,
     event_id: str,
     answered: Verdict | None = None,
+    counts: Mapping[str, int] | None = None,
 ) -> Decision:
     """The decision of ``rules`` on one event: the verdict (before-callbacks), the actions to run,
     the state changes to record, and which rules fired. ``now`` is unix seconds; ``admin`` is the
@@ -79,8 +82,14 @@ def evaluate(
     carried in the event's envelope). It stands: the rule that gave it fires (it decided), the rules
     with a verdict above it did not hold when it was decided and do not fire now (nor does any rule
     with a verdict when none decided, or when the answer was Tencent's default), whatever the state
-    says by now. Rules below it, and rules without a verdict, are evaluated as usual."""
-    return _Evaluation(event, state, rules, now, admin, event_id, verdict_only=False, answered=answered).run()
+    says by now. Rules below it, and rules without a verdict, are evaluated as usual.
+
+    ``counts``: the event's flood counts (``liveguard.counters``, by ``count_key``), taken by the
+    ingress and carried in the envelope; a rate, repeat or raid condition whose count is missing
+    (not counted, or the table did not answer) does not hold."""
+    return _Evaluation(
+        event, state, rules, now, admin, event_id, verdict_only=False, answered=answered, counts=counts
+    ).run()
 
 
 class InlineRules:
@@ -93,11 +102,11 @@ class InlineRules:
         self.state: StateView = state if state is not None else EmptyState()
         self.admin = admin
 
-    def verdict(self, event: Any) -> Verdict | None:
+    def verdict(self, event: Any, counts: Mapping[str, int] | None = None) -> Verdict | None:
         if event.callback_command not in BEFORE_COMMANDS:
             return None
         evaluation = _Evaluation(
-            event, self.state, self.rules, time.time(), self.admin, "", verdict_only=True
+            event, self.state, self.rules, time.time(), self.admin, "", verdict_only=True, counts=counts
         )
         return evaluation.run().verdict
 
@@ -107,6 +116,20 @@ class InlineRules:
     @property
     def version(self) -> str:
         return self.rules.version
+
+    def counter_plan(self, command: str) -> Any:
+        """What the ingress counts for an event of ``command`` (``RuleSet.counter_plan``)."""
+        return self.rules.counter_plan(command)
+
+
+def counted_event(event: Callback) -> CountedEvent | None:
+    """What the flood counters count of an event: its room, its acting user and (a message) its
+    text's hash; None for an event without a room."""
+    room = event.room_key
+    if not room:
+        return None
+    texts = _texts(event, "MsgBody")
+    return CountedEvent(room=room, user=_acting_user(event), text_hash=text_hash(texts) if texts else None)
 
 
 def snapshots_from_admin(event: Callback) -> list[SaveSnapshot]:
@@ -177,6 +200,7 @@ class _Evaluation:
         *,
         verdict_only: bool,
         answered: Verdict | None = None,
+        counts: Mapping[str, int] | None = None,
     ) -> None:
         self.event = event
         self.state = state
@@ -186,6 +210,7 @@ class _Evaluation:
         self.event_id = event_id
         self.verdict_only = verdict_only
         self.answered = answered
+        self.counts: Mapping[str, int] = counts or {}
         self.command = event.callback_command
         self.room = event.room_key or ""
         self.operator = event.operator
@@ -287,9 +312,25 @@ class _Evaluation:
             if found is None:
                 return None
             keys = found
+        if rule.counted and not self._counts_hold(rule):
+            return None
         if not self._state_holds(rule):
             return None
         return keys
+
+    def _counts_hold(self, rule: CompiledRule) -> bool:
+        """The rate, repeat and raid conditions, on the counts the ingress took (none: not held)."""
+        for kind, condition in rule.counted:
+            value = self.counts.get(count_key(kind, condition.within))
+            if value is None:
+                return False
+            if condition.once:
+                # The event that brought the count to at_least (for a raid: the arriving user's).
+                if value != condition.at_least or (kind == "raid" and not self.counts.get(ARRIVED)):
+                    return False
+            elif not _within(value, condition.at_least, condition.below):
+                return False
+        return True
 
     def _terms(self, rule: CompiledRule, keys: list[str]) -> list[str] | None:
         """The keys whose values hold a term (metadata), ``keys`` when another text does; None: no term.

@@ -24,6 +24,7 @@ from typing import Any
 import yaml  # type: ignore[import-untyped]  # (no types-PyYAML in the pinned dev set)
 from pydantic import ValidationError
 
+from liveguard.counters import Kind
 from liveguard.rules.bundle import MAX_BUNDLE_BYTES, RulesBundle, sha256_hex, short_sha
 from liveguard.rules.compiled import CompiledAction, CompiledRule, RuleSet
 from liveguard.rules.model import (
@@ -35,6 +36,9 @@ from liveguard.rules.model import (
     TEXT_FIELDS,
     WRITE_COMMANDS,
     ActionSpec,
+    RaidCondition,
+    RateCondition,
+    RepeatCondition,
     Rule,
     RulesFile,
     TermFile,
@@ -42,8 +46,13 @@ from liveguard.rules.model import (
 from liveguard.rules.template import Template, TemplateInvalid, compile_template
 from liveguard.rules.terms import MAX_REGEX_LISTS, TermList, TermsInvalid, normalize
 from liveguard.rules.variables import VARIABLES
-from liveguard.webhooks.commands import GIFT_BEFORE, MESSAGE_BEFORE, MODERATION_RESULT
+from liveguard.webhooks.commands import GIFT_BEFORE, MESSAGE_AFTER, MESSAGE_BEFORE, MODERATION_RESULT
 from liveguard.webhooks.models import KNOWN_COMMANDS
+
+MESSAGE_EVENTS = frozenset({MESSAGE_BEFORE, MESSAGE_AFTER})
+COUNTED_EVENTS = MESSAGE_EVENTS | {GIFT_BEFORE}
+"""What rate conditions count: messages and gifts (repeat and raid: messages, which have a text and a
+poster)."""
 
 DEFAULT_RULES = Path(__file__).with_name("defaults.yaml")
 """The rules shipped in the layer (with their term lists under ``terms/``)."""
@@ -284,6 +293,19 @@ class _Compiler:
                     f'rule "{rule.name}": when.rooms: an empty list names no room, so the rule never fires'
                     " (leave rooms out for every room)"
                 )
+            counted = [
+                name
+                for name in ("rate", "repeat", "raid")
+                if (condition := getattr(rule.when, name)) is not None
+                and not condition.once
+                and condition.below is None
+            ]
+            if counted and (rule.then or rule.strike or rule.violation or rule.sanction):
+                warnings.append(
+                    f'rule "{rule.name}": when.{counted[0]}: holds on every event while the count is at'
+                    " least at_least, so its actions, strikes or sanction repeat on each; give once: true"
+                    " to act once per flood (a verdict rule without once keeps deciding each event)"
+                )
             if rule.when.strikes is not None and not strikes_added:
                 warnings.append(
                     f'rule "{rule.name}": when.strikes: no enabled rule adds strikes (strike: true), so the'
@@ -385,6 +407,7 @@ class _RuleCompiler:
             for index, kind in enumerate(when.violations.kinds):
                 if kind not in self.recorded:
                     self._error(f"when.violations.kinds[{index}]", f'no rule records violation "{kind}"')
+        counted = self._check_counted()
         self._check_verdict()
         if rule.snapshot:
             self._only_on("snapshot", METADATA_EVENTS, "metadata can be snapshotted")
@@ -426,9 +449,26 @@ class _RuleCompiler:
                 sanction=rule.sanction,
                 snapshot=rule.snapshot,
                 variables=frozenset(variables),
+                counted=counted,
             ),
             [],
         )
+
+    def _check_counted(self) -> tuple[tuple[Kind, RateCondition | RepeatCondition | RaidCondition], ...]:
+        """The rate, repeat and raid conditions with the counters they read; each only where its
+        events are counted."""
+        when = self.rule.when
+        counted: list[tuple[Kind, RateCondition | RepeatCondition | RaidCondition]] = []
+        if when.rate is not None:
+            self._only_on("when.rate", COUNTED_EVENTS, "rates are counted")
+            counted.append((when.rate.per, when.rate))
+        if when.repeat is not None:
+            self._only_on("when.repeat", MESSAGE_EVENTS, "repeated texts are counted")
+            counted.append(("repeat", when.repeat))
+        if when.raid is not None:
+            self._only_on("when.raid", MESSAGE_EVENTS, "users arriving are counted")
+            counted.append(("raid", when.raid))
+        return tuple(counted)
 
     def _check_commands(self) -> None:
         for index, command in enumerate(self.rule.on):

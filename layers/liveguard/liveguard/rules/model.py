@@ -226,6 +226,57 @@ class ViolationThreshold(_Threshold):
     kinds: OneOrMany = Field(min_length=1)
 
 
+COUNTED_WINDOW_MAX = 3600
+"""The longest window a rate, repeat or raid condition counts over: counters are for floods, which a
+sliding window of up to an hour catches; longer histories are strikes' and violations'."""
+
+
+class _Count(_Strict):
+    """A count of recent events, kept by shared counters that the ingress updates on every event of
+    the command (``liveguard.counters``): holds when the count, this event included, is at least
+    ``at_least`` (and below ``below``, if given)."""
+
+    within: int = Field(ge=1, le=COUNTED_WINDOW_MAX, description="the window, in seconds back from the event")
+    at_least: int = Field(ge=1, le=1_000_000)
+    below: int | None = Field(default=None, ge=2)
+    once: Flag = Field(
+        default=False,
+        description="hold only on the event that brings the count to at_least (once per crossing), so"
+        " actions run once per flood while a verdict rule without once keeps deciding every event over",
+    )
+
+    @model_validator(mode="after")
+    def _bounds(self) -> Self:
+        if self.below is not None and self.below <= self.at_least:
+            raise ValueError("below must be greater than at_least")
+        if self.once and self.below is not None:
+            raise ValueError(
+                "give once or below, not both (once already means the count is exactly at_least)"
+            )
+        return self
+
+
+class RateCondition(_Count):
+    """Events of the rule's command (messages, gifts) from the acting user in the room (``per: user``)
+    or from anyone in the room (``per: room``) within the window."""
+
+    per: Literal["user", "room"]
+
+
+class RepeatCondition(_Count):
+    """Messages with the same text (as term matching normalises it: case, width, invisible characters
+    do not make a copy new) from the acting user in the room within the window."""
+
+    at_least: int = Field(ge=2, le=1_000_000, description="copies, this message included (1 is any message)")
+
+
+class RaidCondition(_Count):
+    """Users arriving in the room within the window: posting there after not posting for at least the
+    window (a raid's accounts each count once; regulars chatting on do not)."""
+
+    at_least: int = Field(ge=2, le=1_000_000)
+
+
 class Conditions(_Strict):
     """``when``: every condition given must hold (absent ones always hold)."""
 
@@ -242,6 +293,9 @@ class Conditions(_Strict):
     coins_over: int | None = Field(default=None, ge=0, description="Count x Coins above this")
     strikes: StrikeThreshold | None = None
     violations: ViolationThreshold | None = None
+    rate: RateCondition | None = None
+    repeat: RepeatCondition | None = None
+    raid: RaidCondition | None = None
 
     @model_validator(mode="after")
     def _actor_can_hold(self) -> Self:

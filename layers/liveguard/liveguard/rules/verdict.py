@@ -7,7 +7,7 @@ answers Tencent with ``verdict.reply()``, and queues only the events the rules c
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -59,12 +59,17 @@ def tencent_default(command: str) -> Verdict:
 class CompiledRules(Protocol):
     """A rule set ready to decide inline (built once per cold start)."""
 
-    def verdict(self, event: Any) -> Verdict | None:
-        """The verdict of the first rule that fires, or None when no rule has an opinion."""
+    def verdict(self, event: Any, counts: Mapping[str, int] | None = None) -> Verdict | None:
+        """The verdict of the first rule that fires, or None when no rule has an opinion; ``counts``:
+        the event's flood counts, when ``counter_plan`` asked for some."""
 
     def acts_on(self, command: str, *, echo: bool) -> bool:
         """Whether the moderator can do anything with an event of ``command`` (``echo``: caused by our
         admin): the ingress answers the others and queues nothing (``RuleSet.acts_on``)."""
+
+    def counter_plan(self, command: str) -> Any:
+        """What the ingress counts for an event of ``command`` before deciding it
+        (``RuleSet.counter_plan``: a ``liveguard.counters.CounterPlan``); None: nothing."""
 
     @property
     def version(self) -> str | None:
@@ -76,11 +81,14 @@ class AllowAll:
 
     version: str | None = None
 
-    def verdict(self, event: Any) -> Verdict | None:
+    def verdict(self, event: Any, counts: Mapping[str, int] | None = None) -> Verdict | None:
         return None
 
     def acts_on(self, command: str, *, echo: bool) -> bool:
         return False
+
+    def counter_plan(self, command: str) -> Any:
+        return None
 
 
 ALLOW_ALL: CompiledRules = AllowAll()
@@ -99,8 +107,9 @@ class DeferredRules:
             self._rules = self._build()
         return self._rules
 
-    def verdict(self, event: Any) -> Verdict | None:
-        return self.load().verdict(event)
+    def verdict(self, event: Any, counts: Mapping[str, int] | None = None) -> Verdict | None:
+        rules = self.load()
+        return rules.verdict(event, counts) if counts is not None else rules.verdict(event)
 
     def acts_on(self, command: str, *, echo: bool) -> bool:
         return self.load().acts_on(command, echo=echo)
@@ -109,7 +118,13 @@ class DeferredRules:
     def version(self) -> str | None:
         return self.load().version
 
+    def counter_plan(self, command: str) -> Any:
+        return self.load().counter_plan(command)
 
-def decide(event: Any, rules: CompiledRules = ALLOW_ALL) -> Verdict:
-    """The verdict for a before-callback event: the rules' answer, or allow."""
+
+def decide(event: Any, rules: CompiledRules = ALLOW_ALL, counts: Mapping[str, int] | None = None) -> Verdict:
+    """The verdict for a before-callback event: the rules' answer, or allow. ``counts``: the event's
+    flood counts (``liveguard.counters``), given only when the rules asked for some."""
+    if counts is not None:
+        return rules.verdict(event, counts) or ALLOW
     return rules.verdict(event) or ALLOW
