@@ -56,7 +56,7 @@ unit: venv
 test: lint typecheck template unit
 
 bench: venv
-	@status=0; for bench in client ingress moderation matching floods e2e scale; do \
+	@status=0; for bench in client ingress reload moderation matching floods e2e scale; do \
 	  echo "== bench/$$bench.py"; $(BIN)/python bench/$$bench.py || status=1; \
 	done; exit $$status
 

@@ -2,7 +2,9 @@
 liveguard-actions.fifo, the delayed ones onto the delayed-actions queue.
 
 Thin on purpose: the composition root. The adapters (liveguard.aws) are chosen and the rules loaded
-and compiled once per cold start, from RULES_FILE or the layer's defaults; the logic is in the layer
+and compiled once per cold start: the rules bucket's live version (RULES_BUCKET), checked again
+between batches every RULES_REFRESH_SECONDS (liveguard.reloading), else RULES_FILE or the layer's
+defaults; the logic is in the layer
 (liveguard.moderator). A record that fails fails only its own message group (partial batch response,
 liveguard.aws.batch); the rest of the batch is done.
 """
@@ -20,9 +22,11 @@ from liveguard.aws.action_queue import SqsActionQueue
 from liveguard.aws.batch import fifo_batch_processor
 from liveguard.aws.dead_letter_queue import SqsDeadLetterQueue
 from liveguard.aws.delayed_action_queue import SqsDelayedActionQueue
+from liveguard.aws.rules_bucket import RulesBucketReader
 from liveguard.aws.secrets import load_tencent_secret
 from liveguard.aws.state_table import StateTable
 from liveguard.moderator import Moderator, Tally
+from liveguard.reloading import LiveRules
 from liveguard.rules.engine import evaluate, snapshots_from_admin
 from liveguard.rules.loader import load_rules
 from liveguard.settings import ModeratorEnvironment
@@ -34,12 +38,22 @@ copy_config_to_registered_loggers(source_logger=logger, include={"liveguard"})
 environment = ModeratorEnvironment.model_validate(os.environ)
 # One SQS client for the three queues it sends to: each boto3 client costs the cold start its own.
 sqs = boto3.client("sqs")
+rules = LiveRules(
+    source=RulesBucketReader.from_environment(environment.rules_bucket, environment.rules_key)
+    if environment.rules_bucket
+    else None,
+    fallback=lambda: load_rules(environment.rules_file),
+    prepare=lambda loaded: loaded,
+    metrics=metrics,
+    refresh_seconds=environment.rules_refresh_seconds,
+    background=False,  # checked between batches: a 304 costs a batch a few ms
+)
 moderator = Moderator(
     state=StateTable(environment.state_table_name),
     actions=SqsActionQueue(str(environment.actions_queue_url), sqs),
     delayed=SqsDelayedActionQueue(str(environment.delayed_actions_queue_url), sqs),
     evaluate=evaluate,
-    rules=load_rules(environment.rules_file),
+    rules=rules.current(),
     admin=lambda: (
         load_tencent_secret(environment.tencent_secret_arn, environment.secret_max_age).admin_identifier
     ),
@@ -93,6 +107,9 @@ def publish(tally: Tally) -> None:
 @logger.inject_lambda_context
 @metrics.log_metrics
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
+    # One version decides the whole batch: a new one is taken here, between batches.
+    rules.refresh()
+    moderator.rules = rules.current()
     # The batch's journal in one read: each record then knows whether its event was decided.
     moderator.read_ahead(event.get("Records") or [])
     try:

@@ -137,6 +137,12 @@ def _queued(action: Mapping[str, Any]) -> str:
     return f"{action.get('command')} {params}  (rule {action.get('rule')}){delay}"
 
 
+def _version(record: Mapping[str, Any]) -> str:
+    """The rules version that decided the record (absent in records older than versions)."""
+    version = record.get("rules_version")
+    return f"  rules {version}" if version else ""
+
+
 def describe(record: Mapping[str, Any]) -> list[str]:
     """The lines of one record: a header, then (for an event) one line per match and queued action."""
     at = iso_time(int(record["at_ms"]))
@@ -160,10 +166,10 @@ def describe(record: Mapping[str, Any]) -> list[str]:
         action: Mapping[str, Any] = next(iter(record.get("actions") or []), {})
         cause = str(action.get("cause") or "")[:16]
         why = f"rule {action.get('rule')}, cause event {cause}" if action else "no action body"
-        return [f"{at}  action {record.get('command')}  {outcome}  ({why})"]
+        return [f"{at}  action {record.get('command')}  {outcome}  ({why}){_version(record)}"]
     lines = [
         f"{at}  event  {record.get('command')}  rules {', '.join(record.get('rules') or []) or '(none)'}"
-        f"  verdict {_verdict(record.get('verdict'))}"
+        f"  verdict {_verdict(record.get('verdict'))}{_version(record)}"
     ]
     lines.extend(f"    matched  {_matched(match)}" for match in record.get("matches") or [])
     counts = record.get("counts") or {}

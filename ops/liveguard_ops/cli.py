@@ -2,7 +2,8 @@
 
 For operators: `dlq replay` (dlq.py), `tencent configure` (tencent.py), `audit` (audit.py) and
 `review list|show|approve|deny` (review.py) on a running stack, and
-`rules check` and `rules test` (rules.py) on a rules file. For development: `emulator` and `local up`,
+`rules check` and `rules test` (rules.py) on a rules file; `rules publish`, `rules status` and
+`rules rollback` (publish.py) on a running stack's rules bucket. For development: `emulator` and `local up`,
 which run tools of liveguard_local. A command imports what it needs when it runs (boto3, the layer,
 liveguard_local), so the parser itself loads none of them.
 """
@@ -17,6 +18,64 @@ from typing import Any
 
 from liveguard_local.emulator.cli import add_emulator_arguments, run_emulator
 from liveguard_ops.rules import rules_check_command, rules_test_command
+
+
+def add_stack_arguments(parser: argparse.ArgumentParser) -> None:
+    """Where the running stack is: the options every command on a running stack takes."""
+    parser.add_argument(
+        "--stack", help="the deployed stack whose outputs say where things are (e.g. liveguard-dev)"
+    )
+    parser.add_argument(
+        "--endpoint", help="AWS endpoint URL (moto); a local stack's comes from .liveguard/local.json"
+    )
+    parser.add_argument("--region", help="AWS region (default: boto3's; us-east-1 with --endpoint)")
+    parser.add_argument(
+        "--local-file",
+        default=".liveguard/local.json",
+        help="the local stack's file, used when --stack is not given (default: %(default)s)",
+    )
+
+
+def _add_rules_store(rules_commands: Any) -> None:
+    """`liveguard rules publish | status | rollback` (liveguard_ops.publish; boto3 imported when run)."""
+
+    def publish(args: argparse.Namespace) -> int:
+        from liveguard_ops.publish import rules_publish_command
+
+        return rules_publish_command(args)
+
+    def status(args: argparse.Namespace) -> int:
+        from liveguard_ops.publish import rules_status_command
+
+        return rules_status_command(args)
+
+    def rollback(args: argparse.Namespace) -> int:
+        from liveguard_ops.publish import rules_rollback_command
+
+        return rules_rollback_command(args)
+
+    upload = rules_commands.add_parser(
+        "publish",
+        help="validate a rules file as `rules check` does and make it the running stack's live rules "
+        "(the functions take it within RULES_REFRESH_SECONDS, no redeploy); exit 2 if invalid",
+    )
+    upload.add_argument("file", help="the rules file (YAML); its term files are published with it")
+    add_stack_arguments(upload)
+    upload.set_defaults(run=publish)
+    show = rules_commands.add_parser(
+        "status", help="the live rules version: its age, sha256, who published it; and the recent versions"
+    )
+    show.add_argument("--json", action="store_true", help="one JSON object")
+    add_stack_arguments(show)
+    show.set_defaults(run=status)
+    back = rules_commands.add_parser(
+        "rollback",
+        help="make an earlier version live again (as a new version; default: the one before the live one),"
+        " after checking it loads with today's rules engine",
+    )
+    back.add_argument("version", nargs="?", help="the S3 version id to go back to (see `rules status`)")
+    add_stack_arguments(back)
+    back.set_defaults(run=rollback)
 
 
 def _add_ops(commands: Any) -> None:
@@ -38,19 +97,7 @@ def _add_ops(commands: Any) -> None:
 
         return audit_command(args)
 
-    def where(parser: argparse.ArgumentParser) -> None:
-        parser.add_argument(
-            "--stack", help="the deployed stack whose outputs say where things are (e.g. liveguard-dev)"
-        )
-        parser.add_argument(
-            "--endpoint", help="AWS endpoint URL (moto); a local stack's comes from .liveguard/local.json"
-        )
-        parser.add_argument("--region", help="AWS region (default: boto3's; us-east-1 with --endpoint)")
-        parser.add_argument(
-            "--local-file",
-            default=".liveguard/local.json",
-            help="the local stack's file, used when --stack is not given (default: %(default)s)",
-        )
+    where = add_stack_arguments
 
     dlq = commands.add_parser("dlq", help="dead-letter queues: move messages back after a fix")
     dlq_commands = dlq.add_subparsers(dest="dlq_command", required=True)
@@ -163,6 +210,7 @@ def _add_local(commands: Any) -> None:
             visibility_timeout=args.visibility_timeout,
             instances=args.instances,
             schedule_interval=args.schedule_interval,
+            rules_refresh_seconds=args.rules_refresh_seconds,
         )
         return run(options)
 
@@ -170,14 +218,24 @@ def _add_local(commands: Any) -> None:
     local_commands = local.add_subparsers(dest="local_command", required=True)
     start = local_commands.add_parser(
         "up",
-        help="moto (SQS, Secrets Manager, DynamoDB), the Tencent emulator, the API and the functions, "
+        help="moto (SQS, Secrets Manager, DynamoDB, S3), the Tencent emulator, the API and the functions, "
         "from template.yaml, until Ctrl-C",
     )
     start.add_argument("--port", type=int, default=3000, help="the API (POST /tencent/callback)")
     start.add_argument("--emulator-port", type=int, default=9000, help="the Tencent Live emulator")
     start.add_argument("--aws-port", type=int, default=5000, help="moto's server (AWS_ENDPOINT_URL)")
     start.add_argument("--host", default="127.0.0.1", help="the address everything listens on")
-    start.add_argument("--rules", help="a rules file for the functions (RULES_FILE); default: the layer's")
+    start.add_argument(
+        "--rules",
+        help="a rules file, published to the rules bucket as its first version (and RULES_FILE); "
+        "default: nothing published, the layer's defaults",
+    )
+    start.add_argument(
+        "--rules-refresh-seconds",
+        type=float,
+        metavar="SECONDS",
+        help="how often the functions check the rules bucket (RULES_REFRESH_SECONDS; the template's 30 s)",
+    )
     start.add_argument(
         "--aws-only",
         action="store_true",
@@ -276,6 +334,7 @@ def build_parser() -> argparse.ArgumentParser:
         "changes become the approved values), never moderated",
     )
     test.set_defaults(run=rules_test_command)
+    _add_rules_store(rules_commands)
     _add_ops(commands)
     _add_local(commands)
     return parser

@@ -1,10 +1,10 @@
 """Where a running LiveGuard is, for the operator commands (`liveguard dlq replay`, `liveguard tencent
-configure`, `liveguard audit`): its queues' URLs, its Tencent secret's ARN, its state table's name,
-and boto3 clients that reach them.
+configure`, `liveguard audit`, `liveguard rules publish|status|rollback`): its queues' URLs, its
+Tencent secret's ARN, its state table's and rules bucket's names, and boto3 clients that reach them.
 
 ``--stack NAME`` reads the deployed stack's CloudFormation outputs (EventsQueueUrl,
 EventsDeadLetterQueueUrl, ActionsQueueUrl, ActionsDeadLetterQueueUrl, TencentSecretArn,
-StateTableName); without it,
+StateTableName, RulesBucketName); without it,
 ``.liveguard/local.json`` (written by `liveguard local up`) when present. ``--endpoint`` points boto3
 elsewhere than AWS (moto locally); a local stack's endpoint is taken from its queue URLs.
 """
@@ -34,6 +34,9 @@ QUEUE_OUTPUTS: dict[QueueKind, tuple[str, str]] = {
 }
 SECRET_OUTPUT = "TencentSecretArn"  # noqa: S105 - an output name
 TABLE_OUTPUT = "StateTableName"
+RULES_BUCKET_OUTPUT = "RulesBucketName"
+# Outputs whose values are plain names (not URLs or ARNs).
+_PLAIN_OUTPUTS = frozenset({TABLE_OUTPUT, RULES_BUCKET_OUTPUT})
 CALLBACK_OUTPUT = "CallbackUrl"
 # Other spellings of those outputs in local.json: the resources' logical ids and the functions'
 # environment variable names (compared lower-case, without separators).
@@ -46,6 +49,7 @@ _ALIASES = {
     "DelayedActionsDeadLetterQueueUrl": ("DelayedActionsDeadLetterQueue", "DelayedActionsDlq"),
     "TencentSecretArn": ("TencentSecret", "TENCENT_SECRET_ARN"),
     "StateTableName": ("StateTable", "STATE_TABLE_NAME"),
+    "RulesBucketName": ("RulesBucket", "RULES_BUCKET"),
     "CallbackUrl": ("callback", "CALLBACK_URL"),
 }
 # The template's resource names (QueueName: liveguard-events-${Stage}.fifo ...; the secret
@@ -59,6 +63,7 @@ _NAME_PATTERNS = {
     "DelayedActionsDeadLetterQueueUrl": re.compile(r"^https?://[^?#]+/liveguard-delayed-actions-dlq-[^/.]+$"),
     "TencentSecretArn": re.compile(r"^arn:aws[a-z-]*:secretsmanager:[^:]*:[0-9]{12}:secret:liveguard/.+$"),
     "StateTableName": re.compile(r"^liveguard-state-[A-Za-z0-9_.-]+$"),
+    "RulesBucketName": re.compile(r"^liveguard-[a-z0-9.-]*rules[a-z0-9.-]*$"),
     "CallbackUrl": re.compile(r"^https?://[^?#]+/tencent/callback$"),
 }
 _ENDPOINT_KEYS = {"awsendpointurl", "awsendpoint", "motoendpoint", "motourl"}
@@ -113,7 +118,11 @@ def stack_from_local_file(path: Path, endpoint: str | None = None) -> Stack:
         wanted = {_squash(name), *(_squash(alias) for alias in aliases)}
         # A table's name is a plain name; a secret's is an ARN; a queue's a URL.
         kind = (
-            ("",) if name == TABLE_OUTPUT else ("arn:",) if name == SECRET_OUTPUT else ("http://", "https://")
+            ("",)
+            if name in _PLAIN_OUTPUTS
+            else ("arn:",)
+            if name == SECRET_OUTPUT
+            else ("http://", "https://")
         )
         by_key = [value for key, value in leaves if _squash(key) in wanted and value.startswith(kind)]
         by_value = [value for _, value in leaves if _NAME_PATTERNS[name].match(value)]

@@ -397,6 +397,7 @@ def test_ingress_role_may_only_send_to_the_events_queue_read_the_secret_and_read
         ("Allow", "dynamodb:GetItem", "${StateTable.Arn}"),
         ("Allow", "dynamodb:PutItem", "${StateTable.Arn}"),
         ("Allow", "dynamodb:Query", "${StateTable.Arn}"),
+        ("Allow", "s3:GetObject", "${RulesBucket.Arn}/rules/active.json"),
         ("Allow", "dynamodb:UpdateItem", "${StateTable.Arn}"),
     }
     # And its flood counters' updates are in the counters' partitions only
@@ -823,6 +824,7 @@ def test_moderator_role_may_only_consume_events_keep_state_queue_actions_dead_le
         ("Allow", "dynamodb:PutItem", "${StateTable.Arn}"),
         ("Allow", "dynamodb:Query", "${StateTable.Arn}"),
         ("Allow", "secretsmanager:GetSecretValue", SECRET_ARN),
+        ("Allow", "s3:GetObject", "${RulesBucket.Arn}/rules/active.json"),
     }
 
 
@@ -967,6 +969,9 @@ ENVIRONMENT = {
         "TENCENT_SECRET_ARN": SECRET_ARN,
         "POWERTOOLS_SERVICE_NAME": "liveguard-ingress",
         "ALLOW_UNSIGNED_CALLBACKS": "${AllowUnsignedCallbacks}",
+        "RULES_BUCKET": "${RulesBucket}",
+        "RULES_KEY": "rules/active.json",
+        "RULES_REFRESH_SECONDS": "${RulesRefreshSeconds}",
     },
     "ModeratorFunction": {
         "ACTIONS_QUEUE_URL": "${ActionsQueue}",
@@ -974,6 +979,9 @@ ENVIRONMENT = {
         "EVENTS_DLQ_URL": "${EventsDeadLetterQueue}",
         "STATE_TABLE_NAME": "${StateTable}",
         "TENCENT_SECRET_ARN": SECRET_ARN,
+        "RULES_BUCKET": "${RulesBucket}",
+        "RULES_KEY": "rules/active.json",
+        "RULES_REFRESH_SECONDS": "${RulesRefreshSeconds}",
         "POWERTOOLS_SERVICE_NAME": "liveguard-moderator",
     },
     "ActuatorFunction": {

@@ -368,6 +368,7 @@ class Ingress:
             known=known,
             echo=echo,
             group=message_group(callback.room_key),
+            rules_version=self._rules_version(),
             counts=counts,
         )
         log = {"event_id": the_id, "command": command, "group": envelope.group, "echo": echo}
@@ -388,6 +389,14 @@ class Ingress:
             logger.exception("the rules could not say what they act on; queued", extra={"command": command})
             self.metrics.add_metric("RulesFailed", "Count", 1)
             return True
+
+    def _rules_version(self) -> str | None:
+        """The version of the rules that decided inline and chose to queue (None when they cannot say:
+        the version is a stamp, never a reason to lose the event)."""
+        try:
+            return self.rules.version or None
+        except Exception:  # the rules failed to load: _acts_on has said so already
+            return None
 
     def _count(self, command: str, callback: Any, received_at: int) -> dict[str, int] | None:
         """The event's flood counts, when a rule counts its command's events (else None, at no cost)."""

@@ -78,6 +78,12 @@ class EventEnvelope(BaseModel):
     known: bool = Field(default=True, description="False for a CallbackCommand LiveGuard has no model for")
     echo: bool = Field(default=False, description="caused by our own admin: recorded, never moderated")
     group: str = Field(min_length=1, max_length=128, description="the FIFO message group: room, group or app")
+    rules_version: str | None = Field(
+        default=None,
+        max_length=200,
+        description="the ingress's rules (RuleSet.version) that decided inline and chose to queue it;"
+        " absent in envelopes queued before versions existed",
+    )
     counts: (
         dict[Annotated[str, StringConstraints(pattern=COUNT_KEY_PATTERN)], Annotated[int, Field(ge=0)]] | None
     ) = Field(
@@ -125,6 +131,11 @@ class ActionMessage(BaseModel):
     not_before: int | None = Field(default=None, ge=0, description="unix seconds; run no sooner")
     retries: int | None = Field(
         default=None, ge=1, description="how often a retryable failure sent it back to wait (absent: never)"
+    )
+    rules_version: str | None = Field(
+        default=None,
+        max_length=200,
+        description="the moderator's rules (RuleSet.version) that decided it (absent: older messages)",
     )
 
     def message_body(self) -> str:

@@ -203,6 +203,11 @@ class Moderator:
         self._read: dict[str, tuple[EventEnvelope, Callback]] = {}
 
     @property
+    def rules_version(self) -> str | None:
+        """The version of the rules in use (``RuleSet.version``), stamped on audit records and actions."""
+        return getattr(self.rules, "version", None) or None
+
+    @property
     def admin(self) -> str:
         """The app's AdminIdentifier (read when needed: it lives in the Tencent secret)."""
         return self._admin if isinstance(self._admin, str) else self._admin()
@@ -332,7 +337,8 @@ class Moderator:
                 or (inline is not None and inline.action != "deliver")
             ):
                 return base
-            actions = [_message(action, envelope, room) for action in decision.actions]
+            version = self.rules_version
+            actions = [_message(action, envelope, room, version) for action in decision.actions]
             decided = AuditRecord(
                 id=envelope.id,
                 at_ms=at_ms,
@@ -349,6 +355,7 @@ class Moderator:
                 # The counts a rate, repeat or raid rule fired on: why a flood rule fired.
                 counts=envelope.counts,
                 outcome="decided",
+                rules_version=version,
             )
             # The journal entry, every change and a held comment in one write; the entry that stands
             # is the decision.
@@ -435,6 +442,7 @@ class Moderator:
                 command=envelope.command,
                 changes=list(snapshots),
                 outcome="echo",
+                rules_version=self.rules_version,
             ),
         )
         logger.debug("echo recorded", extra={"event_id": envelope.id, "snapshots": len(snapshots)})
@@ -475,7 +483,7 @@ def _held(
     )
 
 
-def _message(action: Action, envelope: EventEnvelope, room: str | None) -> ActionMessage:
+def _message(action: Action, envelope: EventEnvelope, room: str | None, version: str | None) -> ActionMessage:
     """The actions-queue message of one decided action. Its room (the message group's source) is the
     room the command names, else the event's; its not_before counts from when the event arrived."""
     target = action.params.get("RoomId")
@@ -488,4 +496,5 @@ def _message(action: Action, envelope: EventEnvelope, room: str | None) -> Actio
         rule=action.rule,
         cause=envelope.id,
         not_before=-(-envelope.received_at // 1000) + delay if delay else None,  # whole seconds, never early
+        rules_version=version,
     )

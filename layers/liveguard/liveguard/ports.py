@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from liveguard.counters import CountedEvent, CounterPlan
     from liveguard.messages import ActionMessage
     from liveguard.review import HeldComment
+    from liveguard.rules.bundle import PublishedBundle
     from liveguard.rules.outcome import StateChange
     from liveguard.spool import KeptEvent
     from liveguard.state import AuditRecord
@@ -182,3 +183,15 @@ class Metrics(Protocol):
     def add_metric(self, name: str, unit: str, value: float) -> None: ...
 
     def add_dimension(self, name: str, value: str) -> None: ...
+
+
+class RulesSource(Protocol):
+    """The published rules' live bundle (``liveguard.aws.rules_bucket.RulesBucketReader``)."""
+
+    @property
+    def location(self) -> str:
+        """Where it is, for logs (``s3://bucket/key``)."""
+
+    def read(self, if_none_match: str | None = None) -> PublishedBundle | None:
+        """The live bundle; None when its ETag is still ``if_none_match``. Raises NothingPublished,
+        or BundleUnreadable (``retryable`` when another try may succeed)."""

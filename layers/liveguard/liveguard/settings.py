@@ -164,7 +164,24 @@ class _TencentSecretArn(_Environment):
     secret_max_age: int = Field(default=300, alias="TENCENT_SECRET_MAX_AGE", ge=0, le=3600)
 
 
-class IngressEnvironment(_EventsQueue, _TencentSecretArn):
+class _RulesBucket(_Environment):
+    """Where the published rules are (``liveguard rules publish``). No bucket: RULES_FILE or the layer's
+    defaults, never checked again."""
+
+    rules_bucket: Annotated[str | None, BeforeValidator(_blank_is_none)] = Field(
+        default=None, alias="RULES_BUCKET", min_length=3, max_length=63
+    )
+    rules_key: str = Field(default="rules/active.json", alias="RULES_KEY", min_length=1, max_length=1024)
+    rules_refresh_seconds: float = Field(
+        default=30.0,
+        alias="RULES_REFRESH_SECONDS",
+        gt=0,
+        le=60,
+        description="check the bucket for a new version at most this often (new rules within 60 s)",
+    )
+
+
+class IngressEnvironment(_EventsQueue, _TencentSecretArn, _RulesBucket):
     """The ingress function's environment. The state table is optional here: without it, no spool
     and no inline sanctions."""
 
@@ -177,7 +194,7 @@ class IngressEnvironment(_EventsQueue, _TencentSecretArn):
     )
 
 
-class ModeratorEnvironment(_ActionsQueue, _DelayedActionsQueue, _StateTable, _TencentSecretArn):
+class ModeratorEnvironment(_ActionsQueue, _DelayedActionsQueue, _StateTable, _TencentSecretArn, _RulesBucket):
     """The moderator function's environment."""
 
     rules_file: Annotated[Path | None, BeforeValidator(_blank_is_none)] = Field(

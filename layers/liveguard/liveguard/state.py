@@ -150,6 +150,11 @@ class AuditRecord(BaseModel):
         " for actions done, gone, ...",
     )
     error: str | None = None
+    rules_version: str | None = Field(
+        default=None,
+        description="the rules (RuleSet.version) that decided the event, or the action's (from its"
+        " message); absent in records written before versions existed",
+    )
 
     @classmethod
     def of_action(
@@ -166,6 +171,7 @@ class AuditRecord(BaseModel):
             actions=[action],
             outcome=outcome,
             error=None if error is None else json.dumps(error, ensure_ascii=False, separators=(",", ":")),
+            rules_version=action.rules_version,
         )
 
 

@@ -1,6 +1,6 @@
 """The local stack: the whole app from template.yaml on loopback, without Docker.
 
-    moto (SQS, Secrets Manager, DynamoDB)  <- queues, table, secret made from the template
+    moto (SQS, Secrets Manager, DynamoDB, S3) <- queues, table, secret, rules bucket from the template
     the Tencent emulator                    -- webhooks (signed) --> the API front
     the API front (API Gateway REST proxy)  -> the ingress instance
     one poller set per SQS event source      -> the moderator / actuator instances
@@ -43,6 +43,9 @@ FAKE_CREDENTIALS = {
 INHERITED = ("PATH", "HOME", "LANG", "TMPDIR", "TEMP", "TMP", "SYSTEMROOT", "SSL_CERT_FILE", "SSL_CERT_DIR")
 
 
+RULES_BUCKET = "RulesBucket"  # the template's rules bucket (its logical id)
+
+
 def default_template() -> Path:
     """./template.yaml when there is one, else the repository's."""
     here = Path.cwd() / "template.yaml"
@@ -83,6 +86,9 @@ class LocalStackOptions:
     # Seconds between a Schedule event's invocations; None keeps the template's rate (the spool
     # drain's is a minute). Tests and demos that make SQS fail set a second or two.
     schedule_interval: float | None = None
+    # RULES_REFRESH_SECONDS for the functions; None keeps the template's (30 s). Tests and demos that
+    # publish rules and wait for them to be used set a second or two.
+    rules_refresh_seconds: float | None = None
 
 
 @dataclass(frozen=True)
@@ -117,6 +123,7 @@ class LocalStack:
         self.emulator_url = ""
         self.secret: dict[str, Any] = {}
         self.created = Created()
+        self.rules_version: str | None = None
         self.functions: list[FunctionSpec] = []
         self.template: Template | None = None
         self._console = self.options.console or _print
@@ -208,6 +215,7 @@ class LocalStack:
             raise LocalStackError(f"{self.template_path}: {error}") from error
         self.warnings.extend(maker.created.warnings)
         self._check_rules(self.functions)
+        self.rules_version = self._publish_rules()
         for spec in self.functions:
             if spec.runtime and spec.runtime != f"python{sys.version_info[0]}.{sys.version_info[1]}":
                 self.warnings.append(
@@ -216,6 +224,29 @@ class LocalStack:
         if not options.aws_only:
             self._start_functions(template)
         self._write_settings()
+
+    def _publish_rules(self) -> str | None:
+        """``--rules FILE``: FILE published to the rules bucket as its first version, as `liveguard rules
+        publish` would (validated the same way), before the functions' cold starts read it; its
+        ``<version id>:<sha12>``. Without --rules nothing is published: the functions run the
+        layer's defaults, as a freshly deployed stack does until its first publish."""
+        bucket = self.created.buckets.get(RULES_BUCKET)
+        if self.options.rules is None or bucket is None:
+            return None
+        from liveguard.aws.rules_store import RulesStore
+        from liveguard.rules.bundle import sha256_hex, short_sha
+        from liveguard.rules.loader import RulesInvalid, read_rules_bundle
+
+        try:
+            _, bundle = read_rules_bundle(self.options.rules)
+        except RulesInvalid as invalid:
+            raise LocalStackError(f"{self.options.rules}: invalid\n{invalid}") from None
+        body = bundle.to_bytes()
+        sha = sha256_hex(body)
+        version = RulesStore(self._client("s3"), bucket).publish(
+            body, sha256=sha, published_by="liveguard local up", source=self.options.rules.name
+        )
+        return f"{version}:{short_sha(sha)}"
 
     def _check_rules(self, functions: list[FunctionSpec]) -> None:
         """Which rules file the functions run (--rules, else a RULES_FILE the template gives them, else
@@ -423,6 +454,8 @@ class LocalStack:
         variables = {**spec.environment, "AWS_ENDPOINT_URL": self.aws_url}
         if self.options.rules is not None:
             variables["RULES_FILE"] = str(self.options.rules.resolve())
+        if self.options.rules_refresh_seconds is not None and "RULES_BUCKET" in variables:
+            variables["RULES_REFRESH_SECONDS"] = f"{self.options.rules_refresh_seconds:g}"
         return variables
 
     def function_environment(self, spec: FunctionSpec) -> dict[str, str]:
@@ -508,6 +541,8 @@ class LocalStack:
             "queues": dict(self.created.queues),
             "tables": dict(self.created.tables),
             "secrets": dict(self.created.secrets),
+            "buckets": dict(self.created.buckets),
+            "rules_version": self.rules_version,
             "secret": dict(self.secret),
             "functions": {
                 spec.logical_id: {
@@ -554,7 +589,7 @@ class LocalStack:
         lines = [
             f"LiveGuard local stack, {mode}, from {self.template_path.name} (Stage={self.options.stage}), "
             f"up in {self.startup_seconds:.1f} s",
-            f"  aws       {self.aws_url}  (moto: SQS, Secrets Manager, DynamoDB; any access key)",
+            f"  aws       {self.aws_url}  (moto: SQS, Secrets Manager, DynamoDB, S3; any access key)",
             f"  emulator  {self.emulator_url}  (SdkAppId {self.options.sdk_app_id}, "
             f"admin {self.options.admin}, signed webhooks -> {self.callback_url})",
         ]
@@ -571,6 +606,15 @@ class LocalStack:
             lines.append(f"  table     {logical_id}: {name}")
         for logical_id, arn in self.created.secrets.items():
             lines.append(f"  secret    {logical_id}: {arn}")
+        for logical_id, name in self.created.buckets.items():
+            line = f"  bucket    {logical_id}: {name}"
+            if logical_id == RULES_BUCKET:
+                line += (
+                    f" (the rules above, published as version {self.rules_version}"
+                    if self.rules_version
+                    else " (nothing published: the functions run the rules above"
+                ) + "; `liveguard rules publish FILE` changes them)"
+            lines.append(line)
         for poller in self._pollers:
             source, queue = poller.source, poller.queue_url.rsplit("/", 1)[-1]
             lines.append(

@@ -53,6 +53,9 @@ TABLE_MAPPED = frozenset(
     {"TableName", "SSESpecification", "StreamSpecification", "TimeToLiveSpecification"}
     | {"PointInTimeRecoverySpecification"}
 )
+BUCKET_MAPPED = frozenset(
+    {"BucketName", "VersioningConfiguration", "BucketEncryption", "PublicAccessBlockConfiguration"}
+)
 SECRET_MAPPED = frozenset({"Name", "Description", "KmsKeyId", "Tags", "SecretString", "GenerateSecretString"})
 
 
@@ -64,6 +67,7 @@ class Created:
     queue_arns: dict[str, str] = field(default_factory=dict)  # ARN -> URL
     tables: dict[str, str] = field(default_factory=dict)  # logical id -> name
     secrets: dict[str, str] = field(default_factory=dict)  # logical id -> ARN
+    buckets: dict[str, str] = field(default_factory=dict)  # logical id -> name
     warnings: list[str] = field(default_factory=list)
 
 
@@ -97,6 +101,7 @@ class ResourceMaker:
             "AWS::SQS::Queue": self._queue,
             "AWS::DynamoDB::Table": self._table,
             "AWS::SecretsManager::Secret": self._secret,
+            "AWS::S3::Bucket": self._bucket,
         }
         pending = [
             logical_id
@@ -201,3 +206,38 @@ class ResourceMaker:
         arn: str = self.clients("secretsmanager").create_secret(**request)["ARN"]
         self.template.physical[logical_id] = Physical(ref=arn, attributes={"Id": arn})
         self.created.secrets[logical_id] = arn
+
+    def _bucket(self, logical_id: str, properties: dict[str, Any]) -> None:
+        """A bucket in moto: versioning, default encryption and the public access block as the
+        template says (what the rules commands rely on: versions); the lifecycle is not emulated."""
+        self._warn_unmapped(logical_id, properties, BUCKET_MAPPED)
+        # Without a BucketName CloudFormation makes one up from the stack's name; moto is this stack's
+        # alone, so a fixed one (env.json points `sam local` at it).
+        name = properties.get("BucketName") or f"{self.template.stack_name}-{logical_id}".lower()[:63]
+        s3 = self.clients("s3")
+        s3.create_bucket(Bucket=name)
+        versioning = (properties.get("VersioningConfiguration") or {}).get("Status")
+        if versioning:
+            s3.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": versioning})
+        encryption = properties.get("BucketEncryption")
+        if encryption:
+            s3.put_bucket_encryption(
+                Bucket=name,
+                # CloudFormation's ServerSideEncryptionByDefault is the API's Apply...
+                ServerSideEncryptionConfiguration={
+                    "Rules": [
+                        {"ApplyServerSideEncryptionByDefault": rule["ServerSideEncryptionByDefault"]}
+                        for rule in encryption["ServerSideEncryptionConfiguration"]
+                    ]
+                },
+            )
+        block = properties.get("PublicAccessBlockConfiguration")
+        if block:
+            s3.put_public_access_block(
+                Bucket=name,
+                PublicAccessBlockConfiguration={key: value in (True, "true") for key, value in block.items()},
+            )
+        self.template.physical[logical_id] = Physical(
+            ref=name, attributes={"Arn": f"arn:aws:s3:::{name}", "DomainName": f"{name}.s3.amazonaws.com"}
+        )
+        self.created.buckets[logical_id] = name

@@ -99,6 +99,12 @@ class RuleSet:
     warnings: tuple[str, ...] = ()
     """Enabled rules that load but can never fire, one line each naming the rule and the field
     (``liveguard rules check`` prints them; the file still loads)."""
+    version: str = ""
+    """Which rules these are, stamped on what they decide (envelopes, audit records, actions):
+    ``<S3 version id>:<sha12>`` for a version from the rules bucket, ``file:<sha12>`` for a file,
+    ``defaults:<sha12>`` for the layer's defaults; sha12 is the start of the SHA-256 of the bundle
+    (``liveguard.rules.bundle``: the rules file and every term file it reads), so the same rules
+    have the same sha wherever they are loaded from."""
     by_command: Mapping[str, tuple[CompiledRule, ...]] = field(init=False)
     listened: frozenset[str] = field(init=False)
     """The CallbackCommands some enabled rule listens to (its ``on``)."""

@@ -121,6 +121,10 @@ class InlineRules:
     def acts_on(self, command: str, *, echo: bool) -> bool:
         return self.rules.acts_on(command, echo=echo)
 
+    @property
+    def version(self) -> str:
+        return self.rules.version
+
     def counter_plan(self, command: str) -> Any:
         """What the ingress counts for an event of ``command`` (``RuleSet.counter_plan``)."""
         return self.rules.counter_plan(command)

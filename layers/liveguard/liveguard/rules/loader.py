@@ -13,10 +13,11 @@ mistake, each naming the rule and the field: ``rule "comment-terms": when.terms:
 from __future__ import annotations
 
 import difflib
+import errno
 import fnmatch
 import re
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,7 @@ import yaml  # type: ignore[import-untyped]  # (no types-PyYAML in the pinned de
 from pydantic import ValidationError
 
 from liveguard.counters import Kind
+from liveguard.rules.bundle import MAX_BUNDLE_BYTES, RulesBundle, sha256_hex, short_sha
 from liveguard.rules.compiled import CompiledAction, CompiledRule, RuleSet
 from liveguard.rules.model import (
     ALL_TEXT_FIELDS,
@@ -165,20 +167,72 @@ def load_rules(path: str | Path | None = None, *, check_params: bool = True) -> 
     """Read and compile a rules file (None: the defaults shipped in the layer). Term list files are
     read relative to it. ``check_params=False`` skips validating action params against LiveClient's
     request models (importing them all costs ~200 ms: the ingress, which only needs verdicts, may skip
-    it; the moderator should not). Raises RulesInvalid."""
+    it; the moderator should not). Its version is ``file:<sha12>`` (``defaults:<sha12>`` for the
+    layer's), the sha of the bundle the file makes (``read_rules_bundle``). Raises RulesInvalid."""
+    rules, _ = read_rules_bundle(path, check_params=check_params)
+    return rules
+
+
+def read_rules_bundle(
+    path: str | Path | None = None, *, check_params: bool = True
+) -> tuple[RuleSet, RulesBundle]:
+    """Compile a rules file, as ``load_rules`` does, and gather what it read into a bundle: the YAML
+    and each term file it read, under the path the YAML gives (what ``liveguard rules publish``
+    uploads). Raises RulesInvalid."""
     source = Path(path) if path is not None else DEFAULT_RULES
     try:
         text = source.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as error:
         reason = error.strerror if isinstance(error, OSError) else "not UTF-8 text"
         raise RulesInvalid([f"{source}: cannot read: {reason}"], str(source)) from None
-    return parse_rules(text, base_dir=source.parent, source=str(source), check_params=check_params)
+    read: dict[str, str] = {}
+
+    def read_term_file(name: str) -> str:
+        content = (source.parent / name).read_text(encoding="utf-8")
+        read[name] = content
+        return content
+
+    rules = parse_rules(text, source=str(source), check_params=check_params, read_file=read_term_file)
+    bundle = RulesBundle(rules=text, files=read)
+    kind = "defaults" if path is None else "file"
+    return replace(rules, version=f"{kind}:{short_sha(sha256_hex(bundle.to_bytes()))}"), bundle
+
+
+def load_bundle(
+    body: bytes, *, version_id: str | None, source: str = "<bundle>", check_params: bool = True
+) -> RuleSet:
+    """Compile a bundle's bytes (an object of the rules bucket) with the same loader as a file: the
+    same checks, the same messages. Its term files come from the bundle only. Its version is
+    ``<version_id>:<sha12>``. Raises RulesInvalid (a body that is not a bundle says so in one line)."""
+    if len(body) > MAX_BUNDLE_BYTES:
+        raise RulesInvalid([f"<bundle>: {len(body)} bytes, more than {MAX_BUNDLE_BYTES}"], source)
+    try:
+        bundle = RulesBundle.model_validate_json(body)
+    except ValidationError as error:
+        first = error.errors(include_url=False, include_input=False, include_context=False)[0]
+        where = _path(first["loc"]) or "<bundle>"
+        raise RulesInvalid([f"not a rules bundle: {where}: {first['msg']}"], source) from None
+
+    def read_term_file(name: str) -> str:
+        if name not in bundle.files:
+            raise FileNotFoundError(errno.ENOENT, "not in the bundle")
+        return bundle.files[name]
+
+    rules = parse_rules(bundle.rules, source=source, check_params=check_params, read_file=read_term_file)
+    sha = short_sha(sha256_hex(body))
+    return replace(rules, version=f"{version_id}:{sha}" if version_id else f"bundle:{sha}")
 
 
 def parse_rules(
-    text: str, *, base_dir: str | Path = ".", source: str = "<rules>", check_params: bool = True
+    text: str,
+    *,
+    base_dir: str | Path = ".",
+    source: str = "<rules>",
+    check_params: bool = True,
+    read_file: Callable[[str], str] | None = None,
 ) -> RuleSet:
-    """Compile rules given as YAML text (term list files relative to ``base_dir``)."""
+    """Compile rules given as YAML text (term list files relative to ``base_dir``, or given by
+    ``read_file``, which raises OSError or UnicodeDecodeError as reading a file would)."""
     data = _read_yaml(text, source)
     if not isinstance(data, dict):
         raise RulesInvalid(["<file>: must be a mapping with a rules: list"], source)
@@ -186,13 +240,17 @@ def parse_rules(
         model = RulesFile.model_validate(data)
     except ValidationError as error:
         raise RulesInvalid(_validation_errors(error, data)[:MAX_ERRORS], source) from None
-    return _Compiler(model, Path(base_dir), source, check_params).compile()
+    base = Path(base_dir)
+    reader = read_file or (lambda name: (base / name).read_text(encoding="utf-8"))
+    return _Compiler(model, reader, source, check_params).compile()
 
 
 class _Compiler:
-    def __init__(self, model: RulesFile, base_dir: Path, source: str, check_params: bool) -> None:
+    def __init__(
+        self, model: RulesFile, read_file: Callable[[str], str], source: str, check_params: bool
+    ) -> None:
         self.model = model
-        self.base_dir = base_dir
+        self.read_file = read_file
         self.source = source
         self.check_params = check_params
         self.errors: list[str] = []
@@ -306,7 +364,7 @@ class _Compiler:
         """The terms of a file (one a line, blank lines and ``#`` comments left out); None once the
         reason it cannot be read is in the errors."""
         try:
-            lines = (self.base_dir / file).read_text(encoding="utf-8").splitlines()
+            lines = self.read_file(file).splitlines()
         except OSError as error:
             self.errors.append(f'{where}: cannot read "{file}": {error.strerror}')
             return None

@@ -71,9 +71,15 @@ class CompiledRules(Protocol):
         """What the ingress counts for an event of ``command`` before deciding it
         (``RuleSet.counter_plan``: a ``liveguard.counters.CounterPlan``); None: nothing."""
 
+    @property
+    def version(self) -> str | None:
+        """Which rules these are (``RuleSet.version``), stamped on the envelope; None: no rules."""
+
 
 class AllowAll:
     """The rule set with no rules: no verdict, nothing to act on."""
+
+    version: str | None = None
 
     def verdict(self, event: Any, counts: Mapping[str, int] | None = None) -> Verdict | None:
         return None
@@ -107,6 +113,10 @@ class DeferredRules:
 
     def acts_on(self, command: str, *, echo: bool) -> bool:
         return self.load().acts_on(command, echo=echo)
+
+    @property
+    def version(self) -> str | None:
+        return self.load().version
 
     def counter_plan(self, command: str) -> Any:
         return self.load().counter_plan(command)
