@@ -9,7 +9,11 @@ free port), then plays a live room through the emulator's client API, over HTTP 
 - a viewer posts offensive comments: masked inline (comment-terms), muted at the 3rd strike
   (strikes-mute), their gift refused meanwhile (gift-from-sanctioned), banned at the 6th (strikes-ban);
 - cloud moderation flags the room twice: the host is warned (moderation-warn), then the room is
-  destroyed (moderation-destroy).
+  destroyed (moderation-destroy);
+- then, in a second room, operators steer the running stack without a redeploy
+  (``liveguard_local.demo_operators``): a published term masks a comment, a rule in shadow lets a
+  link through and says what it would have done, then rejects the next link once published live, a
+  flood is dropped and its sender muted once, and a held comment is approved into the room.
 
 It prints a timeline of the webhooks, the verdicts LiveGuard answered and the Tencent REST calls, then
 a table of the expected effects with the latency from the webhook to the Tencent call that acted on
@@ -145,6 +149,7 @@ class Demo:
         self.printed_webhook = 0
         self.printed_calls = 0
         self.mark = Mark(0, time.time())
+        self.room = ROOM  # the room whose state and calls ``expect`` reads
 
     # --- acting ---------------------------------------------------------------------------------
 
@@ -219,7 +224,7 @@ class Demo:
         ]
 
     def first_call(self, command: str, accept: Callable[[dict[str, Any]], bool]) -> dict[str, Any] | None:
-        for call in self.driver.calls(command, ROOM):
+        for call in self.driver.calls(command, self.room):
             if call_started(call) >= self.mark.at - 0.001 and call["code"] == 0 and accept(call["body"]):
                 return call
         return None
@@ -237,7 +242,7 @@ class Demo:
         """Wait for ``call`` (the Tencent call that acts) and for ``state`` (the emulator's room state)
         to hold; record the effect with the latency from ``since`` (the trigger) to the call."""
         acted = wait_until(lambda: self.first_call(*call)) if call is not None else None
-        visible = wait_until(lambda: state(self.driver.room(ROOM))) is not None
+        visible = wait_until(lambda: state(self.driver.room(self.room))) is not None
         ok = visible and (call is None or acted is not None)
         latency = "-"
         if inline_ms is not None:
@@ -512,6 +517,7 @@ def _interrupt(signum: int, frame: FrameType | None) -> None:
 def main() -> int:
     import httpx
 
+    from liveguard_local.demo_operators import OperatorCommandFailed, play_operators
     from liveguard_local.stack import LocalStack, LocalStackError, LocalStackOptions
     from liveguard_local.stack.core import default_template
 
@@ -527,6 +533,7 @@ def main() -> int:
         # Its own settings and logs, so a `liveguard local up` running beside it is left alone.
         state_dir=template.resolve().parent / ".liveguard" / "demo",
         visibility_timeout=5,  # a failed record comes back in seconds (the template: 180)
+        rules_refresh_seconds=2,  # the operators' chapter publishes rules and waits for them
         console=invocations.append,
     )
     stack = LocalStack(options)
@@ -545,9 +552,13 @@ def main() -> int:
             demo = Demo(Driver.of(stack, http), started)
             try:
                 play(demo)
+                play_operators(demo, stack)
             except httpx.HTTPError as error:  # the stack stopped answering: say so, then clean up
                 print(f"   FAIL the stack stopped answering: {error!r}")
                 demo.effects.append(Effect("the stack answered throughout", "-", False, "-"))
+            except OperatorCommandFailed as error:  # its output is printed above
+                print(f"   FAIL {error}")
+                demo.effects.append(Effect("the operator's commands succeeded", "-", False, "-"))
             try:
                 webhooks, calls = demo.driver.webhooks(), demo.driver.calls()
                 records = f"{len(webhooks)} webhooks, {len(invocations)} function invocations, "
