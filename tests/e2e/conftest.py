@@ -10,6 +10,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -21,19 +22,36 @@ ROOT = Path(__file__).resolve().parents[2]
 TIMEOUT = 20.0  # seconds for any one asynchronous effect
 
 
+def e2e_stack(
+    tmp_path_factory: pytest.TempPathFactory, name: str, *, rules: str | None = None, **options: Any
+) -> LocalStack:
+    """A local stack from template.yaml on free ports (not started: use it as a context manager), with
+    a 2 s visibility timeout unless ``options`` say otherwise (None: the template's 180 s) and no
+    line per function invocation; with ``rules``, that text as its rules file (``rules.yaml`` in its
+    state folder, published as the first version). ``options``: any other LocalStackOptions."""
+    state_dir = tmp_path_factory.mktemp(name)
+    settings: dict[str, Any] = {"visibility_timeout": 2, **options}
+    if rules is not None:
+        path = state_dir / "rules.yaml"
+        path.write_text(rules, encoding="utf-8")
+        settings["rules"] = path
+    return LocalStack(
+        LocalStackOptions(
+            port=0,
+            emulator_port=0,
+            aws_port=0,
+            template=ROOT / "template.yaml",
+            state_dir=state_dir,
+            console=lambda line: None,  # one line per function invocation: not needed here
+            **settings,
+        )
+    )
+
+
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Driver]:
     """The whole app on loopback, with the default rules, and a ``Driver`` for it."""
-    options = LocalStackOptions(
-        port=0,
-        emulator_port=0,
-        aws_port=0,
-        template=ROOT / "template.yaml",
-        state_dir=tmp_path_factory.mktemp("e2e-stack"),
-        visibility_timeout=2,
-        console=lambda line: None,  # one line per function invocation: not needed here
-    )
-    with LocalStack(options) as local, httpx.Client(timeout=10) as http:
+    with e2e_stack(tmp_path_factory, "e2e-stack") as local, httpx.Client(timeout=10) as http:
         yield Driver.of(local, http)
 
 

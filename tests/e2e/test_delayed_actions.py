@@ -11,16 +11,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
 from liveguard_local.driver import Driver, call_started
-from liveguard_local.stack import LocalStack, LocalStackOptions
 
-from .conftest import ROOT, eventually
+from .conftest import e2e_stack, eventually
 
 HOST = "host"
 ON_TIME = 2.0  # seconds an action may land after it is due (SQS's whole-second delays, polling)
@@ -52,19 +50,8 @@ rules:
 def timed_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Driver]:
     """The whole app on loopback with the rules above (the template's visibility timeouts: a record
     that failed would come back only after 180 s, so nothing here may rely on one)."""
-    state_dir = tmp_path_factory.mktemp("e2e-delayed")
-    rules = Path(state_dir) / "rules.yaml"
-    rules.write_text(RULES)
-    options = LocalStackOptions(
-        port=0,
-        emulator_port=0,
-        aws_port=0,
-        template=ROOT / "template.yaml",
-        state_dir=state_dir,
-        rules=rules,
-        console=lambda line: None,
-    )
-    with LocalStack(options) as local, httpx.Client(timeout=10) as http:
+    local_stack = e2e_stack(tmp_path_factory, "e2e-delayed", rules=RULES, visibility_timeout=None)
+    with local_stack as local, httpx.Client(timeout=10) as http:
         stack = Driver.of(local, http)
         # Warm: the first action of each source makes its LiveClient (and reads the secret), which a
         # deployed stack does once per instance, not per action.

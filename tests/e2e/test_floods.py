@@ -11,16 +11,14 @@ from __future__ import annotations
 import secrets
 import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
 from liveguard_local.driver import Driver
-from liveguard_local.stack import LocalStack, LocalStackOptions
 
-from .conftest import ROOT, eventually
+from .conftest import e2e_stack, eventually
 
 HOST = "host"
 UNLOCK_AFTER = 3
@@ -56,20 +54,7 @@ rules:
 @pytest.fixture(scope="module")
 def flood_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Driver]:
     """The whole app on loopback with the flood rules above."""
-    state_dir = tmp_path_factory.mktemp("e2e-floods")
-    rules = Path(state_dir) / "rules.yaml"
-    rules.write_text(RULES)
-    options = LocalStackOptions(
-        port=0,
-        emulator_port=0,
-        aws_port=0,
-        template=ROOT / "template.yaml",
-        state_dir=state_dir,
-        rules=rules,
-        visibility_timeout=2,
-        console=lambda line: None,
-    )
-    with LocalStack(options) as local, httpx.Client(timeout=10) as http:
+    with e2e_stack(tmp_path_factory, "e2e-floods", rules=RULES) as local, httpx.Client(timeout=10) as http:
         yield Driver.of(local, http)
 
 

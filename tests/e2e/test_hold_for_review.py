@@ -20,10 +20,9 @@ import pytest
 
 from liveguard.review import RESEND_MARK
 from liveguard_local.driver import Driver
-from liveguard_local.stack import LocalStack, LocalStackOptions
 from liveguard_ops.cli import main
 
-from .conftest import ROOT, eventually
+from .conftest import e2e_stack, eventually
 
 HOST, VIEWER = "host", "viewer"
 RULES = """\
@@ -74,20 +73,7 @@ class Review:
 
 @pytest.fixture(scope="module")
 def review(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Review]:
-    state_dir = tmp_path_factory.mktemp("e2e-hold")
-    rules = Path(state_dir) / "rules.yaml"
-    rules.write_text(RULES)
-    options = LocalStackOptions(
-        port=0,
-        emulator_port=0,
-        aws_port=0,
-        template=ROOT / "template.yaml",
-        state_dir=state_dir,
-        rules=rules,
-        visibility_timeout=2,
-        console=lambda line: None,
-    )
-    with LocalStack(options) as local, httpx.Client(timeout=10) as http:
+    with e2e_stack(tmp_path_factory, "e2e-hold", rules=RULES) as local, httpx.Client(timeout=10) as http:
         yield Review(Driver.of(local, http), local.settings_path)
 
 

@@ -18,9 +18,9 @@ from typing import Any
 import boto3
 import pytest
 
-from liveguard_local.stack import LocalStack, LocalStackOptions
+from liveguard_local.stack import LocalStack
 from liveguard_ops.cli import main
-from tests.e2e.conftest import eventually
+from tests.e2e.conftest import e2e_stack, eventually
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -106,21 +106,9 @@ class Running:
 
 @pytest.fixture(scope="module")
 def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
-    home = tmp_path_factory.mktemp("local-send")
-    rules = home / "two-lists.yaml"
-    rules.write_text(RULES, encoding="utf-8")
-    options = LocalStackOptions(
-        port=0,
-        emulator_port=0,
-        aws_port=0,
-        template=ROOT / "template.yaml",
-        state_dir=home / "state",
-        rules=rules,
-        visibility_timeout=2,
-        console=lambda line: None,
-    )
-    with LocalStack(options) as stack:
-        yield Running(stack, rules, stack.settings_path)
+    with e2e_stack(tmp_path_factory, "local-send", rules=RULES) as stack:
+        assert stack.options.rules is not None
+        yield Running(stack, stack.options.rules, stack.settings_path)
 
 
 def comment(room: str, text: str, *, sender: str = "viewer-7") -> dict[str, Any]:

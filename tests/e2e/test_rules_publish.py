@@ -24,10 +24,10 @@ import pytest
 from liveguard.rules.bundle import BUNDLE_KEY
 from liveguard.rules.loader import DEFAULT_RULES
 from liveguard_local.driver import Driver, wait_until
-from liveguard_local.stack import LocalStack, LocalStackOptions
+from liveguard_local.stack import LocalStack
 from liveguard_ops.cli import main
 
-from .conftest import ROOT, TIMEOUT
+from .conftest import TIMEOUT, e2e_stack
 
 HOST, VIEWER = "host", "viewer"
 NEW_TERM = "zorblax"  # in no default list
@@ -36,17 +36,7 @@ NEW_TERM = "zorblax"  # in no default list
 @pytest.fixture(scope="module")
 def local(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
     """The whole app, nothing published (the layer's defaults), functions checking every 2 s."""
-    options = LocalStackOptions(
-        port=0,
-        emulator_port=0,
-        aws_port=0,
-        template=ROOT / "template.yaml",
-        state_dir=tmp_path_factory.mktemp("e2e-publish"),
-        visibility_timeout=2,
-        rules_refresh_seconds=2,
-        console=lambda line: None,
-    )
-    with LocalStack(options) as stack:
+    with e2e_stack(tmp_path_factory, "e2e-publish", rules_refresh_seconds=2) as stack:
         yield stack
 
 

@@ -12,7 +12,6 @@ import json
 import secrets
 import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import boto3
@@ -21,10 +20,10 @@ import pytest
 
 from liveguard.aws.state_table import StateTable
 from liveguard_local.driver import Driver
-from liveguard_local.stack import LocalStack, LocalStackOptions
+from liveguard_local.stack import LocalStack
 from liveguard_ops.cli import main
 
-from .conftest import ROOT, eventually
+from .conftest import e2e_stack, eventually
 
 HOST, VIEWER = "host", "viewer"
 TEXT = "get FREE COINS now"
@@ -64,20 +63,7 @@ rules:
 @pytest.fixture(scope="module")
 def shadow_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LocalStack, Driver]]:
     """The whole app on loopback with the rules above."""
-    state_dir = tmp_path_factory.mktemp("e2e-shadow")
-    rules = Path(state_dir) / "rules.yaml"
-    rules.write_text(RULES, encoding="utf-8")
-    options = LocalStackOptions(
-        port=0,
-        emulator_port=0,
-        aws_port=0,
-        template=ROOT / "template.yaml",
-        state_dir=state_dir,
-        rules=rules,
-        visibility_timeout=2,
-        console=lambda line: None,
-    )
-    with LocalStack(options) as local, httpx.Client(timeout=10) as http:
+    with e2e_stack(tmp_path_factory, "e2e-shadow", rules=RULES) as local, httpx.Client(timeout=10) as http:
         yield local, Driver.of(local, http)
 
 

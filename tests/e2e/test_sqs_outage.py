@@ -26,9 +26,9 @@ import pytest
 
 from liveguard.spool import SQS_HOLD
 from liveguard_local.driver import Driver
-from liveguard_local.stack import LocalStack, LocalStackOptions
+from liveguard_local.stack import LocalStack
 
-from .conftest import eventually
+from .conftest import e2e_stack, eventually
 from .test_zero_loss import DEFAULTS, effects, ok, queue_depths, sqs_client, successes
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -43,18 +43,8 @@ def local(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LocalStack
     """The stack as in conftest, with two instances of each function (a room's consecutive callbacks
     reach different ingress instances: the order must hold across instances, not only within one),
     and the spool drain run by the test rather than on its schedule."""
-    options = LocalStackOptions(
-        port=0,
-        emulator_port=0,
-        aws_port=0,
-        template=ROOT / "template.yaml",
-        state_dir=tmp_path_factory.mktemp("e2e-sqs-outage"),
-        visibility_timeout=2,
-        schedule_interval=3600.0,
-        instances=2,
-        console=lambda line: None,
-    )
-    with LocalStack(options) as stack, httpx.Client(timeout=30) as http:
+    local_stack = e2e_stack(tmp_path_factory, "e2e-sqs-outage", schedule_interval=3600.0, instances=2)
+    with local_stack as stack, httpx.Client(timeout=30) as http:
         yield stack, Driver.of(stack, http)
 
 

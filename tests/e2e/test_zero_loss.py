@@ -27,10 +27,10 @@ import httpx
 import pytest
 
 from liveguard_local.driver import Driver, call_room
-from liveguard_local.stack import LocalStack, LocalStackOptions
+from liveguard_local.stack import LocalStack
 from liveguard_local.stack.workers import CrashOnGroup
 
-from .conftest import eventually
+from .conftest import e2e_stack, eventually
 
 ROOT = Path(__file__).resolve().parents[2]
 SCALE = 1.0  # 50 rooms and about 1,100 webhooks (plus ~10 % duplicates) at 1.0
@@ -49,17 +49,9 @@ CLEAN_METADATA = [{"Key": "topic", "Value": "chess"}]
 def local(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LocalStack, Driver]]:
     """The stack as in conftest (2 s visibility timeout), with the moderator crashing on the first
     ``CRASHES`` batches that hold a record of ``CRASH_ROOM``."""
-    options = LocalStackOptions(
-        port=0,
-        emulator_port=0,
-        aws_port=0,
-        template=ROOT / "template.yaml",
-        state_dir=tmp_path_factory.mktemp("e2e-zero-loss"),
-        visibility_timeout=2,
-        console=lambda line: None,
-        crash_on_group=CrashOnGroup(function="ModeratorFunction", group=CRASH_ROOM, times=CRASHES),
-    )
-    with LocalStack(options) as stack, httpx.Client(timeout=30) as http:
+    crash = CrashOnGroup(function="ModeratorFunction", group=CRASH_ROOM, times=CRASHES)
+    local_stack = e2e_stack(tmp_path_factory, "e2e-zero-loss", crash_on_group=crash)
+    with local_stack as stack, httpx.Client(timeout=30) as http:
         yield stack, Driver.of(stack, http)
 
 
