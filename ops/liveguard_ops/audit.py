@@ -151,6 +151,7 @@ def describe(record: Mapping[str, Any]) -> list[str]:
         lines = [
             f"{at}  review  {record.get('command')}  hold {str(record.get('id'))[:16]}"
             f"  (rule {', '.join(record.get('rules') or [])})  {record.get('outcome')}"
+            + (f" by {record['by']}" if record.get("by") else "")
         ]
         lines.extend(f"    queued   {_queued(action)}" for action in record.get("actions") or [])
         lines.extend(

@@ -189,12 +189,12 @@ def test_approving_queues_exactly_one_send_group_msg_as_the_sender_however_often
     assert json.loads(params["CloudCustomData"]) == {"badge": "vip", RESEND_MARK: held}
     assert out[0].startswith(f"hold {held[:16]} approved: send_group_msg")
     assert "already approved" in out[1]
-    # And the hold is no longer listed, and the approval is in the room's audit
+    # And the hold is no longer listed, and the approval is in the room's audit with its reviewer
     assert stack.cli("list") == 0
     assert held[:16] not in capsys.readouterr().out
     assert main(["audit", "room-a", "--local-file", str(stack.local_file)]) == 0
     audit = capsys.readouterr().out
-    assert f"review  review.approve  hold {held[:16]}  (rule hold-borderline)  approved" in audit
+    assert f"review  review.approve  hold {held[:16]}  (rule hold-borderline)  approved by alice" in audit
     assert '"From_Account":"bob"' in audit
 
 

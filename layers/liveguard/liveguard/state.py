@@ -155,6 +155,9 @@ class AuditRecord(BaseModel):
         description="the rules (RuleSet.version) that decided the event, or the action's (from its"
         " message); absent in records written before versions existed",
     )
+    by: str | None = Field(
+        default=None, description="who decided a review (liveguard review approve|deny --by, or the caller)"
+    )
 
     @classmethod
     def of_action(

@@ -85,6 +85,7 @@ class ReviewQueue:
             matches=hold.matches,
             actions=[action],
             outcome="approved",
+            by=by,
         )
         self._decide(decided, record, now=now)
         return decided, action
@@ -105,6 +106,7 @@ class ReviewQueue:
             matches=hold.matches,
             changes=list(changes),
             outcome="denied",
+            by=by,
         )
         extra = []
         if strike:
