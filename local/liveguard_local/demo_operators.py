@@ -12,15 +12,16 @@ take a new version within their refresh interval, without a cold start), and the
 
 Each rules version is the layer's default rules with this chapter's rules in front of them, written
 to the demo's own folder with the defaults' term files, as an operator would keep them. The operator's
-commands are the `liveguard` CLI's, run in this process against the stack's `local.json`.
+commands are the `liveguard` CLI's, each run as its own process (as an operator runs them: the
+development tools never import the command, which mounts them), against the stack's `local.json`.
 """
 
 from __future__ import annotations
 
-import contextlib
-import io
 import json
 import shutil
+import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -112,21 +113,26 @@ class OperatorCommandFailed(Exception):  # noqa: N818 - the domain's word
     """A `liveguard` command the operator ran exited non-zero (its output was printed)."""
 
 
-def operator(demo: Demo, *argv: str) -> str:
-    """Run a `liveguard` command as the operator (in this process), print it and what it said."""
-    from liveguard_ops.cli import main
+def liveguard(*argv: str) -> subprocess.CompletedProcess[str]:
+    """Run the `liveguard` command (the console script beside this Python) and capture what it says."""
+    script = Path(sys.executable).with_name("liveguard")
+    command = [str(script)] if script.exists() else [sys.executable, "-m", "liveguard_ops.cli"]
+    return subprocess.run(  # noqa: S603 - our own command, with arguments the demo builds
+        [*command, *argv], capture_output=True, text=True, timeout=120, check=False
+    )
 
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        status = main(list(argv))
+
+def operator(demo: Demo, *argv: str) -> str:
+    """Run a `liveguard` command as the operator, print it and what it said; its output."""
+    done = liveguard(*argv)
     demo.flush()
-    shown = " ".join(Path(arg).name if arg.endswith(".yaml") else arg for arg in argv)
-    print(f"   operator $ liveguard {shown}   (exit {status})")
-    for line in (out.getvalue() + err.getvalue()).splitlines():
+    shown = " ".join(Path(arg).name if arg.endswith((".yaml", ".json")) else arg for arg in argv)
+    print(f"   operator $ liveguard {shown}   (exit {done.returncode})")
+    for line in (done.stdout + done.stderr).splitlines():
         print(f"              {line}")
-    if status != 0:
-        raise OperatorCommandFailed(f"liveguard {shown} exited {status}")
-    return out.getvalue()
+    if done.returncode != 0:
+        raise OperatorCommandFailed(f"liveguard {shown} exited {done.returncode}")
+    return done.stdout
 
 
 def publish(demo: Demo, stack: LocalStack, path: Path) -> float:
@@ -160,12 +166,8 @@ def keep_posting(demo: Demo, user: str, text: str, until: str, since: float) -> 
 
 def audit_entries(demo: Demo, stack: LocalStack) -> list[dict[str, Any]]:
     """The room's audit timeline, as `liveguard audit ROOM --json` prints it."""
-    from liveguard_ops.cli import main
-
-    out = io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(io.StringIO()):
-        main(["audit", ROOM, "--json", "--local-file", str(stack.settings_path)])
-    return [json.loads(line) for line in out.getvalue().splitlines() if line.startswith("{")]
+    done = liveguard("audit", ROOM, "--json", "--local-file", str(stack.settings_path))
+    return [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
 
 
 def would_have(entries: list[dict[str, Any]], rule: str) -> dict[str, Any] | None:
@@ -179,12 +181,8 @@ def would_have(entries: list[dict[str, Any]], rule: str) -> dict[str, Any] | Non
 
 def held_id(demo: Demo, stack: LocalStack) -> str | None:
     """The id of the asker's comment waiting in the review queue (`liveguard review list --json`)."""
-    from liveguard_ops.cli import main
-
-    out = io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(io.StringIO()):
-        main(["review", "list", "--room", ROOM, "--json", "--local-file", str(stack.settings_path)])
-    for line in out.getvalue().splitlines():
+    done = liveguard("review", "list", "--room", ROOM, "--json", "--local-file", str(stack.settings_path))
+    for line in done.stdout.splitlines():
         hold = json.loads(line)
         if hold.get("sender") == ASKER:
             return str(hold["id"])
