@@ -271,7 +271,9 @@ class Counting(BaseHTTPRequestHandler):
         for name, value in response.getheaders():
             if name.lower() not in ("transfer-encoding", "connection", "content-length", "server", "date"):
                 self.send_header(name, value)
-        self.send_header("Content-Length", str(len(answer)))
+        # A HEAD's answer has no body but says the object's length, as moto said it.
+        length = response.getheader("Content-Length") if self.command == "HEAD" else None
+        self.send_header("Content-Length", length or str(len(answer)))
         try:
             self.end_headers()
             self.wfile.write(answer)
@@ -292,8 +294,14 @@ class Counting(BaseHTTPRequestHandler):
         if upstream is not None:
             upstream.close()
 
+    # SQS and DynamoDB are POSTs; the rules bucket's S3 calls (the stack creating it, the functions'
+    # conditional GETs) are forwarded too, and not counted: not X-Amz-Target calls, and a function
+    # checks the bucket once per RULES_REFRESH_SECONDS whatever the traffic (docs/architecture.md).
     do_POST = _forward  # noqa: N815 - http.server's names
     do_GET = _forward  # noqa: N815
+    do_PUT = _forward  # noqa: N815
+    do_HEAD = _forward  # noqa: N815
+    do_DELETE = _forward  # noqa: N815
 
 
 class CountingProxy:
